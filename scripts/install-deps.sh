@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# install-deps.sh — every Debian 12 package walferry needs to build, test and run its demo.
+# Idempotent; run as root (or through sudo). Nothing else is downloaded.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+BUILD="build-essential cmake pkg-config libcurl4-openssl-dev libssl-dev libzstd-dev liblz4-dev
+  libcli11-dev nlohmann-json3-dev libpq-dev libpugixml-dev libgtest-dev libgmock-dev libbenchmark-dev"
+S3SERVER="ceph-mon ceph-osd radosgw ceph-common uuid-runtime stunnel4 openssl curl"
+PG="postgresql-15 postgresql-client-15"
+missing=""
+for p in $BUILD $S3SERVER $PG; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "install-deps: installing:$missing"
+  $SUDO apt-get update -qq
+  # shellcheck disable=SC2086
+  $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+echo "install-deps: all packages present"

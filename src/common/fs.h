@@ -1,0 +1,21 @@
+// fs.h — local filesystem helpers that make writes durable; errno → Status here.
+#pragma once
+
+#include <string>
+
+#include "walferry/status.h"
+
+namespace walferry::fs {
+
+// mkdir -p; each directory created is fsynced into its parent.
+Status CreateDirs(const std::string& path);
+// fsync of a directory, so a rename or create inside it survives power loss.
+Status SyncDir(const std::string& dir);
+// Writes all of `data` to fd (retrying short writes and EINTR).
+Status WriteAll(int fd, const char* data, size_t n, const std::string& path);
+// The directory part of a path ("a/b/c" → "a/b", "c" → ".").
+std::string DirName(const std::string& path);
+// A short random token for unique temp-file names.
+std::string RandomToken();
+
+}  // namespace walferry::fs

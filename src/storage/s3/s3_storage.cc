@@ -1,0 +1,536 @@
+// s3_storage.cc — the s3:// backend: any S3-compatible store, over the S3 REST API.
+//
+// Integrity: every request with a body carries Content-MD5 and a SigV4
+// signature over the payload's SHA-256, so the server refuses bytes that
+// changed on the way (BadDigest / XAmzContentSHA256Mismatch). After a PUT the
+// ETag is compared with our MD5 (where the ETag is an MD5, i.e. without KMS),
+// and after a multipart upload a HEAD checks size and the multipart ETag.
+//
+// Retries: one request at a time is retried (a multipart part alone), with
+// exponential backoff and full jitter, bounded by RetryPolicy in count and
+// time, on network errors, timeouts, 5xx, 429/SlowDown and RequestTimeout;
+// never on authentication, permission or request errors.
+//
+// Conditional create: If-None-Match: * on PUT. A store that answers 501 to it
+// is remembered (per Storage object) and then a HEAD before the PUT stands in.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include "common/crypto.h"
+#include "common/log.h"
+#include "storage/http/http_client.h"
+#include "storage/s3/s3_xml.h"
+#include "storage/s3/sigv4.h"
+#include "walferry/storage.h"
+
+namespace walferry {
+namespace {
+
+using s3::Params;
+using Clock = std::chrono::steady_clock;
+
+constexpr uint64_t kMinPartSize = 5ull << 20;
+constexpr int kMaxParts = 10000;
+constexpr size_t kDeleteBatch = 1000;
+constexpr int kMaxListPages = 1000000;  // bounds a listing loop against a broken server
+
+struct S3Request {
+  std::string method;
+  std::string key;  // full object key (with repository prefix); "" = the bucket
+  Params query;
+  Params headers;   // extra headers, all signed
+  std::string_view body;
+};
+
+// The outcome of one attempt, classified.
+struct Attempt {  // NOLINT
+  Status status;
+  bool retry = false;
+};
+
+class S3Storage final : public Storage {
+ public:
+  explicit S3Storage(S3Config cfg)
+      : cfg_(std::move(cfg)),
+        client_(http::ClientOptions{cfg_.ca_file, cfg_.verify_tls, cfg_.connect_timeout_seconds,
+                                    cfg_.stall_timeout_seconds}) {
+    creds_ = s3::Credentials{cfg_.access_key_id, cfg_.secret_access_key, cfg_.session_token};
+    std::string endpoint = cfg_.endpoint.empty() ? "https://s3." + cfg_.region + ".amazonaws.com"
+                                                 : cfg_.endpoint;
+    auto sep = endpoint.find("://");
+    scheme_ = endpoint.substr(0, sep);
+    host_ = endpoint.substr(sep + 3);
+    while (!host_.empty() && host_.back() == '/') host_.pop_back();
+    path_style_ = cfg_.uri_style == "path";
+    if (!path_style_) host_ = cfg_.bucket + "." + host_;
+  }
+
+  std::string Describe() const override {
+    return "s3://" + cfg_.bucket + (cfg_.prefix.empty() ? "" : "/" + cfg_.prefix);
+  }
+
+  Result<PutResult> Put(const std::string& key, ByteSource& body, const PutOptions& options) override {
+    WF_RETURN_IF_ERROR(ValidateKey(key));
+    const std::string op = "put '" + key + "' in " + Describe();
+    WF_RETURN_IF_ERROR(body.Rewind().Annotate(op));
+    std::optional<uint64_t> size = body.Size();
+    if (options.size && size && *options.size != *size) {
+      return Status::Corruption(op + ": body has " + std::to_string(*size) + " bytes, expected " +
+                                std::to_string(*options.size));
+    }
+    // Known small bodies go in one PUT. Otherwise read one part's worth: if the
+    // body ends within it, still one PUT; if not, multipart.
+    uint64_t first = size && *size <= cfg_.multipart_threshold ? *size : PartSize(size);
+    std::string buf;
+    auto n = ReadUpTo(body, first, &buf);
+    if (!n.ok()) return n.status().Annotate(op + ": read body");
+    char probe;
+    bool more = false;
+    if (buf.size() == first) {
+      auto p = body.Read(&probe, 1);
+      if (!p.ok()) return p.status().Annotate(op + ": read body");
+      more = *p == 1;
+    }
+    if (!more) return PutSingle(key, buf, options, op);
+    return PutMultipart(key, body, std::move(buf), probe, size, options, op);
+  }
+
+  Status Get(const std::string& key, ByteSink& sink, std::optional<ByteRange> range) override {
+    WF_RETURN_IF_ERROR(ValidateGet(key, range));
+    const std::string op = "get '" + key + "' from " + Describe();
+    uint64_t delivered = 0;
+    std::string etag;
+    http::BodySink body_sink = [&](const http::Response& head, const char* data, size_t n) {
+      if (etag.empty()) etag = head.Header("etag");
+      Status s = sink.Write(data, n);
+      if (s.ok()) delivered += n;
+      return s;
+    };
+    auto result = Execute(op, [&](int attempt) -> Result<std::optional<S3Request>> {
+      S3Request req{"GET", FullKey(key), {}, {}, {}};
+      // A retry resumes after the last delivered byte, of the same version only.
+      if (range || delivered > 0) {
+        uint64_t from = (range ? range->offset : 0) + delivered;
+        std::string spec = "bytes=" + std::to_string(from) + "-";
+        if (range && range->length) {
+          if (delivered >= *range->length) return std::optional<S3Request>();  // all there
+          spec += std::to_string(range->offset + *range->length - 1);
+        }
+        req.headers.emplace_back("Range", spec);
+      }
+      if (attempt > 0 && !etag.empty()) req.headers.emplace_back("If-Match", etag);
+      return std::optional<S3Request>(req);
+    }, &body_sink);
+    if (!result.ok()) {
+      if (result.status().code() == Status::Code::kAlreadyExists) {  // If-Match failed
+        return Status::Unavailable(op + ": the object was replaced while it was being read");
+      }
+      return result.status();
+    }
+    return Status::Ok();
+  }
+
+  Result<ObjectInfo> Head(const std::string& key) override {
+    WF_RETURN_IF_ERROR(ValidateKey(key));
+    const std::string op = "head '" + key + "' in " + Describe();
+    auto r = Execute(op, S3Request{"HEAD", FullKey(key), {}, {}, {}});
+    if (!r.ok()) return r.status();
+    ObjectInfo info;
+    info.key = key;
+    info.size = std::strtoull(r->Header("content-length").c_str(), nullptr, 10);
+    info.mtime_unix = s3::ParseHttpDate(r->Header("last-modified"));
+    info.etag = r->Header("etag");
+    return info;
+  }
+
+  Status List(const std::string& prefix,
+              const std::function<Status(const ObjectInfo&)>& visit) override {
+    const std::string op = "list '" + prefix + "' in " + Describe();
+    const std::string full_prefix = cfg_.prefix.empty() ? prefix : cfg_.prefix + "/" + prefix;
+    const size_t strip = cfg_.prefix.empty() ? 0 : cfg_.prefix.size() + 1;
+    std::string token;
+    for (int page_no = 0; page_no < kMaxListPages; ++page_no) {
+      Params query = {{"list-type", "2"}, {"prefix", full_prefix}, {"max-keys", "1000"}};
+      if (!token.empty()) query.emplace_back("continuation-token", token);
+      auto r = Execute(op, S3Request{"GET", "", query, {}, {}});
+      if (!r.ok()) return r.status();
+      auto page = s3::ParseListObjectsV2(r->body);
+      if (!page.ok()) return page.status().Annotate(op);
+      for (auto& info : page->objects) {
+        if (info.key.size() < strip) continue;
+        info.key = info.key.substr(strip);
+        WF_RETURN_IF_ERROR(visit(info));
+      }
+      if (!page->truncated) return Status::Ok();
+      if (page->next_token.empty() || page->next_token == token) {
+        return Status::InvalidArgument(op + ": server said the listing is truncated but gave no new continuation token");
+      }
+      token = page->next_token;
+    }
+    return Status::Unavailable(op + ": more than " + std::to_string(kMaxListPages) + " pages");
+  }
+
+  Status Remove(const std::string& key) override {
+    WF_RETURN_IF_ERROR(ValidateKey(key));
+    const std::string op = "remove '" + key + "' from " + Describe();
+    auto r = Execute(op, S3Request{"DELETE", FullKey(key), {}, {}, {}});
+    if (!r.ok() && !r.status().IsNotFound()) return r.status();
+    return Status::Ok();
+  }
+
+  Status RemoveMany(const std::vector<std::string>& keys) override {
+    for (const auto& k : keys) WF_RETURN_IF_ERROR(ValidateKey(k));
+    for (size_t i = 0; i < keys.size(); i += kDeleteBatch) {
+      std::vector<std::string> batch;
+      for (size_t j = i; j < std::min(keys.size(), i + kDeleteBatch); ++j) batch.push_back(FullKey(keys[j]));
+      const std::string op = "remove " + std::to_string(batch.size()) + " objects from " + Describe();
+      const std::string body = s3::DeleteObjectsBody(batch);
+      auto r = Execute(op, S3Request{"POST", "", {{"delete", ""}}, {}, body});
+      if (!r.ok()) return r.status();
+      auto errors = s3::ParseDeleteResult(r->body);
+      if (!errors.ok()) return errors.status().Annotate(op);
+      for (const auto& e : *errors) {
+        if (e.code == "NoSuchKey") continue;
+        return Status::Unavailable(op + ": '" + e.key + "': " + e.code + " " + e.message);
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  // ---- single and multipart PUT -------------------------------------------
+
+  Result<PutResult> PutSingle(const std::string& key, const std::string& data,
+                              const PutOptions& options, const std::string& op) {
+    PutResult result{data.size(), crypto::Sha256Hex(data)};
+    WF_RETURN_IF_ERROR(CheckExpected(result, options, op));
+    if (options.if_absent && if_none_match_ == kUnsupported) WF_RETURN_IF_ERROR(CheckAbsent(key, op));
+    const std::string md5 = crypto::Md5(data);
+    for (;;) {
+      bool conditional = options.if_absent && if_none_match_ != kUnsupported;
+      auto r = Execute(op, [&](int) -> Result<std::optional<S3Request>> {
+        S3Request req{"PUT", FullKey(key), {}, ObjectHeaders(), data};
+        if (conditional) req.headers.emplace_back("If-None-Match", "*");
+        return std::optional<S3Request>(req);
+      });
+      if (!r.ok() && conditional && r.status().code() == Status::Code::kNotSupported) {
+        log::Debug(Describe() + " does not support If-None-Match on PUT: checking before writing instead");
+        if_none_match_ = kUnsupported;
+        WF_RETURN_IF_ERROR(CheckAbsent(key, op));
+        continue;
+      }
+      if (!r.ok()) return r.status();
+      WF_RETURN_IF_ERROR(CheckEtag(r->Header("etag"), crypto::Hex(md5), op));
+      return result;
+    }
+  }
+
+  Result<PutResult> PutMultipart(const std::string& key, ByteSource& body, std::string first,
+                                 char next_byte, std::optional<uint64_t> size,
+                                 const PutOptions& options, const std::string& op) {
+    // Stores without conditional multipart completion (radosgw ignores it)
+    // are still checked first, so an existing object is not replaced in the
+    // common case; only a racing writer can slip in between.
+    if (options.if_absent) WF_RETURN_IF_ERROR(CheckAbsent(key, op));
+    const uint64_t part_size = PartSize(size);
+    auto init = Execute(op + ": start multipart upload", S3Request{"POST", FullKey(key), {{"uploads", ""}}, ObjectHeaders(), {}});
+    if (!init.ok()) return init.status();
+    auto upload_id = s3::ParseUploadId(init->body);
+    if (!upload_id.ok()) return upload_id.status().Annotate(op);
+
+    auto abort = [&](Status s) -> Result<PutResult> {
+      auto a = Execute(op + ": abort multipart upload", S3Request{"DELETE", FullKey(key), {{"uploadId", *upload_id}}, {}, {}});
+      if (!a.ok() && !a.status().IsNotFound()) log::Warn(a.status().ToString());
+      return s;
+    };
+
+    crypto::Digest whole = crypto::Digest::Sha256();
+    std::vector<s3::PartTag> parts;
+    std::string md5s;  // raw part MD5s, for the expected multipart ETag
+    uint64_t total = 0;
+    std::string buf = std::move(first);
+    bool have_next = true;
+    while (!buf.empty()) {
+      // Complete the buffer to a full part (the first buffer lacks the probe byte).
+      if (have_next) {
+        buf.push_back(next_byte);
+        have_next = false;
+      }
+      if (buf.size() < part_size) {
+        auto n = ReadUpTo(body, part_size - buf.size(), &buf);
+        if (!n.ok()) return abort(n.status().Annotate(op + ": read body"));
+      }
+      if (static_cast<int>(parts.size()) >= kMaxParts) {
+        return abort(Status::InvalidArgument(op + ": body needs more than 10000 parts").WithHint("raise s3-part-size"));
+      }
+      whole.Update(buf);
+      total += buf.size();
+      const int number = static_cast<int>(parts.size()) + 1;
+      const std::string md5 = crypto::Md5(buf);
+      auto r = Execute(op + ": part " + std::to_string(number), S3Request{"PUT", FullKey(key), {{"partNumber", std::to_string(number)}, {"uploadId", *upload_id}}, {}, buf});
+      if (!r.ok()) return abort(r.status());
+      std::string etag = r->Header("etag");
+      Status e = CheckEtag(etag, crypto::Hex(md5), op + ": part " + std::to_string(number));
+      if (!e.ok()) return abort(e);
+      parts.push_back({number, etag.empty() ? "\"" + crypto::Hex(md5) + "\"" : etag});
+      md5s += md5;
+      buf.clear();
+      if (buf.capacity() < part_size) buf.reserve(part_size);
+      auto n = ReadUpTo(body, part_size, &buf);
+      if (!n.ok()) return abort(n.status().Annotate(op + ": read body"));
+    }
+    PutResult result{total, crypto::Hex(whole.Finish())};
+    Status expected = CheckExpected(result, options, op);
+    if (!expected.ok()) return abort(expected);
+
+    const std::string complete_body = s3::CompleteMultipartBody(parts);
+    auto done = Execute(op + ": complete multipart upload", [&](int) -> Result<std::optional<S3Request>> {
+        S3Request req{"POST", FullKey(key), {{"uploadId", *upload_id}}, {}, complete_body};
+        if (options.if_absent && if_none_match_ != kUnsupported) req.headers.emplace_back("If-None-Match", "*");
+        return std::optional<S3Request>(req);
+      });
+    // A retried Complete whose first try had succeeded answers NoSuchUpload:
+    // the HEAD below tells whether the object is the one we uploaded.
+    if (!done.ok() && !done.status().IsNotFound()) return abort(done.status());
+
+    const std::string expected_etag = crypto::Hex(crypto::Md5(md5s)) + "-" + std::to_string(parts.size());
+    auto head = Head(key);
+    if (!head.ok()) return abort(head.status().Annotate(op + ": verify after completing"));
+    if (head->size != total) {
+      return Status::Corruption(op + ": stored object has " + std::to_string(head->size) +
+                                " bytes, uploaded " + std::to_string(total));
+    }
+    Status e = CheckEtag(head->etag, expected_etag, op + ": verify after completing");
+    if (!e.ok()) return e;
+    return result;
+  }
+
+  // ---- one request, retried -------------------------------------------------
+
+  // Builds the request for an attempt; nullopt means nothing is left to send.
+  using Prepare = std::function<Result<std::optional<S3Request>>(int attempt)>;
+
+  Result<http::Response> Execute(const std::string& op, const S3Request& request) {
+    return Execute(op, [&](int) -> Result<std::optional<S3Request>> { return std::optional<S3Request>(request); });
+  }
+
+  // Runs a request until it succeeds or fails for good.
+  Result<http::Response> Execute(const std::string& op, const Prepare& prepare,
+                                 const http::BodySink* sink = nullptr) {
+    const auto start = Clock::now();
+    Status last;
+    for (int attempt = 0; attempt < std::max(1, cfg_.retry.max_attempts); ++attempt) {
+      if (attempt > 0) {
+        double delay = BackoffSeconds(attempt);
+        double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+        if (elapsed + delay > cfg_.retry.max_seconds) break;
+        log::Debug(op + ": attempt " + std::to_string(attempt) + " failed (" + last.message() +
+                   "); retrying in " + std::to_string(static_cast<int>(delay * 1000)) + " ms");
+        std::this_thread::sleep_for(std::chrono::duration<double>(delay));
+      }
+      auto prepared = prepare(attempt);
+      if (!prepared.ok()) return prepared.status();
+      if (!prepared->has_value()) return http::Response{};
+      const S3Request& req = **prepared;
+      auto t0 = Clock::now();
+      auto r = client_.Send(Build(req), sink);
+      double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+      if (!r.ok()) {
+        last = r.status().Annotate(op);
+        log::Debug(op + ": " + req.method + " failed after " + std::to_string(static_cast<int>(ms)) + " ms: " + r.status().message());
+        if (last.Retryable()) continue;
+        return last;
+      }
+      log::Trace(op + ": " + req.method + " -> http " + std::to_string(r->status) + " (" +
+                 std::to_string(static_cast<int>(ms)) + " ms)");
+      Attempt a = Classify(*r, req, op);
+      if (a.status.ok()) return std::move(*r);
+      last = a.status;
+      if (!a.retry) return last;
+    }
+    return last.Retryable() ? Status(last).WithHint("check that the S3 endpoint is up and reachable; walferry retried " +
+                                                   std::to_string(cfg_.retry.max_attempts) + " times")
+                            : last;
+  }
+
+  // Turns an HTTP answer into ok / a retryable failure / a final failure.
+  Attempt Classify(const http::Response& r, const S3Request& req, const std::string& op) {
+    if (r.status >= 200 && r.status < 300) {
+      // CompleteMultipartUpload can fail after sending 200: the error is in the body.
+      if (req.method == "POST" && s3::IsErrorDocument(r.body)) return FromError(200, s3::ParseError(r.body), op);
+      return {Status::Ok()};
+    }
+    return FromError(r.status, s3::ParseError(r.body), op);
+  }
+
+  Attempt FromError(long http, const s3::ErrorDoc& e, const std::string& op) {
+    std::string what = op + ": http " + std::to_string(http) + (e.code.empty() ? "" : " " + e.code) +
+                       (e.message.empty() ? "" : " (" + e.message + ")") +
+                       (e.request_id.empty() ? "" : " [request id " + e.request_id + "]");
+    const std::string& c = e.code;
+    if (c == "InvalidAccessKeyId" || c == "SignatureDoesNotMatch" || c == "InvalidToken" ||
+        c == "ExpiredToken" || c == "TokenRefreshRequired" || c == "AuthorizationHeaderMalformed" ||
+        c == "InvalidSecurity" || c == "MissingSecurityHeader") {
+      return {Status::Auth(what).WithHint("check the access key id and secret (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or s3-access-key-id/s3-secret-access-key) and the region")};
+    }
+    if (c == "RequestTimeTooSkewed") return {Status::Auth(what).WithHint("this machine's clock is off: fix NTP")};
+    if (c == "AccessDenied" || c == "AllAccessDisabled" || c == "AccountProblem") {
+      return {Status::Permission(what).WithHint("grant the credentials s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on the bucket and prefix")};
+    }
+    if (c == "NoSuchBucket") {
+      // Never kNotFound: restore_command would read that as "no such WAL file".
+      return {Status::InvalidArgument(what).WithHint("create the bucket or fix --repo")};
+    }
+    if (c == "NoSuchKey" || c == "NoSuchUpload" || (http == 404 && c.empty())) return {Status::NotFound(what)};
+    if (c == "PreconditionFailed" || http == 412) return {Status::AlreadyExists(what)};
+    if (c == "BadDigest" || c == "XAmzContentSHA256Mismatch" || c == "InvalidDigest") {
+      // The bytes changed between us and the server: sending them again may work.
+      return {Status::Unavailable(what + ": the server received different bytes than were sent"), true};
+    }
+    if (c == "PermanentRedirect" || c == "AuthorizationQueryParametersError" || http == 301 || http == 307) {
+      return {Status::InvalidArgument(what).WithHint("the bucket lives in another region or endpoint: fix --s3-region / --s3-endpoint")};
+    }
+    if (http == 501 || c == "NotImplemented") return {Status::NotSupported(what)};
+    if (c == "InvalidRange" || http == 416) return {Status::InvalidArgument(what + ": range outside the object")};
+    if (http == 403) {
+      return {Status::Permission(what + (c.empty() ? ": access denied or credentials rejected (no error code in the answer)" : ""))};
+    }
+    if (http >= 500 || http == 429 || c == "SlowDown" || c == "RequestTimeout" ||
+        c == "ConditionalRequestConflict" || c == "OperationAborted" || c == "InternalError" || c == "ServiceUnavailable") {
+      return {Status::Unavailable(what), true};
+    }
+    return {Status::InvalidArgument(what)};
+  }
+
+  double BackoffSeconds(int attempt) {
+    // Full jitter: uniform in [0, min(cap, base * 2^attempt)].
+    double ceiling = std::min(cfg_.retry.max_delay_seconds,
+                              cfg_.retry.base_delay_seconds * static_cast<double>(1u << std::min(attempt, 20)));
+    thread_local std::mt19937_64 rng(std::random_device{}());
+    return std::uniform_real_distribution<double>(0, ceiling)(rng);
+  }
+
+  // Signs a request and builds its URL.
+  http::Request Build(const S3Request& req) {
+    std::string path = path_style_ ? "/" + s3::UriEncode(cfg_.bucket, true) : "";
+    path += "/" + s3::UriEncode(req.key, false);
+    if (path_style_ && req.key.empty()) path.pop_back();  // "/bucket" for bucket requests
+    if (path.empty()) path = "/";
+    const std::string payload_sha = crypto::Sha256Hex(req.body);
+    const std::string amz_date = s3::AmzDate(std::time(nullptr));
+    Params headers = {{"host", host_}, {"x-amz-date", amz_date}, {"x-amz-content-sha256", payload_sha}};
+    if (!creds_.session_token.empty()) headers.emplace_back("x-amz-security-token", creds_.session_token);
+    if (req.method == "PUT" || req.method == "POST") {
+      headers.emplace_back("content-md5", crypto::Base64(crypto::Md5(req.body)));
+    }
+    for (const auto& h : req.headers) headers.push_back(h);
+    s3::SigningInput in{req.method, path, req.query, headers, payload_sha};
+    http::Request out;
+    out.method = req.method;
+    std::string query = s3::CanonicalQuery(req.query);
+    out.url = scheme_ + "://" + host_ + path + (query.empty() ? "" : "?" + query);
+    out.headers = headers;
+    out.headers.emplace_back("Authorization", s3::Sign(in, creds_, cfg_.region, "s3", amz_date));
+    if (req.method == "PUT" || req.method == "POST") out.headers.emplace_back("Content-Type", "application/octet-stream");
+    out.body = req.body;
+    return out;
+  }
+
+  // ---- small helpers --------------------------------------------------------
+
+  std::string FullKey(const std::string& key) const {
+    return cfg_.prefix.empty() ? key : cfg_.prefix + "/" + key;
+  }
+
+  Params ObjectHeaders() const {
+    Params h;
+    if (!cfg_.storage_class.empty()) h.emplace_back("x-amz-storage-class", cfg_.storage_class);
+    if (!cfg_.sse.empty()) h.emplace_back("x-amz-server-side-encryption", cfg_.sse);
+    return h;
+  }
+
+  uint64_t PartSize(std::optional<uint64_t> size) const {
+    uint64_t p = std::max(cfg_.part_size, kMinPartSize);
+    if (size) p = std::max(p, (*size + kMaxParts - 1) / kMaxParts);
+    return p;
+  }
+
+  // Appends up to n bytes of `body` to *out; fewer only at the end of the body.
+  static Result<size_t> ReadUpTo(ByteSource& body, uint64_t n, std::string* out) {
+    size_t start = out->size();
+    out->resize(start + n);
+    size_t got = 0;
+    while (got < n) {
+      auto r = body.Read(out->data() + start + got, n - got);
+      if (!r.ok()) return r.status();
+      if (*r == 0) break;
+      got += *r;
+    }
+    out->resize(start + got);
+    return got;
+  }
+
+  static Status CheckExpected(const PutResult& r, const PutOptions& options, const std::string& op) {
+    if (options.size && *options.size != r.size) {
+      return Status::Corruption(op + ": body has " + std::to_string(r.size) + " bytes, expected " +
+                                std::to_string(*options.size));
+    }
+    if (options.sha256_hex && *options.sha256_hex != r.sha256_hex) {
+      return Status::Corruption(op + ": body sha256 " + r.sha256_hex + ", expected " + *options.sha256_hex);
+    }
+    return Status::Ok();
+  }
+
+  // The server verified Content-MD5 already; an ETag that is an MD5 (no KMS)
+  // must also be ours, or the object is not what we sent.
+  Status CheckEtag(std::string etag, const std::string& expected, const std::string& op) const {
+    if (cfg_.sse == "aws:kms" || cfg_.sse == "aws:kms:dsse") return Status::Ok();
+    etag.erase(std::remove(etag.begin(), etag.end(), '"'), etag.end());
+    if (etag.empty()) return Status::Ok();  // some stores omit it; Content-MD5 was verified
+    if (etag != expected) {
+      return Status::Corruption(op + ": server reports etag " + etag + ", expected " + expected);
+    }
+    return Status::Ok();
+  }
+
+  Status CheckAbsent(const std::string& key, const std::string& op) {
+    auto h = Head(key);
+    if (h.ok()) return Status::AlreadyExists(op + ": object already exists");
+    if (h.status().IsNotFound()) return Status::Ok();
+    return h.status();
+  }
+
+  enum { kUnknown = 0, kUnsupported = 1 };
+  S3Config cfg_;
+  s3::Credentials creds_;
+  http::Client client_;
+  std::string scheme_, host_;
+  bool path_style_ = true;
+  std::atomic<int> if_none_match_{kUnknown};
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Storage>> OpenS3Storage(const S3Config& config) {
+  auto bad = [](const std::string& m) { return Status::InvalidArgument(m); };
+  if (config.bucket.empty()) return bad("s3: no bucket given");
+  if (!config.endpoint.empty() && config.endpoint.rfind("http://", 0) != 0 &&
+      config.endpoint.rfind("https://", 0) != 0) {
+    return bad("s3-endpoint '" + config.endpoint + "' must start with http:// or https://");
+  }
+  if (config.uri_style != "path" && config.uri_style != "host") {
+    return bad("s3-uri-style '" + config.uri_style + "' must be 'path' or 'host'");
+  }
+  if (config.region.empty()) return bad("s3-region is empty");
+  if (config.part_size < kMinPartSize) return bad("s3-part-size must be at least 5MiB (S3's minimum part size)");
+  if (config.access_key_id.empty() || config.secret_access_key.empty()) {
+    return Status::Auth("s3: no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or s3-access-key-id and s3-secret-access-key")
+        .WithHint("credentials can also go in the config file (mode 0600)");
+  }
+  return std::unique_ptr<Storage>(new S3Storage(config));
+}
+
+}  // namespace walferry

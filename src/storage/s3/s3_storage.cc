@@ -251,18 +251,9 @@ class S3Storage final : public Storage {
     std::vector<s3::PartTag> parts;
     std::string md5s;  // raw part MD5s, for the expected multipart ETag
     uint64_t total = 0;
-    std::string buf = std::move(first);
-    bool have_next = true;
+    std::string buf = std::move(first);  // a full first part
+    std::string carry(1, next_byte);     // the byte read to learn that more follows
     while (!buf.empty()) {
-      // Complete the buffer to a full part (the first buffer lacks the probe byte).
-      if (have_next) {
-        buf.push_back(next_byte);
-        have_next = false;
-      }
-      if (buf.size() < part_size) {
-        auto n = ReadUpTo(body, part_size - buf.size(), &buf);
-        if (!n.ok()) return abort(n.status().Annotate(op + ": read body"));
-      }
       if (static_cast<int>(parts.size()) >= kMaxParts) {
         return abort(Status::InvalidArgument(op + ": body needs more than 10000 parts").WithHint("raise s3-part-size"));
       }
@@ -270,16 +261,17 @@ class S3Storage final : public Storage {
       total += buf.size();
       const int number = static_cast<int>(parts.size()) + 1;
       const std::string md5 = crypto::Md5(buf);
-      auto r = Execute(op + ": part " + std::to_string(number), S3Request{"PUT", FullKey(key), {{"partNumber", std::to_string(number)}, {"uploadId", *upload_id}}, {}, buf});
+      auto r = Execute(op + ": part " + std::to_string(number),
+                       S3Request{"PUT", FullKey(key), {{"partNumber", std::to_string(number)}, {"uploadId", *upload_id}}, {}, buf});
       if (!r.ok()) return abort(r.status());
       std::string etag = r->Header("etag");
       Status e = CheckEtag(etag, crypto::Hex(md5), op + ": part " + std::to_string(number));
       if (!e.ok()) return abort(e);
       parts.push_back({number, etag.empty() ? "\"" + crypto::Hex(md5) + "\"" : etag});
       md5s += md5;
-      buf.clear();
-      if (buf.capacity() < part_size) buf.reserve(part_size);
-      auto n = ReadUpTo(body, part_size, &buf);
+      buf.assign(carry);
+      carry.clear();
+      auto n = ReadUpTo(body, part_size - buf.size(), &buf);
       if (!n.ok()) return abort(n.status().Annotate(op + ": read body"));
     }
     PutResult result{total, crypto::Hex(whole.Finish())};

@@ -43,7 +43,16 @@ struct S3Request {
   Params query;
   Params headers;   // extra headers, all signed
   std::string_view body;
+  // Digests of body, computed once per body (not per attempt) by WithDigests.
+  std::string body_sha256_hex = {};
+  std::string body_md5 = {};  // raw
 };
+
+S3Request WithDigests(S3Request r) {
+  if (r.body_sha256_hex.empty()) r.body_sha256_hex = crypto::Sha256Hex(r.body);
+  if (r.body_md5.empty() && (r.method == "PUT" || r.method == "POST")) r.body_md5 = crypto::Md5(r.body);
+  return r;
+}
 
 // The outcome of one attempt, classified.
 struct Attempt {  // NOLINT
@@ -212,7 +221,7 @@ class S3Storage final : public Storage {
     for (;;) {
       bool conditional = options.if_absent && if_none_match_ != kUnsupported;
       auto r = Execute(op, [&](int) -> Result<std::optional<S3Request>> {
-        S3Request req{"PUT", FullKey(key), {}, ObjectHeaders(), data};
+        S3Request req{"PUT", FullKey(key), {}, ObjectHeaders(), data, result.sha256_hex, md5};
         if (conditional) req.headers.emplace_back("If-None-Match", "*");
         return std::optional<S3Request>(req);
       });
@@ -262,7 +271,7 @@ class S3Storage final : public Storage {
       const int number = static_cast<int>(parts.size()) + 1;
       const std::string md5 = crypto::Md5(buf);
       auto r = Execute(op + ": part " + std::to_string(number),
-                       S3Request{"PUT", FullKey(key), {{"partNumber", std::to_string(number)}, {"uploadId", *upload_id}}, {}, buf});
+                       S3Request{"PUT", FullKey(key), {{"partNumber", std::to_string(number)}, {"uploadId", *upload_id}}, {}, buf, "", md5});
       if (!r.ok()) return abort(r.status());
       std::string etag = r->Header("etag");
       Status e = CheckEtag(etag, crypto::Hex(md5), op + ": part " + std::to_string(number));
@@ -306,7 +315,8 @@ class S3Storage final : public Storage {
   using Prepare = std::function<Result<std::optional<S3Request>>(int attempt)>;
 
   Result<http::Response> Execute(const std::string& op, const S3Request& request) {
-    return Execute(op, [&](int) -> Result<std::optional<S3Request>> { return std::optional<S3Request>(request); });
+    const S3Request ready = WithDigests(request);
+    return Execute(op, [&](int) -> Result<std::optional<S3Request>> { return std::optional<S3Request>(ready); });
   }
 
   // Runs a request until it succeeds or fails for good.
@@ -411,12 +421,12 @@ class S3Storage final : public Storage {
     path += "/" + s3::UriEncode(req.key, false);
     if (path_style_ && req.key.empty()) path.pop_back();  // "/bucket" for bucket requests
     if (path.empty()) path = "/";
-    const std::string payload_sha = crypto::Sha256Hex(req.body);
+    const std::string payload_sha = req.body_sha256_hex.empty() ? crypto::Sha256Hex(req.body) : req.body_sha256_hex;
     const std::string amz_date = s3::AmzDate(std::time(nullptr));
     Params headers = {{"host", host_}, {"x-amz-date", amz_date}, {"x-amz-content-sha256", payload_sha}};
     if (!creds_.session_token.empty()) headers.emplace_back("x-amz-security-token", creds_.session_token);
     if (req.method == "PUT" || req.method == "POST") {
-      headers.emplace_back("content-md5", crypto::Base64(crypto::Md5(req.body)));
+      headers.emplace_back("content-md5", crypto::Base64(req.body_md5.empty() ? crypto::Md5(req.body) : req.body_md5));
     }
     for (const auto& h : req.headers) headers.push_back(h);
     s3::SigningInput in{req.method, path, req.query, headers, payload_sha};

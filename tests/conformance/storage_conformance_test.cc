@@ -559,3 +559,49 @@ INSTANTIATE_TEST_SUITE_P(S3, S3Failures, ::testing::Values(false, true),
 
 }  // namespace
 }  // namespace walferry
+
+namespace walferry {
+namespace {
+
+// The real gateway process stopped and started again (scripts/s3-server),
+// not only a closed port: retryable errors within the bound while it is
+// down, and the same Storage object works again once it is back.
+TEST(S3Outage, RealGatewayStoppedThenRestarted) {
+  const std::string dir = Env("WALFERRY_TEST_S3_DIR"), scripts = Env("WALFERRY_TEST_S3_SCRIPTS"),
+                    port = Env("WALFERRY_TEST_S3_PORT");
+  ASSERT_FALSE(dir.empty() || scripts.empty() || port.empty())
+      << "WALFERRY_TEST_S3_DIR/SCRIPTS/PORT unset: run through scripts/test.sh (never skipped)";
+  S3Config c = TestS3Config(/*tls=*/true);
+  c.retry.max_attempts = 3;
+  c.retry.max_seconds = 4;
+  auto opened = OpenStorage(StorageConfig{"s3://" + c.bucket + "/outage/" + UniqueName(), c});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  Storage& s = **opened;
+  ASSERT_TRUE(PutString(s, "before", "up").ok());
+
+  ASSERT_EQ(std::system((scripts + "/stop.sh " + dir + " 3-rgw").c_str()), 0);
+  auto t0 = std::chrono::steady_clock::now();
+  auto down = PutString(s, "during", "down");
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  StringSink sink;
+  Status get = s.Get("before", sink);
+  // Start it again before asserting, so a failure here leaves the server up for the rest.
+  int restarted = std::system((scripts + "/start.sh " + dir + " " + port + " >/dev/null").c_str());
+  ASSERT_EQ(restarted, 0) << "could not restart radosgw";
+
+  EXPECT_EQ(down.status().code(), Status::Code::kUnavailable) << down.status().ToString();
+  EXPECT_TRUE(down.status().Retryable());
+  EXPECT_FALSE(down.status().hint().empty());
+  EXPECT_LT(secs, 6.0);
+  EXPECT_TRUE(get.Retryable()) << get.ToString();
+  EXPECT_FALSE(get.IsNotFound());
+
+  auto after = PutString(s, "after", "up again");
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(*GetString(s, "before"), "up");
+  EXPECT_TRUE(s.Head("during").status().IsNotFound()) << "nothing half-written during the outage";
+  ASSERT_TRUE(s.RemoveMany({"before", "after"}).ok());
+}
+
+}  // namespace
+}  // namespace walferry

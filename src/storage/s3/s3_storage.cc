@@ -74,6 +74,11 @@ class S3Storage final : public Storage {
     host_ = endpoint.substr(sep + 3);
     while (!host_.empty() && host_.back() == '/') host_.pop_back();
     path_style_ = cfg_.uri_style == "path";
+    if (!path_style_ && IsIpAddress(host_)) {
+      // "bucket.127.0.0.1" can never resolve: an IP endpoint means path style.
+      log::Debug("s3-endpoint " + endpoint + " is an IP address: using path-style addressing");
+      path_style_ = true;
+    }
     if (!path_style_) host_ = cfg_.bucket + "." + host_;
   }
 
@@ -353,8 +358,8 @@ class S3Storage final : public Storage {
       last = a.status;
       if (!a.retry) return last;
     }
-    return last.Retryable() ? Status(last).WithHint("check that the S3 endpoint is up and reachable; walferry retried " +
-                                                   std::to_string(cfg_.retry.max_attempts) + " times")
+    return last.Retryable() ? Status(last).WithHint("check that the S3 endpoint is up and reachable (gave up after " +
+                                                   std::to_string(cfg_.retry.max_attempts) + " attempts or s3-retry-seconds)")
                             : last;
   }
 
@@ -442,6 +447,13 @@ class S3Storage final : public Storage {
   }
 
   // ---- small helpers --------------------------------------------------------
+
+  // "10.0.0.1", "10.0.0.1:9000", "[::1]:9000".
+  static bool IsIpAddress(const std::string& host_port) {
+    if (!host_port.empty() && host_port[0] == '[') return true;
+    std::string host = host_port.substr(0, host_port.find(':'));
+    return !host.empty() && host.find_first_not_of("0123456789.") == std::string::npos;
+  }
 
   std::string FullKey(const std::string& key) const {
     return cfg_.prefix.empty() ? key : cfg_.prefix + "/" + key;

@@ -1,0 +1,48 @@
+// commands.h — walferry's subcommands: one table of {name, help, bind}.
+//
+// Adding a command is one line in the table (commands.cc) plus a Bind
+// function: it registers the command's own flags and arguments on its CLI11
+// subcommand and returns the handler that runs once the command line is
+// parsed and the global config resolved. Handlers get explicit inputs
+// (Context) and return a Status; the caller reports a failure and turns it
+// into the exit code (ExitCodeFor).
+#pragma once
+
+#include <cstdio>
+#include <functional>
+#include <span>
+
+#include "walferry/options.h"
+#include "walferry/status.h"
+
+namespace CLI {
+class App;
+}  // namespace CLI
+
+namespace walferry::cli {
+
+struct Context {
+  const config::GlobalConfig& config;
+  std::FILE* out;  // the command's report (stdout); logs go to stderr
+};
+
+using Handler = std::function<Status(const Context&)>;
+using Binder = Handler (*)(CLI::App& command);
+
+struct CommandSpec {
+  const char* name;
+  const char* help;  // one line, for --help and the man page
+  Binder bind;
+};
+
+// The table, in --help order.
+std::span<const CommandSpec> Commands();
+
+// Runs walferry with the process's arguments and environment; returns the
+// exit code. Never throws past CLI11 (parse errors are exit 2).
+int Main(int argc, char** argv);
+
+// One Bind function per command (in <command>_command.cc).
+Handler BindCheck(CLI::App& command);
+
+}  // namespace walferry::cli

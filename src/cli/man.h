@@ -1,0 +1,30 @@
+// man.h — the parts of man/walferry.1 and man/walferry.conf.5 made from the
+// option, command and exit-code tables.
+//
+// A committed page holds each part between two troff comment lines:
+//   .\" BEGIN GENERATED <NAME>
+//   .\" END GENERATED <NAME>
+// UpdateManPage rewrites those parts; a unit test fails when the committed
+// pages differ from what it produces, so the pages cannot drift from the tables.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "walferry/status.h"
+
+namespace walferry::cli {
+
+// Part names: COMMANDS, OPTIONS, ENVIRONMENT, EXIT-STATUS (walferry.1), KEYS (walferry.conf.5).
+// kInvalidArgument for an unknown name.
+Result<std::string> GeneratedManPart(std::string_view name);
+
+// `page` with every generated part replaced by the current text. An unknown
+// part name or a BEGIN without its END is kInvalidArgument.
+Result<std::string> UpdateManPage(std::string_view page);
+
+// Escapes text for troff: '\' and '-' (so flags copy-paste as ASCII), and a
+// leading '.' or '\''.
+std::string TroffEscape(std::string_view text);
+
+}  // namespace walferry::cli

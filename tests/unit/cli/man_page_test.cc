@@ -1,0 +1,141 @@
+// The committed man pages are in step with the option, command and exit-code
+// tables. On drift the test writes the regenerated page next to the walferry
+// binary and says how to copy it into man/.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/man.h"
+#include "walferry/exit_codes.h"
+#include "walferry/options.h"
+
+namespace walferry::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string ReadPage(const std::string& name) {
+  std::ifstream in(std::string(WALFERRY_SOURCE_DIR) + "/man/" + name);
+  EXPECT_TRUE(in) << "man/" << name;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The page as a reader sees the words: no font changes, '\-' as '-'.
+std::string Plain(std::string page) {
+  page = std::regex_replace(page, std::regex(R"(\\f[BIRP])"), "");
+  page = std::regex_replace(page, std::regex(R"(\\-)"), "-");
+  page = std::regex_replace(page, std::regex(R"(\\&)"), "");
+  return page;
+}
+
+void ExpectUpToDate(const std::string& name) {
+  std::string page = ReadPage(name);
+  Result<std::string> updated = UpdateManPage(page);
+  ASSERT_TRUE(updated.ok()) << updated.status().ToString();
+  if (*updated != page) {
+    fs::path out = fs::path(WALFERRY_BINARY).parent_path() / (name + ".expected");
+    std::ofstream(out) << *updated;
+    ADD_FAILURE() << "man/" << name << " is out of date with the tables; regenerate it:\n  cp "
+                  << out.string() << " " << WALFERRY_SOURCE_DIR << "/man/" << name;
+  }
+}
+
+TEST(ManPages, GeneratedPartsAreUpToDate) {
+  ExpectUpToDate("walferry.1");
+  ExpectUpToDate("walferry.conf.5");
+}
+
+TEST(ManPages, HaveTheirGeneratedParts) {
+  std::string one = ReadPage("walferry.1");
+  for (const char* part : {"COMMANDS", "OPTIONS", "ENVIRONMENT", "EXIT-STATUS"}) {
+    EXPECT_NE(one.find(std::string(".\\\" BEGIN GENERATED ") + part), std::string::npos) << part;
+  }
+  EXPECT_NE(ReadPage("walferry.conf.5").find(".\\\" BEGIN GENERATED KEYS"), std::string::npos);
+}
+
+TEST(ManPages, EveryOptionInBothPagesInAllSpellings) {
+  std::string one = Plain(ReadPage("walferry.1"));
+  std::string five = Plain(ReadPage("walferry.conf.5"));
+  for (const config::OptionSpec& o : config::Options()) {
+    for (const std::string* page : {&one, &five}) {
+      const char* which = page == &one ? "walferry.1" : "walferry.conf.5";
+      EXPECT_NE(page->find(config::FlagName(o)), std::string::npos) << which << " " << o.name;
+      EXPECT_NE(page->find(config::EnvName(o)), std::string::npos) << which << " " << o.name;
+      EXPECT_NE(page->find(std::string("config key ") + o.name), std::string::npos)
+          << which << " " << o.name;
+      if (*o.aws_env != '\0') {
+        EXPECT_NE(page->find(o.aws_env), std::string::npos) << which << " " << o.aws_env;
+      }
+    }
+  }
+}
+
+TEST(ManPages, NoOptionMissingFromTheTable) {
+  // Flags that are not global options: the command's own and CLI11's.
+  const std::set<std::string> kOtherFlags = {"--help", "--version", "--json", "--name"};
+  for (const char* name : {"walferry.1", "walferry.conf.5"}) {
+    std::string page = Plain(ReadPage(name));
+    std::regex flag(R"(--[a-z][a-z0-9-]*)");
+    for (auto it = std::sregex_iterator(page.begin(), page.end(), flag);
+         it != std::sregex_iterator(); ++it) {
+      std::string f = it->str();
+      bool known = kOtherFlags.count(f) || config::FindOption(f.substr(2)) != nullptr;
+      EXPECT_TRUE(known) << name << " mentions " << f << ", which is not in the option table";
+    }
+    std::regex env(R"(WALFERRY_[A-Z0-9_]+)");
+    for (auto it = std::sregex_iterator(page.begin(), page.end(), env);
+         it != std::sregex_iterator(); ++it) {
+      bool known = false;
+      for (const config::OptionSpec& o : config::Options())
+        known |= config::EnvName(o) == it->str();
+      EXPECT_TRUE(known) << name << " mentions " << it->str() << ", which is not in the table";
+    }
+  }
+  // Every "key = value" line in walferry.conf.5 names a real key.
+  std::istringstream lines(Plain(ReadPage("walferry.conf.5")));
+  std::regex setting(R"(^([a-z][a-z0-9-]*) = .*)");
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (std::regex_match(line, m, setting)) {
+      EXPECT_NE(config::FindOption(m[1].str()), nullptr) << "walferry.conf.5: " << line;
+    }
+  }
+}
+
+TEST(ManPages, ExitCodesAndCommandsInWalferry1) {
+  std::string one = Plain(ReadPage("walferry.1"));
+  int n = 0;
+  const ExitCodeInfo* table = ExitCodeTable(&n);
+  for (int i = 0; i < n; ++i) {
+    std::string entry =
+        ".B " + std::to_string(static_cast<int>(table[i].code)) + "\n" + table[i].name + ": ";
+    EXPECT_NE(one.find(entry), std::string::npos) << table[i].name;
+  }
+  for (const CommandSpec& c : Commands()) {
+    EXPECT_NE(one.find(std::string(".B ") + c.name), std::string::npos) << c.name;
+  }
+}
+
+TEST(ManPages, UpdateRejectsBrokenMarkers) {
+  EXPECT_FALSE(UpdateManPage(".\\\" BEGIN GENERATED OPTIONS\nno end\n").ok());
+  EXPECT_FALSE(UpdateManPage(".\\\" BEGIN GENERATED NOPE\n.\\\" END GENERATED NOPE\n").ok());
+  Result<std::string> same = UpdateManPage(".TH X 1\ntext\n");
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(*same, ".TH X 1\ntext\n");
+}
+
+TEST(ManPages, TroffEscape) {
+  EXPECT_EQ(TroffEscape("--s3-endpoint"), "\\-\\-s3\\-endpoint");
+  EXPECT_EQ(TroffEscape("a\\b"), "a\\eb");
+  EXPECT_EQ(TroffEscape(".x"), "\\&.x");
+}
+
+}  // namespace
+}  // namespace walferry::cli

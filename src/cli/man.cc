@@ -60,6 +60,15 @@ std::string Spellings(const config::OptionSpec& o) {
   return s;
 }
 
+// ".SS S3 options" when `o` starts a new section of the table, else "".
+std::string SectionHeading(const config::OptionSpec* previous, const config::OptionSpec& o,
+                           const char* noun) {
+  if (previous != nullptr && previous->section == o.section) return "";
+  std::string title = config::SectionName(o.section);
+  title[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(title[0])));
+  return ".SS " + TroffEscape(title) + " " + noun + "\n";
+}
+
 std::string Commands1() {
   std::string out;
   for (const CommandSpec& c : Commands()) {
@@ -70,16 +79,10 @@ std::string Commands1() {
 
 std::string Options1() {
   std::string out;
-  config::Section section = config::Section::kGeneral;
-  bool first = true;
+  const config::OptionSpec* previous = nullptr;
   for (const config::OptionSpec& o : config::Options()) {
-    if (first || o.section != section) {
-      std::string title = config::SectionName(o.section);
-      title[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(title[0])));
-      out += ".SS " + TroffEscape(title) + " options\n";
-      section = o.section;
-      first = false;
-    }
+    out += SectionHeading(previous, o, "options");
+    previous = &o;
     out += ".TP\n" + Bold(config::FlagName(o)) + " " + Italic(o.value_name) + "\n";
     out += TroffEscape(Capitalized(o.help)) + ".\n";
     std::string values = ValueSentences(o);
@@ -116,16 +119,10 @@ std::string ExitStatus1() {
 
 std::string Keys5() {
   std::string out;
-  config::Section section = config::Section::kGeneral;
-  bool first = true;
+  const config::OptionSpec* previous = nullptr;
   for (const config::OptionSpec& o : config::Options()) {
-    if (first || o.section != section) {
-      std::string title = config::SectionName(o.section);
-      title[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(title[0])));
-      out += ".SS " + TroffEscape(title) + " keys\n";
-      section = o.section;
-      first = false;
-    }
+    out += SectionHeading(previous, o, "keys");
+    previous = &o;
     out += ".TP\n" + Bold(o.name) + " = " + Italic(o.value_name) + "\n";
     out += TroffEscape(Capitalized(o.help)) + ".\n";
     std::string values = ValueSentences(o);

@@ -1,5 +1,6 @@
 // Tests of the option table and config resolution (walferry/options.h).
 #include "walferry/options.h"
+#include "unit/temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -17,24 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A temp directory removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "wf-options-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string Write(const std::string& name, const std::string& text) const {
-    std::string p = (fs::path(path_) / name).string();
-    std::ofstream(p) << text;
-    return p;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 // Sources that read no file unless a test says so.
 ConfigSources NoFile() {

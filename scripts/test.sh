@@ -18,6 +18,9 @@
 #   WALFERRY_TEST_S3_TLS_PORT  TLS S3 port, default 19443
 #   WALFERRY_TEST_TIMEOUT      seconds allowed per test that sets no TIMEOUT itself, default 600
 #   CMAKE_BUILD_PARALLEL_LEVEL build jobs, default 2;  CTEST_PARALLEL_LEVEL  tests at once, default 1
+#   WALFERRY_TEST_SANITIZE     1 (default): after ctest, also build the unit and conformance tests
+#                              with ASan+UBSan (build-asan/) and TSan (build-tsan/) and run them
+#                              against the same server; 0 skips that stage (for quick local loops)
 # Given to the tests (other WALFERRY_* variables are unset, so a developer's own settings
 # cannot leak into them):
 #   WALFERRY_TEST_S3_ENDPOINT      http://127.0.0.1:PORT
@@ -100,11 +103,34 @@ rc=0
 run ctest --test-dir "$ROOT/build" --output-on-failure --no-tests=error --timeout "$TIMEOUT" \
   --output-log "$TMP/ctest.log" || rc=$?
 # ctest's summary: "NN% tests passed, F tests failed out of T"; skipped ones are listed as "(Skipped)"
+sanitized() {  # NAME MODE: build the test binaries with a sanitizer and run them
+  local dir=$ROOT/build-$1
+  say "sanitizer stage: $1 ($2), building into build-$1/"
+  run cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWALFERRY_SANITIZE="$2" \
+      -DWALFERRY_BUILD_BENCH=OFF >/dev/null &&
+    run cmake --build "$dir" --parallel "${CMAKE_BUILD_PARALLEL_LEVEL:-2}" \
+      --target walferry_unit_tests walferry_conformance_tests >/dev/null &&
+    ASAN_OPTIONS=halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+      TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+      run "$dir/tests/walferry_unit_tests" --gtest_brief=1 &&
+    ASAN_OPTIONS=halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+      TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+      run "$dir/tests/walferry_conformance_tests" --gtest_brief=1
+}
+if [ "$rc" -eq 0 ] && [ "${WALFERRY_TEST_SANITIZE:-1}" != 0 ]; then
+  STEP="sanitizer tests"
+  sanitized asan address || rc=$?
+  [ "$rc" -ne 0 ] || sanitized tsan thread || rc=$?
+  SANITIZER_FAILED=$rc
+fi
 summary=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$TMP/ctest.log" | tail -n 1 || true)
 if [ -n "$summary" ]; then
   total=${summary##* out of } failed=$(echo "$summary" | sed -E 's/.*passed, ([0-9]+) tests? failed.*/\1/')
   skipped=$(grep -cE '^[[:space:]]*[0-9]+ - .* \(Skipped\)$' "$TMP/ctest.log" || true)
-  COUNTS="$((total - failed - skipped)) passed, $failed failed"
+  passed=$((total - failed - skipped))
+  # a failed sanitizer stage counts as one more failed test
+  [ "${SANITIZER_FAILED:-0}" -eq 0 ] || failed=$((failed + 1))
+  COUNTS="$passed passed, $failed failed"
   [ "$skipped" -eq 0 ] || COUNTS="$COUNTS, $skipped skipped"
 fi
 exit "$rc"

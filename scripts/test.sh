@@ -106,7 +106,7 @@ run ctest --test-dir "$ROOT/build" --output-on-failure --no-tests=error --timeou
 sanitized() {  # NAME MODE: build the test binaries with a sanitizer and run them
   local dir=$ROOT/build-$1
   say "sanitizer stage: $1 ($2), building into build-$1/"
-  run cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWALFERRY_SANITIZE="$2" \
+  run cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DWALFERRY_SANITIZE="$2" \
       -DWALFERRY_BUILD_BENCH=OFF >/dev/null &&
     run cmake --build "$dir" --parallel "${CMAKE_BUILD_PARALLEL_LEVEL:-2}" \
       --target walferry_unit_tests walferry_conformance_tests >/dev/null &&

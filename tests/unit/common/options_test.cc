@@ -1,6 +1,6 @@
 // Tests of the option table and config resolution (walferry/options.h).
 #include "walferry/options.h"
-#include "unit/temp_dir.h"
+#include "support/temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

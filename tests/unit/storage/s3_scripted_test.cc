@@ -6,7 +6,7 @@
 #include <chrono>
 
 #include "common/crypto.h"
-#include "unit/storage/fake_s3_server.h"
+#include "support/fake_s3_server.h"
 #include "walferry/storage.h"
 
 namespace walferry {

@@ -21,6 +21,11 @@ enum class ExitCode : int {
   kLocalIo = 8,       // local filesystem error (disk full, permission, missing file)
   kNotSupported = 9,  // the server or backend lacks something walferry needs
   kInternal = 10,     // a bug in walferry: please report it
+  kWrongRepository = 11,  // the file belongs to another cluster than the repository's
+  // archive-get only, during archive recovery (recovery.signal, no standby.signal):
+  // any failure but "not found". Above 125, so PostgreSQL stops recovery
+  // instead of taking the failure for the end of the WAL and promoting.
+  kRecoveryMustStop = 200,
 };
 
 struct ExitCodeInfo {
@@ -29,7 +34,8 @@ struct ExitCodeInfo {
   const char* meaning;  // one line for the man page and `walferry --help`
 };
 
-// The table, in code order.
+// The table, in code order. Every code but kRecoveryMustStop is within 1..125,
+// as archive_command requires.
 const ExitCodeInfo* ExitCodeTable(int* count);
 
 // The exit code for a failure (kOk for an ok Status).

@@ -48,7 +48,7 @@ enum class OptionType {
   kEnum,     // one of `choices`
 };
 
-enum class Section { kGeneral, kRepository, kS3 };
+enum class Section { kGeneral, kRepository, kArchive, kS3 };
 
 struct OptionSpec {
   const char* name;  // config key; flag is "--" + name, env is WALFERRY_ + NAME
@@ -97,6 +97,8 @@ struct ConfigSources {
 // The resolved configuration every command starts from.
 struct GlobalConfig {
   StorageConfig storage;                // repo left as the URL string; s3.* filled from the options
+  std::string compression = "zstd";     // codec name for new WAL objects
+  int compression_level = -1;           // -1: the codec's default
   log::Level log_level{};               // set by ResolveConfig (default info)
   std::string config_file;              // the file that was read; empty when none
   std::vector<ResolvedOption> options;  // every option in table order, with its origin
@@ -128,7 +130,7 @@ Status RequireRepo(const GlobalConfig& config);
 // "name = value (where)" lines for every option, secrets shown as <redacted>.
 std::vector<std::string> DescribeConfig(const GlobalConfig& config);
 
-// `text` with every non-empty secret value of `config` replaced by <redacted>;
+// `text` with every secret value of `config` (of 6 or more characters) replaced by <redacted>;
 // a guard on messages that pass through from lower layers.
 std::string RedactSecrets(const GlobalConfig& config, std::string text);
 

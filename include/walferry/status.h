@@ -27,6 +27,7 @@ class Status {
     kCorruption,       // a checksum or size did not match
     kIo,               // local filesystem error (including a full disk)
     kNotSupported,     // the backend or server does not implement this
+    kFailedPrecondition,  // the repository belongs to another cluster or format
     kInternal,         // a bug in walferry
   };
 
@@ -42,6 +43,7 @@ class Status {
   static Status Corruption(std::string m) { return {Code::kCorruption, std::move(m)}; }
   static Status Io(std::string m) { return {Code::kIo, std::move(m)}; }
   static Status NotSupported(std::string m) { return {Code::kNotSupported, std::move(m)}; }
+  static Status FailedPrecondition(std::string m) { return {Code::kFailedPrecondition, std::move(m)}; }
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
   // errno mapped to a Status in one place: "<what>: <strerror>".
   static Status FromErrno(int err, const std::string& what);

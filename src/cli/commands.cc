@@ -17,6 +17,10 @@ namespace {
 
 // clang-format off
 constexpr CommandSpec kCommands[] = {
+  {"archive-push", "store one WAL file in the repository (archive_command = 'walferry "
+                   "archive-push %p')", BindArchivePush},
+  {"archive-get", "fetch one WAL file from the repository (restore_command = 'walferry "
+                  "archive-get %f %p')", BindArchiveGet, ArchiveGetFailure},
   {"check", "check the configuration, then write, read back and delete a probe object in the "
             "repository", BindCheck},
 };
@@ -26,6 +30,7 @@ const char* GroupName(config::Section section) {
   switch (section) {
     case config::Section::kGeneral: return "General options";
     case config::Section::kRepository: return "Repository options";
+    case config::Section::kArchive: return "Archive options";
     case config::Section::kS3: return "S3 options";
   }
   return "Options";
@@ -159,11 +164,14 @@ int Main(int argc, char** argv) {
   root_flags.Collect(&sources.flags);
   chosen->flags.Collect(&sources.flags);  // after the command name wins
   sources.env = config::ReadEnvironment();
+  auto fail = [&](const Status& s, const config::GlobalConfig* c) {
+    FailureOutcome out{ExitCodeFor(s), true};
+    if (chosen->spec->on_failure != nullptr) out = chosen->spec->on_failure(s);
+    if (out.report) ReportFailure(s, c);
+    return static_cast<int>(out.code);
+  };
   Result<config::GlobalConfig> cfg = config::ResolveConfig(sources);
-  if (!cfg.ok()) {
-    ReportFailure(cfg.status(), nullptr);
-    return static_cast<int>(ExitCodeFor(cfg.status()));
-  }
+  if (!cfg.ok()) return fail(cfg.status(), nullptr);
   log::SetLevel(cfg->log_level);
   if (log::Enabled(log::Level::kDebug)) {
     log::Debug(cfg->config_file.empty() ? "no config file"
@@ -173,8 +181,8 @@ int Main(int argc, char** argv) {
 
   Status s = chosen->handler(Context{*cfg, stdout});
   std::fflush(stdout);
-  if (!s.ok()) ReportFailure(s, &cfg.value());
-  return static_cast<int>(ExitCodeFor(s));
+  if (!s.ok()) return fail(s, &cfg.value());
+  return static_cast<int>(ExitCode::kOk);
 }
 
 }  // namespace walferry::cli

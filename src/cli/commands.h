@@ -10,8 +10,10 @@
 
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <span>
 
+#include "walferry/exit_codes.h"
 #include "walferry/options.h"
 #include "walferry/status.h"
 
@@ -26,6 +28,14 @@ struct Context {
   std::FILE* out;  // the command's report (stdout); logs go to stderr
 };
 
+// How a command's failure (of its configuration or of its handler) becomes
+// an exit code, and whether it is reported at error level.
+struct FailureOutcome {
+  ExitCode code;
+  bool report = true;
+};
+using FailurePolicy = FailureOutcome (*)(const Status& failure);
+
 using Handler = std::function<Status(const Context&)>;
 using Binder = Handler (*)(CLI::App& command);
 
@@ -33,6 +43,7 @@ struct CommandSpec {
   const char* name;
   const char* help;  // one line, for --help and the man page
   Binder bind;
+  FailurePolicy on_failure = nullptr;  // nullptr: ExitCodeFor, always reported
 };
 
 // The table, in --help order.
@@ -44,5 +55,8 @@ int Main(int argc, char** argv);
 
 // One Bind function per command (in <command>_command.cc).
 Handler BindCheck(CLI::App& command);
+Handler BindArchivePush(CLI::App& command);
+Handler BindArchiveGet(CLI::App& command);
+FailureOutcome ArchiveGetFailure(const Status& failure);
 
 }  // namespace walferry::cli

@@ -33,6 +33,8 @@ const char* FailurePhrase(ExitCode code) {
     case ExitCode::kLocalIo: return "local i/o error";
     case ExitCode::kNotSupported: return "not supported";
     case ExitCode::kInternal: return "internal error";
+    case ExitCode::kWrongRepository: return "wrong repository";
+    case ExitCode::kRecoveryMustStop: return "recovery must stop";
   }
   return "error";
 }

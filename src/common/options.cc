@@ -39,6 +39,12 @@ const OptionSpec kOptions[] = {
    .choices = "error|warn|info|debug|trace"},
   {.name = "repo", .type = T::kRepo, .section = S::kRepository, .default_value = "",
    .value_name = "URL", .help = "the repository: s3://bucket/prefix or file:///path"},
+  {.name = "compression", .type = T::kEnum, .section = S::kArchive, .default_value = "zstd",
+   .value_name = "CODEC", .help = "how archive-push compresses WAL files", .choices = "zstd|lz4|none"},
+  {.name = "compression-level", .type = T::kInteger, .section = S::kArchive, .default_value = "",
+   .value_name = "N",
+   .help = "compression level: zstd 1-19 (default 3), lz4 0-12 (default 0, its fast mode)",
+   .min_value = 0, .max_value = 19},
   {.name = "s3-endpoint", .type = T::kUrl, .section = S::kS3, .default_value = "",
    .value_name = "URL",
    .help = "S3 endpoint such as https://127.0.0.1:9443 (default: AWS's regional endpoint)"},
@@ -321,6 +327,10 @@ Status Check(const ResolvedOption& r, Typed* out) {
       return BadValue(r, "expected " + ValueSyntax(o));
     case T::kInteger: {
       std::string_view t = Trim(v);
+      if (t.empty() && *o.default_value == '\0') {  // optional and not set
+        out->integer = -1;
+        return Status::Ok();
+      }
       auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), out->integer);
       if (t.empty() || ec != std::errc() || end != t.data() + t.size() ||
           static_cast<double>(out->integer) < o.min_value ||
@@ -421,6 +431,7 @@ const char* SectionName(Section section) {
   switch (section) {
     case Section::kGeneral: return "general";
     case Section::kRepository: return "repository";
+    case Section::kArchive: return "archive";
     case Section::kS3: return "s3";
   }
   return "?";
@@ -622,6 +633,9 @@ Result<GlobalConfig> ResolveConfig(const ConfigSources& sources) {
   log::ParseLevel(typed["log-level"].text, &level);
   config.log_level = level;
 
+  config.compression = typed["compression"].text;
+  config.compression_level = static_cast<int>(typed["compression-level"].integer);
+
   StorageConfig& st = config.storage;
   st.repo = typed["repo"].text;
   S3Config& s3 = st.s3;
@@ -671,7 +685,9 @@ std::vector<std::string> DescribeConfig(const GlobalConfig& config) {
 
 std::string RedactSecrets(const GlobalConfig& config, std::string text) {
   for (const ResolvedOption& r : config.options) {
-    if (!r.spec->secret || r.value.empty()) continue;
+    // Values this short are not real secrets, and replacing them would
+    // mangle ordinary words in the message.
+    if (!r.spec->secret || r.value.size() < 6) continue;
     size_t pos = 0;
     while ((pos = text.find(r.value, pos)) != std::string::npos) {
       text.replace(pos, r.value.size(), "<redacted>");

@@ -45,6 +45,7 @@ const char* Status::CodeName(Code c) {
     case Code::kCorruption: return "corruption";
     case Code::kIo: return "i/o error";
     case Code::kNotSupported: return "not supported";
+    case Code::kFailedPrecondition: return "wrong repository";
     case Code::kInternal: return "internal error";
   }
   return "unknown";
@@ -69,6 +70,11 @@ constexpr ExitCodeInfo kExitCodes[] = {
     {ExitCode::kLocalIo, "local-io", "local filesystem error (disk full, missing file, i/o error)"},
     {ExitCode::kNotSupported, "not-supported", "the server or backend lacks a feature walferry needs"},
     {ExitCode::kInternal, "internal", "a bug in walferry; please report it"},
+    {ExitCode::kWrongRepository, "wrong-repository",
+     "the file belongs to another cluster than the repository's (system identifier differs)"},
+    {ExitCode::kRecoveryMustStop, "recovery-must-stop",
+     "archive-get during archive recovery failed for another reason than a missing file; "
+     "PostgreSQL stops recovery"},
 };
 }  // namespace
 
@@ -90,6 +96,7 @@ ExitCode ExitCodeFor(const Status& s) {
     case C::kCorruption: return ExitCode::kCorruption;
     case C::kIo: return ExitCode::kLocalIo;
     case C::kNotSupported: return ExitCode::kNotSupported;
+    case C::kFailedPrecondition: return ExitCode::kWrongRepository;
     case C::kInternal: return ExitCode::kInternal;
   }
   return ExitCode::kInternal;

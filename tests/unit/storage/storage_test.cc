@@ -104,9 +104,15 @@ TEST(ExitCodes, OneTableInCodeOrderWithinPostgresLimits) {
   const ExitCodeInfo* table = ExitCodeTable(&n);
   ASSERT_GT(n, 5);
   for (int i = 0; i < n; ++i) {
+    if (table[i].code == ExitCode::kRecoveryMustStop) {
+      EXPECT_GT(static_cast<int>(table[i].code), 128) << "must read as 'stop recovery' to PostgreSQL";
+      EXPECT_EQ(i, n - 1);
+      continue;
+    }
     EXPECT_EQ(static_cast<int>(table[i].code), i) << table[i].name;
     EXPECT_LE(static_cast<int>(table[i].code), 125) << "archive_command failures must stay in 1..125";
   }
+  EXPECT_EQ(ExitCodeFor(Status::FailedPrecondition("x")), ExitCode::kWrongRepository);
   EXPECT_EQ(ExitCodeFor(Status::NotFound("x")), ExitCode::kNotFound);
   EXPECT_EQ(static_cast<int>(ExitCodeFor(Status::NotFound("x"))), 1) << "restore_command's 'no such file'";
   EXPECT_EQ(ExitCodeFor(Status::Unavailable("x")), ExitCode::kUnreachable);

@@ -1,0 +1,176 @@
+// push.cc — archive-push: one WAL file into the repository, write-once.
+//
+// The file is read once: the bytes flow through a SHA-256 observer into the
+// compressor, and the stored object is [header line][compressed bytes]. The
+// repository's identity file ties it to one cluster; segments name their
+// cluster in their first page, which is checked before anything is stored.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+
+#include "archive/archive.h"
+#include "archive/repository.h"
+#include "common/log.h"
+#include "walferry/wal_name.h"
+
+namespace walferry::archive {
+namespace {
+
+constexpr size_t kReadChunk = 1 << 20;
+
+std::string Resolve(const std::string& path, const std::string& data_dir) {
+  if (path.empty() || path[0] == '/' || data_dir.empty()) return path;
+  return data_dir + "/" + path;
+}
+
+std::string BaseName(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string Sysid(uint64_t v) { return std::to_string(v); }
+
+// The repository's identity, created from this cluster's when it has none.
+Result<ClusterIdentity> RepositoryIdentity(Storage& storage, const std::optional<ClusterIdentity>& local,
+                                           const std::optional<WalPageIdentity>& page,
+                                           const std::string& name) {
+  auto stored = LoadIdentity(storage);
+  if (!stored.ok()) return stored.status();
+  if (stored->has_value()) return **stored;
+  ClusterIdentity id;
+  if (local) id = *local;
+  if (page) {
+    if (id.system_identifier == 0) id.system_identifier = page->system_identifier;
+    if (id.pg_version.empty()) id.pg_version = page->pg_version;
+    id.wal_segment_size = page->segment_size;
+  }
+  if (id.system_identifier == 0) {
+    return Status::FailedPrecondition("cannot tell which cluster '" + name +
+                                      "' belongs to: the repository has no identity yet, the working "
+                                      "directory is not a data directory and the file is not a WAL segment")
+        .WithHint("run archive-push from PostgreSQL's archive_command, whose working directory is the data directory");
+  }
+  log::Info("repository " + storage.Describe() + " is new: it now belongs to the cluster with system identifier " +
+            Sysid(id.system_identifier) + " (PostgreSQL " + (id.pg_version.empty() ? "?" : id.pg_version) + ")");
+  return CreateIdentity(storage, id);
+}
+
+Status CheckSameCluster(const ClusterIdentity& repo, const std::optional<ClusterIdentity>& local,
+                        const std::optional<WalPageIdentity>& page, const std::string& name,
+                        const std::string& where) {
+  auto refuse = [&](uint64_t theirs, const std::string& source) {
+    return Status::FailedPrecondition("'" + name + "' belongs to the cluster with system identifier " + Sysid(theirs) +
+                                      " (" + source + "), but repository " + where + " belongs to " +
+                                      Sysid(repo.system_identifier))
+        .WithHint("each cluster needs its own repository (or prefix); after a new initdb or pg_upgrade, "
+                  "point --repo at a new one");
+  };
+  if (page && page->system_identifier != repo.system_identifier) return refuse(page->system_identifier, "its WAL page header");
+  if (local && local->system_identifier != repo.system_identifier) return refuse(local->system_identifier, "pg_control");
+  if (page && repo.wal_segment_size != 0 && page->segment_size != repo.wal_segment_size) {
+    return Status::FailedPrecondition("'" + name + "' has WAL segment size " + std::to_string(page->segment_size) +
+                                      ", repository " + where + " holds segments of " +
+                                      std::to_string(repo.wal_segment_size));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<PushResult> Push(Storage& storage, const PushConfig& config) {
+  const std::string name = BaseName(config.path);
+  auto wal = ParseWalFileName(name);
+  if (!wal.ok()) return wal.status();
+  const std::string path = Resolve(config.path, config.data_dir);
+  const std::string key = WalObjectKey(*wal);
+
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, "archive-push: open '" + path + "'");
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  std::string chunk(kReadChunk, '\0');
+  auto read_chunk = [&]() -> Result<size_t> {
+    size_t got = 0;
+    while (got < chunk.size()) {
+      ssize_t r = ::read(fd, chunk.data() + got, chunk.size() - got);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return Status::FromErrno(errno, "archive-push: read '" + path + "'");
+      if (r == 0) break;
+      got += static_cast<size_t>(r);
+    }
+    return got;
+  };
+  auto first = read_chunk();
+  if (!first.ok()) return first.status();
+
+  std::optional<WalPageIdentity> page;
+  if (wal->HasWalHeader()) {
+    auto p = ReadWalPageHeader(std::string_view(chunk.data(), *first), name);
+    if (!p.ok()) return p.status();
+    page = *p;
+  }
+  const std::optional<ClusterIdentity> local = ReadDataDirIdentity(config.data_dir.empty() ? "." : config.data_dir);
+  auto repo = RepositoryIdentity(storage, local, page, name);
+  if (!repo.ok()) return repo.status();
+  WF_RETURN_IF_ERROR(CheckSameCluster(*repo, local, page, name, storage.Describe()));
+
+  // Read, hash and compress in one pass.
+  StringSink payload;
+  auto compressor = CompressSink::New(config.codec, config.level, payload);
+  if (!compressor.ok()) return compressor.status();
+  HashSink original(compressor->get());
+  for (size_t n = *first; n > 0;) {
+    WF_RETURN_IF_ERROR(original.Write(chunk.data(), n));
+    auto r = read_chunk();
+    if (!r.ok()) return r.status();
+    n = *r;
+  }
+  WF_RETURN_IF_ERROR((*compressor)->Finish());
+  if (wal->kind == WalFileKind::kSegment && page && original.size() != page->segment_size) {
+    return Status::Corruption("'" + path + "' has " + std::to_string(original.size()) + " bytes, a WAL segment of this cluster has " +
+                              std::to_string(page->segment_size))
+        .WithHint("a segment is archived only once PostgreSQL has completed it; was the file truncated or copied?");
+  }
+
+  ObjectHeader header{name, config.codec, original.size(), original.Sha256Hex()};
+  std::string object = EncodeHeader(header);
+  object += payload.out;
+  payload.out.clear();
+  payload.out.shrink_to_fit();
+
+  PushResult result{key, header.size, object.size(), header.sha256_hex, false};
+  PutOptions put;
+  put.if_absent = true;
+  put.size = object.size();
+  auto stored = PutString(storage, key, object, put);
+  if (stored.ok()) return result;
+  if (!stored.status().IsAlreadyExists()) return stored.status();
+
+  // Write-once: the name is taken. Same content is success; other content never replaces it.
+  auto existing = ReadHeader(storage, key);
+  if (!existing.ok()) {
+    if (existing.status().code() == Status::Code::kCorruption) {
+      return Status::AlreadyExists("'" + name + "' is already in repository " + storage.Describe() + " as '" + key +
+                                   "', and that object is unreadable (" + existing.status().message() +
+                                   "); it is not overwritten")
+          .WithHint("inspect the object; walferry never replaces archived WAL");
+    }
+    return existing.status();
+  }
+  if (existing->size == header.size && existing->sha256_hex == header.sha256_hex) {
+    result.already_archived = true;
+    return result;
+  }
+  return Status::AlreadyExists("'" + name + "' is already archived in " + storage.Describe() +
+                               " with different content (stored: " + std::to_string(existing->size) + " bytes, sha256 " +
+                               existing->sha256_hex.substr(0, 12) + "...; this file: " + std::to_string(header.size) +
+                               " bytes, sha256 " + header.sha256_hex.substr(0, 12) + "...); it is not overwritten")
+      .WithHint("two clusters may be archiving into one repository, or this is an old file; find out before "
+                "archiving anything else: WAL in the repository is never replaced");
+}
+
+}  // namespace walferry::archive

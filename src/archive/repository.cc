@@ -1,0 +1,151 @@
+#include "archive/repository.h"
+
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+namespace walferry::archive {
+namespace {
+
+using nlohmann::json;
+
+// PostgreSQL's XLOG_PAGE_MAGIC by major version (access/xlog_internal.h).
+struct MagicVersion {
+  uint16_t magic;
+  const char* version;
+};
+constexpr MagicVersion kMagics[] = {
+    {0xD098, "11"}, {0xD101, "12"}, {0xD106, "13"}, {0xD10D, "14"},
+    {0xD110, "15"}, {0xD113, "16"}, {0xD116, "17"},
+};
+
+constexpr uint16_t kLongHeaderFlag = 0x0002;  // XLP_LONG_HEADER
+constexpr size_t kLongHeaderSize = 40;        // XLogLongPageHeaderData
+
+template <typename T>
+T Load(const char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);  // little-endian on every platform PostgreSQL's WAL is read here
+  return v;
+}
+
+std::string Hex64(uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+}  // namespace
+
+Result<std::optional<ClusterIdentity>> LoadIdentity(Storage& storage) {
+  auto text = GetString(storage, kIdentityKey);
+  if (!text.ok()) {
+    if (text.status().IsNotFound()) return std::optional<ClusterIdentity>();
+    return text.status();
+  }
+  json j = json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  auto bad = [&](const std::string& why) {
+    return Status::FailedPrecondition("repository " + storage.Describe() + ": '" + kIdentityKey + "' " + why)
+        .WithHint("is --repo the right repository? see walferry-repository(5)");
+  };
+  if (!j.is_object() || !j.contains("format") || !j["format"].is_number_integer()) return bad("is not a walferry identity file");
+  if (j["format"].get<int>() != kRepositoryFormat) {
+    return bad("has format " + std::to_string(j["format"].get<int>()) + "; this walferry reads format " +
+               std::to_string(kRepositoryFormat));
+  }
+  if (!j.contains("system_identifier") || !j["system_identifier"].is_string()) return bad("has no system identifier");
+  ClusterIdentity id;
+  try {
+    id.system_identifier = std::stoull(j["system_identifier"].get<std::string>());
+  } catch (...) {
+    return bad("has a malformed system identifier");
+  }
+  id.pg_version = j.value("pg_version", "");
+  id.wal_segment_size = j.value("wal_segment_size", 0u);
+  return std::optional<ClusterIdentity>(id);
+}
+
+Result<ClusterIdentity> CreateIdentity(Storage& storage, const ClusterIdentity& identity) {
+  json j = {{"format", kRepositoryFormat},
+            {"system_identifier", Hex64(identity.system_identifier)},  // as text: JSON numbers lose 64-bit precision
+            {"pg_version", identity.pg_version},
+            {"wal_segment_size", identity.wal_segment_size},
+            {"created_by", std::string("walferry ") + WALFERRY_VERSION}};
+  PutOptions o;
+  o.if_absent = true;
+  auto put = PutString(storage, kIdentityKey, j.dump(2) + "\n", o);
+  if (put.ok()) return identity;
+  if (!put.status().IsAlreadyExists()) return put.status();
+  auto stored = LoadIdentity(storage);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) return Status::Unavailable("repository identity appeared and vanished; try again");
+  return **stored;
+}
+
+std::string EncodeHeader(const ObjectHeader& h) {
+  json j = {{"format", kRepositoryFormat}, {"name", h.name}, {"codec", CodecName(h.codec)},
+            {"size", h.size}, {"sha256", h.sha256_hex}};
+  return j.dump() + "\n";
+}
+
+Result<ObjectHeader> DecodeHeader(std::string_view line, const std::string& key) {
+  auto bad = [&](const std::string& why) {
+    return Status::Corruption("object '" + key + "' has no valid walferry header: " + why);
+  };
+  json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return bad("not a JSON object");
+  if (j.value("format", 0) != kRepositoryFormat) return bad("unknown format");
+  ObjectHeader h;
+  if (!j.contains("name") || !j["name"].is_string()) return bad("no name");
+  h.name = j["name"].get<std::string>();
+  auto codec = ParseCodec(j.value("codec", ""));
+  if (!codec.ok()) return bad(codec.status().message());
+  h.codec = *codec;
+  if (!j.contains("size") || !j["size"].is_number_unsigned()) return bad("no size");
+  h.size = j["size"].get<uint64_t>();
+  h.sha256_hex = j.value("sha256", "");
+  if (h.sha256_hex.size() != 64) return bad("no sha256");
+  return h;
+}
+
+Result<ObjectHeader> ReadHeader(Storage& storage, const std::string& key) {
+  auto head = GetString(storage, key, ByteRange{0, kMaxHeaderSize});
+  if (!head.ok()) return head.status();
+  size_t nl = head->find('\n');
+  if (nl == std::string::npos) return Status::Corruption("object '" + key + "' has no walferry header line");
+  return DecodeHeader(std::string_view(*head).substr(0, nl), key);
+}
+
+Result<WalPageIdentity> ReadWalPageHeader(std::string_view first, const std::string& name) {
+  auto bad = [&](const std::string& why) {
+    return Status::Corruption("'" + name + "' does not start with a WAL page header: " + why)
+        .WithHint("is this a WAL segment written by PostgreSQL?");
+  };
+  if (first.size() < kLongHeaderSize) return bad("shorter than a page header");
+  WalPageIdentity id;
+  id.magic = Load<uint16_t>(first.data());
+  uint16_t info = Load<uint16_t>(first.data() + 2);
+  if ((info & kLongHeaderFlag) == 0) return bad("no long header on the first page");
+  id.system_identifier = Load<uint64_t>(first.data() + 24);
+  id.segment_size = Load<uint32_t>(first.data() + 32);
+  uint32_t block_size = Load<uint32_t>(first.data() + 36);
+  if (id.segment_size < (1u << 20) || (id.segment_size & (id.segment_size - 1)) != 0) return bad("implausible segment size");
+  if (block_size < 1024 || (block_size & (block_size - 1)) != 0) return bad("implausible block size");
+  for (const auto& m : kMagics) {
+    if (m.magic == id.magic) id.pg_version = m.version;
+  }
+  return id;
+}
+
+std::optional<ClusterIdentity> ReadDataDirIdentity(const std::string& data_dir) {
+  std::ifstream control(data_dir + "/global/pg_control", std::ios::binary);
+  char buf[8];
+  if (!control.read(buf, sizeof buf)) return std::nullopt;
+  ClusterIdentity id;
+  id.system_identifier = Load<uint64_t>(buf);  // ControlFileData starts with it
+  std::ifstream version(data_dir + "/PG_VERSION");
+  std::getline(version, id.pg_version);
+  return id;
+}
+
+}  // namespace walferry::archive

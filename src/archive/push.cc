@@ -32,13 +32,9 @@ std::string BaseName(const std::string& path) {
 
 std::string Sysid(uint64_t v) { return std::to_string(v); }
 
-// The repository's identity, created from this cluster's when it has none.
-Result<ClusterIdentity> RepositoryIdentity(Storage& storage, const std::optional<ClusterIdentity>& local,
-                                           const std::optional<WalPageIdentity>& page,
-                                           const std::string& name) {
-  auto stored = LoadIdentity(storage);
-  if (!stored.ok()) return stored.status();
-  if (stored->has_value()) return **stored;
+// The identity this cluster gives a repository that has none yet.
+Result<ClusterIdentity> NewIdentity(const std::optional<ClusterIdentity>& local,
+                                    const std::optional<WalPageIdentity>& page, const std::string& name) {
   ClusterIdentity id;
   if (local) id = *local;
   if (page) {
@@ -52,9 +48,7 @@ Result<ClusterIdentity> RepositoryIdentity(Storage& storage, const std::optional
                                       "directory is not a data directory and the file is not a WAL segment")
         .WithHint("run archive-push from PostgreSQL's archive_command, whose working directory is the data directory");
   }
-  log::Info("repository " + storage.Describe() + " is new: it now belongs to the cluster with system identifier " +
-            Sysid(id.system_identifier) + " (PostgreSQL " + (id.pg_version.empty() ? "?" : id.pg_version) + ")");
-  return CreateIdentity(storage, id);
+  return id;
 }
 
 Status CheckSameCluster(const ClusterIdentity& repo, const std::optional<ClusterIdentity>& local,
@@ -113,9 +107,17 @@ Result<PushResult> Push(Storage& storage, const PushConfig& config) {
     if (!p.ok()) return p.status();
     page = *p;
   }
+  // Refuse another cluster's file before spending CPU on it. A new repository
+  // gets its identity only once this file has been read and found sound.
   const std::optional<ClusterIdentity> local = ReadDataDirIdentity(config.data_dir.empty() ? "." : config.data_dir);
-  auto repo = RepositoryIdentity(storage, local, page, name);
-  if (!repo.ok()) return repo.status();
+  auto stored_identity = LoadIdentity(storage);
+  if (!stored_identity.ok()) return stored_identity.status();
+  std::optional<ClusterIdentity> repo = *stored_identity;
+  if (!repo) {
+    auto fresh = NewIdentity(local, page, name);
+    if (!fresh.ok()) return fresh.status();
+    repo = *fresh;
+  }
   WF_RETURN_IF_ERROR(CheckSameCluster(*repo, local, page, name, storage.Describe()));
 
   // Read, hash and compress in one pass.
@@ -134,6 +136,16 @@ Result<PushResult> Push(Storage& storage, const PushConfig& config) {
     return Status::Corruption("'" + path + "' has " + std::to_string(original.size()) + " bytes, a WAL segment of this cluster has " +
                               std::to_string(page->segment_size))
         .WithHint("a segment is archived only once PostgreSQL has completed it; was the file truncated or copied?");
+  }
+
+  if (!stored_identity->has_value()) {
+    auto created = CreateIdentity(storage, *repo);  // another pusher may have won: check against theirs
+    if (!created.ok()) return created.status();
+    if (created->system_identifier == repo->system_identifier) {
+      log::Info("repository " + storage.Describe() + " is new: it now belongs to the cluster with system identifier " +
+                Sysid(repo->system_identifier) + " (PostgreSQL " + (repo->pg_version.empty() ? "?" : repo->pg_version) + ")");
+    }
+    WF_RETURN_IF_ERROR(CheckSameCluster(*created, local, page, name, storage.Describe()));
   }
 
   ObjectHeader header{name, config.codec, original.size(), original.Sha256Hex()};

@@ -1,0 +1,218 @@
+// archive-push and archive-get on the in-memory backend: PostgreSQL's
+// contract (write-once, one cluster per repository, verified restore).
+#include "archive/archive.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "archive/repository.h"
+#include "support/temp_dir.h"
+#include "walferry/wal_name.h"
+
+namespace walferry::archive {
+namespace {
+
+using testing::TempDir;
+namespace fsys = std::filesystem;
+
+constexpr uint32_t kSegSize = 16u << 20;
+
+// A WAL segment as PostgreSQL 15 writes it: a long page header, then bytes.
+std::string Segment(uint64_t sysid, char fill = 'w', uint32_t size = kSegSize) {
+  std::string s(size, fill);
+  uint16_t magic = 0xD110, info = 0x0002;
+  uint32_t block = 8192;
+  std::memcpy(s.data(), &magic, 2);
+  std::memcpy(s.data() + 2, &info, 2);
+  std::memcpy(s.data() + 24, &sysid, 8);
+  std::memcpy(s.data() + 32, &kSegSize, 4);
+  std::memcpy(s.data() + 36, &block, 4);
+  return s;
+}
+
+std::string ReadFile(const std::string& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+class ArchiveTest : public ::testing::Test {
+ protected:
+  ArchiveTest() : storage_(NewMemoryStorage()) { fsys::create_directories(dir_.path() + "/pg_wal"); }
+  std::string Write(const std::string& name, const std::string& data) {
+    return dir_.Write("pg_wal/" + name, data);
+  }
+  Result<PushResult> Push(const std::string& name, Codec codec = Codec::kZstd) {
+    return archive::Push(*storage_, PushConfig{"pg_wal/" + name, dir_.path(), codec, DefaultLevel(codec)});
+  }
+  Result<GetResult> Get(const std::string& name, const std::string& dest = "pg_wal/RECOVERYXLOG") {
+    return archive::Get(*storage_, GetConfig{name, dest, dir_.path()});
+  }
+  std::vector<std::string> FilesIn(const std::string& sub) {
+    std::vector<std::string> out;
+    for (const auto& e : fsys::directory_iterator(dir_.path() + "/" + sub)) out.push_back(e.path().filename());
+    return out;
+  }
+  TempDir dir_;
+  std::unique_ptr<Storage> storage_;
+};
+
+TEST_F(ArchiveTest, PushThenGetRestoresTheExactBytesWithEveryCodec) {
+  for (Codec c : {Codec::kZstd, Codec::kLz4, Codec::kNone}) {
+    std::string name = std::string("00000001000000000000000") + std::to_string(1 + static_cast<int>(c));
+    std::string seg = Segment(42, static_cast<char>('a' + static_cast<int>(c)));
+    Write(name, seg);
+    auto p = Push(name, c);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    EXPECT_FALSE(p->already_archived);
+    EXPECT_EQ(p->key, "wal/0000000100000000/" + name);
+    if (c != Codec::kNone) {
+      EXPECT_LT(p->stored_size, seg.size() / 10);
+    }
+    auto g = Get(name);
+    ASSERT_TRUE(g.ok()) << g.status().ToString();
+    EXPECT_TRUE(ReadFile(dir_.path() + "/pg_wal/RECOVERYXLOG") == seg);
+  }
+  auto id = LoadIdentity(*storage_);
+  ASSERT_TRUE(id.ok() && id->has_value());
+  EXPECT_EQ((*id)->system_identifier, 42u);
+  EXPECT_EQ((*id)->pg_version, "15");
+  EXPECT_EQ((*id)->wal_segment_size, kSegSize);
+}
+
+TEST_F(ArchiveTest, RepushOfIdenticalContentSucceedsChangedContentIsRefused) {
+  Write("000000010000000000000001", Segment(42));
+  ASSERT_TRUE(Push("000000010000000000000001").ok());
+  auto again = Push("000000010000000000000001");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(again->already_archived);
+  // Same bytes, other codec: still the same content.
+  EXPECT_TRUE(Push("000000010000000000000001", Codec::kLz4)->already_archived);
+
+  Write("000000010000000000000001", Segment(42, 'X'));
+  auto changed = Push("000000010000000000000001");
+  EXPECT_TRUE(changed.status().IsAlreadyExists()) << changed.status().ToString();
+  EXPECT_NE(changed.status().message().find("different content"), std::string::npos);
+  EXPECT_FALSE(changed.status().hint().empty());
+  ASSERT_TRUE(Get("000000010000000000000001").ok());
+  EXPECT_TRUE(ReadFile(dir_.path() + "/pg_wal/RECOVERYXLOG") == Segment(42)) << "never overwritten";
+}
+
+TEST_F(ArchiveTest, HistoryFilesAreWriteOnceToo) {
+  Write("000000010000000000000001", Segment(42));
+  ASSERT_TRUE(Push("000000010000000000000001").ok());
+  Write("00000002.history", "1\t0/3000000\tno recovery target specified\n");
+  auto p = Push("00000002.history");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->key, "wal/history/00000002.history");
+  Write("00000002.history", "1\t0/4000000\tother\n");
+  EXPECT_TRUE(Push("00000002.history").status().IsAlreadyExists());
+  ASSERT_TRUE(Get("00000002.history", "pg_wal/RECOVERYHISTORY").ok());
+  EXPECT_EQ(ReadFile(dir_.path() + "/pg_wal/RECOVERYHISTORY"), "1\t0/3000000\tno recovery target specified\n");
+}
+
+TEST_F(ArchiveTest, PartialAndBackupFilesAreAccepted) {
+  Write("000000010000000000000003.partial", Segment(42));
+  Write("000000010000000000000002.00000028.backup", "START WAL LOCATION: 0/2000028\n");
+  ASSERT_TRUE(Push("000000010000000000000003.partial").ok());
+  auto b = Push("000000010000000000000002.00000028.backup");
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(b->key, "wal/0000000100000000/000000010000000000000002.00000028.backup");
+}
+
+TEST_F(ArchiveTest, AnotherClustersSegmentIsRefused) {
+  Write("000000010000000000000001", Segment(42));
+  ASSERT_TRUE(Push("000000010000000000000001").ok());
+  Write("000000010000000000000002", Segment(4242));
+  auto r = Push("000000010000000000000002");
+  EXPECT_EQ(r.status().code(), Status::Code::kFailedPrecondition) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("4242"), std::string::npos);
+  EXPECT_TRUE(storage_->Head("wal/0000000100000000/000000010000000000000002").status().IsNotFound());
+}
+
+TEST_F(ArchiveTest, DataDirectoryOfAnotherClusterIsRefused) {
+  Write("000000010000000000000001", Segment(42));
+  ASSERT_TRUE(Push("000000010000000000000001").ok());
+  fsys::create_directories(dir_.path() + "/global");
+  uint64_t other = 77;
+  dir_.Write("global/pg_control", std::string(reinterpret_cast<char*>(&other), 8) + std::string(8184, '\0'));
+  Write("00000002.history", "x");
+  EXPECT_EQ(Push("00000002.history").status().code(), Status::Code::kFailedPrecondition);
+}
+
+TEST_F(ArchiveTest, BadNamesAndDamagedFilesAreRefusedBeforeAnythingIsStored) {
+  Write("000000010000000000000001.tmp", Segment(42));
+  EXPECT_EQ(Push("000000010000000000000001.tmp").status().code(), Status::Code::kInvalidArgument);
+  Write("000000010000000000000001", Segment(42, 'w', kSegSize / 2));
+  EXPECT_EQ(Push("000000010000000000000001").status().code(), Status::Code::kCorruption) << "truncated segment";
+  Write("000000010000000000000002", std::string(kSegSize, 'z'));
+  EXPECT_EQ(Push("000000010000000000000002").status().code(), Status::Code::kCorruption) << "no page header";
+  EXPECT_TRUE(Push("000000010000000000000009").status().IsNotFound()) << "missing file";
+  EXPECT_TRUE(ListAll(*storage_, "wal/")->empty());
+  EXPECT_TRUE(storage_->Head(kIdentityKey).status().IsNotFound()) << "no identity from refused files";
+}
+
+TEST_F(ArchiveTest, MissingFileIsNotFoundAndLeavesNothingBehind) {
+  auto r = Get("000000010000000000000007");
+  EXPECT_TRUE(r.status().IsNotFound()) << r.status().ToString();
+  EXPECT_TRUE(FilesIn("pg_wal").empty());
+}
+
+TEST_F(ArchiveTest, DamagedObjectsAreNeverRestored) {
+  Write("000000010000000000000001", Segment(42));
+  ASSERT_TRUE(Push("000000010000000000000001").ok());
+  const std::string key = "wal/0000000100000000/000000010000000000000001";
+  const std::string good = *GetString(*storage_, key);
+  auto expect_refused = [&](const std::string& object, const char* what) {
+    ASSERT_TRUE(PutString(*storage_, key, object).ok());
+    auto r = Get("000000010000000000000001");
+    EXPECT_EQ(r.status().code(), Status::Code::kCorruption) << what << ": " << r.status().ToString();
+    EXPECT_NE(r.status().message().find(key), std::string::npos) << what << ": " << r.status().message();
+    EXPECT_FALSE(r.status().hint().empty());
+    EXPECT_TRUE(FilesIn("pg_wal").size() == 1) << what << ": only the segment itself, no RECOVERYXLOG, no temp";
+  };
+  std::string flipped = good;
+  flipped[flipped.size() - 100] ^= 1;
+  expect_refused(flipped, "flipped payload byte");
+  expect_refused(good.substr(0, good.size() - 10), "truncated");
+  expect_refused(good.substr(good.find('\n') + 1), "no header");
+  expect_refused("", "empty");
+  std::string lied = good;
+  lied.replace(lied.find("\"size\":16777216"), 15, "\"size\":16777215");
+  expect_refused(lied, "header size differs");
+  // A whole, valid object filed under the wrong name.
+  ASSERT_TRUE(PutString(*storage_, key, good).ok());
+  ASSERT_TRUE(PutString(*storage_, "wal/0000000100000000/000000010000000000000002", good).ok());
+  auto wrong = Get("000000010000000000000002");
+  EXPECT_EQ(wrong.status().code(), Status::Code::kCorruption) << wrong.status().ToString();
+}
+
+TEST_F(ArchiveTest, NoneCodecDamageIsCaughtBySha256) {
+  Write("000000010000000000000001", Segment(42));
+  ASSERT_TRUE(Push("000000010000000000000001", Codec::kNone).ok());
+  const std::string key = "wal/0000000100000000/000000010000000000000001";
+  std::string obj = *GetString(*storage_, key);
+  obj[obj.size() / 2] ^= 1;
+  ASSERT_TRUE(PutString(*storage_, key, obj).ok());
+  EXPECT_EQ(Get("000000010000000000000001").status().code(), Status::Code::kCorruption);
+}
+
+TEST(WalFileName, ParsesThePostgresFormsOnly) {
+  EXPECT_EQ(ParseWalFileName("000000010000000A000000FF")->kind, WalFileKind::kSegment);
+  EXPECT_EQ(ParseWalFileName("000000010000000A000000FF")->timeline, 1u);
+  EXPECT_EQ(ParseWalFileName("0000000A0000000A000000FF.partial")->timeline, 10u);
+  EXPECT_EQ(ParseWalFileName("000000010000000A000000FF.00000028.backup")->kind, WalFileKind::kBackup);
+  EXPECT_EQ(ParseWalFileName("0000000B.history")->timeline, 11u);
+  for (const char* bad : {"", "RECOVERYXLOG", "000000010000000a000000ff", "00000001000000000000000",
+                          "000000010000000000000001.gz", "../000000010000000000000001", "00000000.history",
+                          "000000000000000000000001", "000000010000000000000001.0000002.backup"}) {
+    EXPECT_EQ(ParseWalFileName(bad).status().code(), Status::Code::kInvalidArgument) << bad;
+  }
+  EXPECT_EQ(WalObjectKey(*ParseWalFileName("000000020000000A000000FF.partial")),
+            "wal/000000020000000A/000000020000000A000000FF.partial");
+}
+
+}  // namespace
+}  // namespace walferry::archive

@@ -32,9 +32,9 @@ inline std::string ReadAll(const std::string& path) {
   return ss.str();
 }
 
-// Runs the walferry binary with exactly `env` as its environment.
+// Runs the walferry binary with exactly `env` as its environment, in `cwd` (default: ours).
 inline RunResult RunWalferry(const std::vector<std::string>& args,
-                      const std::map<std::string, std::string>& env = {}) {
+                      const std::map<std::string, std::string>& env = {}, const std::string& cwd = "") {
   TempDir io;
   std::string out_path = io.path() + "/out";
   std::string err_path = io.path() + "/err";
@@ -45,6 +45,7 @@ inline RunResult RunWalferry(const std::vector<std::string>& args,
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                    0600);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
 
   std::vector<std::string> argv_s = {WALFERRY_BINARY};
   argv_s.insert(argv_s.end(), args.begin(), args.end());

@@ -45,6 +45,9 @@ class ByteSource {
   virtual Status Rewind() = 0;
   // Total size in bytes when known in advance.
   virtual std::optional<uint64_t> Size() const = 0;
+  // The whole body, when it already sits in memory: backends may send it
+  // from there instead of copying it into a buffer of their own.
+  virtual std::optional<std::string_view> Contiguous() const { return std::nullopt; }
 };
 
 // Where Get writes an object's bytes, in order, exactly once each.
@@ -64,6 +67,7 @@ class MemorySource final : public ByteSource {
     return Status::Ok();
   }
   std::optional<uint64_t> Size() const override { return data_.size(); }
+  std::optional<std::string_view> Contiguous() const override { return data_; }
 
  private:
   std::string_view data_;

@@ -5,6 +5,7 @@
 // repository's identity file ties it to one cluster; segments name their
 // cluster in their first page, which is checked before anything is stored.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -120,8 +121,20 @@ Result<PushResult> Push(Storage& storage, const PushConfig& config) {
   }
   WF_RETURN_IF_ERROR(CheckSameCluster(*repo, local, page, name, storage.Describe()));
 
-  // Read, hash and compress in one pass.
+  // Read, hash and compress in one pass. The object is built in one buffer,
+  // never copied: room for the header line first, then the compressed bytes;
+  // the header goes at the end of its room once the SHA-256 is known, and the
+  // object starts where the header does.
+  constexpr size_t kHeaderRoom = 512;
   StringSink payload;
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+    // Worst case of incompressible input for every codec; reserving (unlike
+    // growing) never holds two copies, and untouched capacity costs no memory.
+    const size_t size = static_cast<size_t>(st.st_size);
+    payload.out.reserve(kHeaderRoom + size + size / 128 + (64 << 10));
+  }
+  payload.out.assign(kHeaderRoom, ' ');
   auto compressor = CompressSink::New(config.codec, config.level, payload);
   if (!compressor.ok()) return compressor.status();
   HashSink original(compressor->get());
@@ -149,10 +162,11 @@ Result<PushResult> Push(Storage& storage, const PushConfig& config) {
   }
 
   ObjectHeader header{name, config.codec, original.size(), original.Sha256Hex()};
-  std::string object = EncodeHeader(header);
-  object += payload.out;
-  payload.out.clear();
-  payload.out.shrink_to_fit();
+  const std::string header_line = EncodeHeader(header);
+  if (header_line.size() > kHeaderRoom) return Status::Internal("object header longer than its room");
+  const size_t start = kHeaderRoom - header_line.size();
+  payload.out.replace(start, header_line.size(), header_line);
+  const std::string_view object = std::string_view(payload.out).substr(start);
 
   PushResult result{key, header.size, object.size(), header.sha256_hex, false};
   PutOptions put;

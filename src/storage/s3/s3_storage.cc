@@ -95,6 +95,9 @@ class S3Storage final : public Storage {
       return Status::Corruption(op + ": body has " + std::to_string(*size) + " bytes, expected " +
                                 std::to_string(*options.size));
     }
+    if (auto whole = body.Contiguous(); whole && whole->size() <= cfg_.multipart_threshold) {
+      return PutSingle(key, *whole, options, op);  // already in memory: no copy
+    }
     // Known small bodies go in one PUT. Otherwise read one part's worth: if the
     // body ends within it, still one PUT; if not, multipart.
     uint64_t first = size && *size <= cfg_.multipart_threshold ? *size : PartSize(size);
@@ -217,7 +220,7 @@ class S3Storage final : public Storage {
  private:
   // ---- single and multipart PUT -------------------------------------------
 
-  Result<PutResult> PutSingle(const std::string& key, const std::string& data,
+  Result<PutResult> PutSingle(const std::string& key, std::string_view data,
                               const PutOptions& options, const std::string& op) {
     PutResult result{data.size(), crypto::Sha256Hex(data)};
     WF_RETURN_IF_ERROR(CheckExpected(result, options, op));

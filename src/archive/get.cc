@@ -6,15 +6,11 @@
 // fsynced and renamed into place: a corrupt or truncated object never lands.
 #include "archive/archive.h"
 #include "archive/repository.h"
+#include "common/fs.h"
 #include "walferry/wal_name.h"
 
 namespace walferry::archive {
 namespace {
-
-std::string Resolve(const std::string& path, const std::string& data_dir) {
-  if (path.empty() || path[0] == '/' || data_dir.empty()) return path;
-  return data_dir + "/" + path;
-}
 
 // Splits an object into its header line and payload; builds the payload's
 // pipeline once the header is known.
@@ -82,7 +78,7 @@ Result<GetResult> Get(Storage& storage, const GetConfig& config) {
   auto wal = ParseWalFileName(config.wal_name);
   if (!wal.ok()) return wal.status();
   const std::string key = WalObjectKey(*wal);
-  const std::string path = Resolve(config.path, config.data_dir);
+  const std::string path = fs::Resolve(config.path, config.data_dir);
 
   auto file = AtomicFileSink::Create(path);
   if (!file.ok()) return file.status().Annotate("archive-get '" + config.wal_name + "'");

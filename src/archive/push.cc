@@ -13,6 +13,7 @@
 
 #include "archive/archive.h"
 #include "archive/repository.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "walferry/wal_name.h"
 
@@ -20,11 +21,6 @@ namespace walferry::archive {
 namespace {
 
 constexpr size_t kReadChunk = 1 << 20;
-
-std::string Resolve(const std::string& path, const std::string& data_dir) {
-  if (path.empty() || path[0] == '/' || data_dir.empty()) return path;
-  return data_dir + "/" + path;
-}
 
 std::string BaseName(const std::string& path) {
   auto slash = path.find_last_of('/');
@@ -78,7 +74,7 @@ Result<PushResult> Push(Storage& storage, const PushConfig& config) {
   const std::string name = BaseName(config.path);
   auto wal = ParseWalFileName(name);
   if (!wal.ok()) return wal.status();
-  const std::string path = Resolve(config.path, config.data_dir);
+  const std::string path = fs::Resolve(config.path, config.data_dir);
   const std::string key = WalObjectKey(*wal);
 
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

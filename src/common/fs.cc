@@ -9,6 +9,11 @@
 
 namespace walferry::fs {
 
+std::string Resolve(const std::string& path, const std::string& base) {
+  if (path.empty() || path[0] == '/' || base.empty()) return path;
+  return base + "/" + path;
+}
+
 std::string DirName(const std::string& path) {
   auto pos = path.find_last_of('/');
   if (pos == std::string::npos) return ".";

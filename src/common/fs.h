@@ -13,6 +13,9 @@ Status CreateDirs(const std::string& path);
 Status SyncDir(const std::string& dir);
 // Writes all of `data` to fd (retrying short writes and EINTR).
 Status WriteAll(int fd, const char* data, size_t n, const std::string& path);
+// `path` relative to `base` ("pg_wal/x" in "/data" → "/data/pg_wal/x"); an
+// absolute path, or an empty base, is returned as it is.
+std::string Resolve(const std::string& path, const std::string& base);
 // The directory part of a path ("a/b/c" → "a/b", "c" → ".").
 std::string DirName(const std::string& path);
 // A short random token for unique temp-file names.

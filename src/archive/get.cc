@@ -84,6 +84,12 @@ Result<GetResult> Get(Storage& storage, const GetConfig& config) {
   if (!file.ok()) return file.status().Annotate("archive-get '" + config.wal_name + "'");
   ObjectReader reader(key, **file);
   Status s = storage.Get(key, reader);
+  if (s.IsNotFound()) {
+    // "Not found" ends recovery: say it only when the repository itself is there.
+    auto repo = RequireIdentity(storage);
+    if (!repo.ok()) return repo.status();
+    return s;
+  }
   if (s.ok()) s = reader.Verify(config.wal_name);
   if (s.code() == Status::Code::kCorruption) {
     // Found while streaming (a codec's frame checksum) or at the end (size, SHA-256).

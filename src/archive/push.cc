@@ -2,8 +2,9 @@
 //
 // The file is read once: the bytes flow through a SHA-256 observer into the
 // compressor, and the stored object is [header line][compressed bytes]. The
-// repository's identity file ties it to one cluster; segments name their
-// cluster in their first page, which is checked before anything is stored.
+// repository's identity file (made by repo-create) ties it to one cluster;
+// segments name their cluster in their first page, which is checked before
+// anything is stored. A repository that does not exist is never created here.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,25 +29,6 @@ std::string BaseName(const std::string& path) {
 }
 
 std::string Sysid(uint64_t v) { return std::to_string(v); }
-
-// The identity this cluster gives a repository that has none yet.
-Result<ClusterIdentity> NewIdentity(const std::optional<ClusterIdentity>& local,
-                                    const std::optional<WalPageIdentity>& page, const std::string& name) {
-  ClusterIdentity id;
-  if (local) id = *local;
-  if (page) {
-    if (id.system_identifier == 0) id.system_identifier = page->system_identifier;
-    if (id.pg_version.empty()) id.pg_version = page->pg_version;
-    id.wal_segment_size = page->segment_size;
-  }
-  if (id.system_identifier == 0) {
-    return Status::FailedPrecondition("cannot tell which cluster '" + name +
-                                      "' belongs to: the repository has no identity yet, the working "
-                                      "directory is not a data directory and the file is not a WAL segment")
-        .WithHint("run archive-push from PostgreSQL's archive_command, whose working directory is the data directory");
-  }
-  return id;
-}
 
 Status CheckSameCluster(const ClusterIdentity& repo, const std::optional<ClusterIdentity>& local,
                         const std::optional<WalPageIdentity>& page, const std::string& name,
@@ -104,17 +86,11 @@ Result<PushResult> Push(Storage& storage, const PushConfig& config) {
     if (!p.ok()) return p.status();
     page = *p;
   }
-  // Refuse another cluster's file before spending CPU on it. A new repository
-  // gets its identity only once this file has been read and found sound.
+  // Refuse another cluster's file, or a repository that was never created,
+  // before spending CPU on the file.
   const std::optional<ClusterIdentity> local = ReadDataDirIdentity(config.data_dir.empty() ? "." : config.data_dir);
-  auto stored_identity = LoadIdentity(storage);
-  if (!stored_identity.ok()) return stored_identity.status();
-  std::optional<ClusterIdentity> repo = *stored_identity;
-  if (!repo) {
-    auto fresh = NewIdentity(local, page, name);
-    if (!fresh.ok()) return fresh.status();
-    repo = *fresh;
-  }
+  auto repo = RequireIdentity(storage);
+  if (!repo.ok()) return repo.status();
   WF_RETURN_IF_ERROR(CheckSameCluster(*repo, local, page, name, storage.Describe()));
 
   // Read, hash and compress in one pass. The object is built in one buffer,
@@ -145,16 +121,6 @@ Result<PushResult> Push(Storage& storage, const PushConfig& config) {
     return Status::Corruption("'" + path + "' has " + std::to_string(original.size()) + " bytes, a WAL segment of this cluster has " +
                               std::to_string(page->segment_size))
         .WithHint("a segment is archived only once PostgreSQL has completed it; was the file truncated or copied?");
-  }
-
-  if (!stored_identity->has_value()) {
-    auto created = CreateIdentity(storage, *repo);  // another pusher may have won: check against theirs
-    if (!created.ok()) return created.status();
-    if (created->system_identifier == repo->system_identifier) {
-      log::Info("repository " + storage.Describe() + " is new: it now belongs to the cluster with system identifier " +
-                Sysid(repo->system_identifier) + " (PostgreSQL " + (repo->pg_version.empty() ? "?" : repo->pg_version) + ")");
-    }
-    WF_RETURN_IF_ERROR(CheckSameCluster(*created, local, page, name, storage.Describe()));
   }
 
   ObjectHeader header{name, config.codec, original.size(), original.Sha256Hex()};

@@ -82,6 +82,40 @@ Result<ClusterIdentity> CreateIdentity(Storage& storage, const ClusterIdentity& 
   return **stored;
 }
 
+Result<ClusterIdentity> RequireIdentity(Storage& storage) {
+  auto id = LoadIdentity(storage);
+  if (!id.ok()) return id.status();
+  if (id->has_value()) return **id;
+  return Status::FailedPrecondition("there is no walferry repository at " + storage.Describe() + " (no '" +
+                                    kIdentityKey + "')")
+      .WithHint("check --repo (and that its filesystem is mounted); create a new repository once with "
+                "'walferry repo-create' in the cluster's data directory");
+}
+
+Result<CreateResult> CreateRepository(Storage& storage, const std::string& data_dir) {
+  auto local = ReadDataDirIdentity(data_dir);
+  if (!local) {
+    return Status::InvalidArgument("'" + data_dir + "' is not a PostgreSQL data directory (no readable global/pg_control)")
+        .WithHint("run repo-create in the data directory, or pass --pg-data DIR");
+  }
+  auto existing = LoadIdentity(storage);
+  if (!existing.ok()) return existing.status();
+  if (!existing->has_value()) {
+    auto created = CreateIdentity(storage, *local);
+    if (!created.ok()) return created.status();
+    existing = std::optional<ClusterIdentity>(*created);
+    if (created->system_identifier == local->system_identifier) return CreateResult{*created, true};
+  }
+  const ClusterIdentity& id = **existing;
+  if (id.system_identifier != local->system_identifier) {
+    return Status::FailedPrecondition("repository " + storage.Describe() + " belongs to the cluster with system identifier " +
+                                      std::to_string(id.system_identifier) + ", not to this one (" +
+                                      std::to_string(local->system_identifier) + ")")
+        .WithHint("give each cluster its own repository or prefix");
+  }
+  return CreateResult{id, false};
+}
+
 std::string EncodeHeader(const ObjectHeader& h) {
   json j = {{"format", kRepositoryFormat}, {"name", h.name}, {"codec", CodecName(h.codec)},
             {"size", h.size}, {"sha256", h.sha256_hex}};

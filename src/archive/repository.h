@@ -30,6 +30,19 @@ Result<std::optional<ClusterIdentity>> LoadIdentity(Storage& storage);
 // Creates the identity file once (only-if-absent). When another process
 // created it first, the stored identity is returned instead.
 Result<ClusterIdentity> CreateIdentity(Storage& storage, const ClusterIdentity& identity);
+// The identity, or kFailedPrecondition when the repository was never created
+// (`walferry repo-create`): a missing repository — an unmounted filesystem, a
+// wrong prefix — must never look like a missing WAL file.
+Result<ClusterIdentity> RequireIdentity(Storage& storage);
+
+// `walferry repo-create`: ties an empty repository to the cluster whose data
+// directory is `data_dir`. Ok when it already belongs to that cluster;
+// kFailedPrecondition when it belongs to another.
+struct CreateResult {
+  ClusterIdentity identity;
+  bool created = false;  // false: it existed already, for this cluster
+};
+Result<CreateResult> CreateRepository(Storage& storage, const std::string& data_dir);
 
 // Every stored WAL object: one JSON line, then the (compressed) bytes.
 struct ObjectHeader {

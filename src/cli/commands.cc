@@ -23,6 +23,8 @@ constexpr CommandSpec kCommands[] = {
                   "archive-get %f %p')", BindArchiveGet, ArchiveGetFailure},
   {"check", "check the configuration, then write, read back and delete a probe object in the "
             "repository", BindCheck},
+  {"repo-create", "create the repository, once, for the cluster whose data directory is the "
+                  "working directory (or --pg-data)", BindRepoCreate},
 };
 // clang-format on
 

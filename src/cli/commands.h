@@ -56,6 +56,7 @@ int Main(int argc, char** argv);
 // One Bind function per command (in <command>_command.cc).
 Handler BindCheck(CLI::App& command);
 Handler BindArchivePush(CLI::App& command);
+Handler BindRepoCreate(CLI::App& command);
 Handler BindArchiveGet(CLI::App& command);
 FailureOutcome ArchiveGetFailure(const Status& failure);
 

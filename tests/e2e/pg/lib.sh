@@ -56,8 +56,8 @@ expect_no_match() { # DESC TEXT ERE
     fail "$1: /$3/ unexpectedly found: $(grep -E -- "$3" <<<"$2" | head -n 5)"
   fi
 }
-expect_file() { [ -e "$2" ] && ok "$1" || fail "$1: $2 does not exist"; }
-expect_no_file() { [ ! -e "$2" ] && ok "$1" || fail "$1: $2 exists"; }
+expect_file() { if [ -e "$2" ]; then ok "$1"; else fail "$1: $2 does not exist"; fi; }
+expect_no_file() { if [ ! -e "$2" ]; then ok "$1"; else fail "$1: $2 exists"; fi; }
 
 # wait_until TIMEOUT DESC CMD... : run CMD every 0.1 s until it succeeds; fail after TIMEOUT s
 wait_until() {
@@ -95,6 +95,14 @@ e2e_setup() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
   chmod 755 "$T"
+  # a time budget below ctest's TIMEOUT, so that cleanup always runs (ctest's kill would
+  # leave the postmasters running)
+  local budget=${WALFERRY_E2E_BUDGET:-200}
+  # shellcheck disable=SC2016
+  bash -c 'sleep "$1" & s=$!; trap "kill \$s; exit 0" TERM; wait "$s" &&
+           echo "run.sh: time budget of $1 s exceeded, stopping" >&2 && kill -TERM "$2"' \
+    _ "$budget" "$$" &
+  WATCHDOG=$!
   mkdir -p "$T/bin"
   cp "$bin" "$T/bin/walferry"
   BIN=$T/bin/walferry
@@ -114,6 +122,7 @@ e2e_cleanup() {
   set +e
   [ "$rc" -eq 0 ] || FAILED=1
   local p n
+  [ -z "${WATCHDOG:-}" ] || kill -TERM "$WATCHDOG" 2>/dev/null
   for p in "${BG_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
   for n in "${STARTED[@]}"; do stop_cluster_hard "$n"; done
   if declare -F scenario_cleanup >/dev/null; then scenario_cleanup; fi
@@ -185,6 +194,7 @@ wf() {
   WF_RC=0
   (cd "$cwd" && "${RUNAS[@]}" env -i PATH=/usr/bin:/bin HOME="$T" LC_ALL=C TZ=UTC \
     "$BIN" --config "$CONF" "$@") >"$out" 2>"$err" </dev/null || WF_RC=$?
+  # shellcheck disable=SC2034 # for the scenarios
   WF_OUT=$(cat "$out") WF_ERR=$(cat "$err")
   rm -f "$out" "$err"
 }
@@ -196,7 +206,8 @@ wf_expect() {
   if [ "$WF_RC" -ne "$want" ]; then
     fail "$desc: walferry $* exited $WF_RC, expected $want; stderr: $WF_ERR"
   fi
-  ok "$desc (walferry ${*: -3} -> exit $WF_RC)"
+  [ "$1" != --cwd ] || shift 2
+  ok "$desc (walferry $* -> exit $WF_RC)"
 }
 
 # fetch NAME DEST : walferry archive-get NAME into DEST (absolute), must succeed
@@ -218,7 +229,7 @@ example_settings() {
   settings=$(grep -Ev '^[[:space:]]*(#|$)' "$EXAMPLE_CONF")
   local n
   for n in archive_mode archive_command restore_command; do
-    grep -Eq "^$n[[:space:]]*=" <<<"$settings" || fail "$EXAMPLE_CONF has no $n line"
+    grep -Eq "^${n}[[:space:]]*=" <<<"$settings" || fail "$EXAMPLE_CONF has no $n line"
   done
   grep -q "'walferry --config /etc/walferry.conf archive-push %p'" <<<"$settings" ||
     fail "$EXAMPLE_CONF: archive_command is not 'walferry --config /etc/walferry.conf archive-push %p'"
@@ -260,9 +271,11 @@ new_port() { # NAME
 # append_conf NAME TEXT : append to the cluster's postgresql.conf
 append_conf() { printf '%s\n' "$2" >>"$(datadir "$1")/postgresql.conf"; }
 
-# init_cluster NAME : initdb, harness settings, then examples/postgresql.conf's archiving
+# init_cluster NAME [no-repo] : initdb, harness settings, then examples/postgresql.conf's
+# archiving, then `walferry repo-create` in the new data directory (as an administrator does
+# once before archiving starts: archive-push never creates a repository), unless no-repo
 init_cluster() {
-  local name=$1
+  local name=$1 repo=${2:-}
   mkdir -p "$T/$name"
   own "$T/$name"
   new_port "$name"
@@ -271,6 +284,7 @@ init_cluster() {
   append_conf "$name" "$(cluster_settings "$name")"
   append_conf "$name" "# ---- examples/postgresql.conf, as installed for this test ----"
   append_conf "$name" "$(example_settings)"
+  [ "$repo" = no-repo ] || wf_expect "repository created for $name" 0 --cwd "$(datadir "$name")" repo-create
 }
 
 # cluster_from_backup BACKUP NAME : a copy of the base backup in $T/BACKUP as cluster NAME
@@ -283,9 +297,12 @@ cluster_from_backup() {
   append_conf "$name" "$(cluster_settings "$name")"
 }
 
+declare -A LOG_MARK=()
 start_cluster() { # NAME [no-wait]
   local name=$1
   STARTED+=("$name")
+  LOG_MARK[$name]=0
+  [ ! -e "$T/$name/log" ] || LOG_MARK[$name]=$(wc -l <"$T/$name/log")
   if [ "${2:-}" = no-wait ]; then
     as_pg pg_ctl -D "$(datadir "$name")" -l "$T/$name/log" -W start >/dev/null ||
       fail "pg_ctl start $name failed"
@@ -295,8 +312,8 @@ start_cluster() { # NAME [no-wait]
   fi
 }
 
-stop_cluster() { # NAME : clean shutdown, must succeed
-  as_pg pg_ctl -D "$(datadir "$1")" -m fast -w -t 60 stop >/dev/null || fail "pg_ctl stop $1 failed"
+stop_cluster() { # NAME [MODE] : shutdown (fast by default), must succeed
+  as_pg pg_ctl -D "$(datadir "$1")" -m "${2:-fast}" -w -t 60 stop >/dev/null || fail "pg_ctl stop $1 failed"
 }
 
 # postmaster_pid NAME : prints the pid when postmaster.pid names a live postmaster
@@ -310,6 +327,7 @@ postmaster_pid() {
   echo "$pid"
 }
 is_running() { postmaster_pid "$1" >/dev/null; }
+is_stopped() { ! postmaster_pid "$1" >/dev/null; }
 
 stop_cluster_hard() { # NAME : for cleanup; never fails
   local name=$1 pid
@@ -388,8 +406,12 @@ markers() {
 }
 
 # ---------------------------------------------------------------- WAL and archiving
-# switch_wal NAME : pg_switch_wal(); prints the name of the segment it completed
-switch_wal() { sql "$1" 'SELECT pg_walfile_name(pg_switch_wal())'; }
+# switch_wal NAME : pg_switch_wal() after a small WAL record (so that a segment is always
+# completed, even on an idle server); prints the name of the segment it completed
+switch_wal() {
+  sql "$1" "SELECT pg_logical_emit_message(false, 'walferry-e2e', 'switch')" >/dev/null
+  sql "$1" 'SELECT pg_walfile_name(pg_switch_wal())'
+}
 current_lsn() { sql "$1" 'SELECT pg_current_wal_lsn()'; }
 
 # archived NAME FILE : PostgreSQL's archiver of cluster NAME has archived FILE
@@ -414,7 +436,10 @@ basebackup() {
   own "$T/backups"
   as_pg pg_basebackup -D "$dest" -X none -c fast --no-sync -h "$T/$src" -p "${PORT[$src]}" \
     >"$T/$src/basebackup.log" 2>&1 || fail "pg_basebackup failed: $(cat "$T/$src/basebackup.log")"
-  [ -z "$(ls -A "$dest/pg_wal" | grep -v '^archive_status$')" ] || fail "base backup holds WAL: $(ls "$dest/pg_wal")"
+  local f
+  for f in "$dest"/pg_wal/*; do
+    [ "${f##*/}" = archive_status ] || fail "base backup holds WAL: $(ls "$dest/pg_wal")"
+  done
   log "base backup of $src in $dest ($(sed -n 's/^START WAL LOCATION: //p' "$dest/backup_label"))"
 }
 
@@ -423,5 +448,11 @@ replay_reached() {
   [ "$(sql "$1" "SELECT coalesce(pg_last_wal_replay_lsn() >= '$2'::pg_lsn, false)")" = t ]
 }
 
-# log_of NAME : the server log
+# log_of NAME : the server log; last_log NAME : its lines since the last start_cluster
 log_of() { cat "$T/$1/log"; }
+last_log() { tail -n "+$((${LOG_MARK[$1]:-0} + 1))" "$T/$1/log"; }
+
+# postmaster_exited NAME : the postmaster started last by start_cluster has exited
+postmaster_exited() {
+  is_stopped "$1" && last_log "$1" | grep -Eq 'database system is shut down|(shutting down|aborting startup) due to startup process failure'
+}

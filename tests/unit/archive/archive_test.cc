@@ -38,9 +38,21 @@ std::string ReadFile(const std::string& p) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
+// A data directory as far as walferry reads one: global/pg_control and PG_VERSION.
+void MakeDataDir(const TempDir& dir, uint64_t sysid) {
+  fsys::create_directories(dir.path() + "/global");
+  fsys::create_directories(dir.path() + "/pg_wal");
+  dir.Write("global/pg_control", std::string(reinterpret_cast<char*>(&sysid), 8) + std::string(8184, '\0'));
+  dir.Write("PG_VERSION", "15\n");
+}
+
 class ArchiveTest : public ::testing::Test {
  protected:
-  ArchiveTest() : storage_(NewMemoryStorage()) { fsys::create_directories(dir_.path() + "/pg_wal"); }
+  ArchiveTest() : storage_(NewMemoryStorage()) {
+    MakeDataDir(dir_, 42);
+    auto created = CreateRepository(*storage_, dir_.path());
+    EXPECT_TRUE(created.ok() && created->created) << created.status().ToString();
+  }
   std::string Write(const std::string& name, const std::string& data) {
     return dir_.Write("pg_wal/" + name, data);
   }
@@ -79,7 +91,6 @@ TEST_F(ArchiveTest, PushThenGetRestoresTheExactBytesWithEveryCodec) {
   ASSERT_TRUE(id.ok() && id->has_value());
   EXPECT_EQ((*id)->system_identifier, 42u);
   EXPECT_EQ((*id)->pg_version, "15");
-  EXPECT_EQ((*id)->wal_segment_size, kSegSize);
 }
 
 TEST_F(ArchiveTest, RepushOfIdenticalContentSucceedsChangedContentIsRefused) {
@@ -135,11 +146,40 @@ TEST_F(ArchiveTest, AnotherClustersSegmentIsRefused) {
 TEST_F(ArchiveTest, DataDirectoryOfAnotherClusterIsRefused) {
   Write("000000010000000000000001", Segment(42));
   ASSERT_TRUE(Push("000000010000000000000001").ok());
-  fsys::create_directories(dir_.path() + "/global");
-  uint64_t other = 77;
-  dir_.Write("global/pg_control", std::string(reinterpret_cast<char*>(&other), 8) + std::string(8184, '\0'));
+  MakeDataDir(dir_, 77);
   Write("00000002.history", "x");
   EXPECT_EQ(Push("00000002.history").status().code(), Status::Code::kFailedPrecondition);
+}
+
+TEST(RepositoryCreation, ArchivingNeverCreatesARepository) {
+  TempDir dir;
+  MakeDataDir(dir, 42);
+  auto storage = NewMemoryStorage();
+  dir.Write("pg_wal/000000010000000000000001", Segment(42));
+  auto push = archive::Push(*storage, PushConfig{"pg_wal/000000010000000000000001", dir.path(), Codec::kZstd, 3});
+  EXPECT_EQ(push.status().code(), Status::Code::kFailedPrecondition) << push.status().ToString();
+  EXPECT_NE(push.status().hint().find("repo-create"), std::string::npos);
+  EXPECT_TRUE(ListAll(*storage, "")->empty()) << "nothing stored, no identity made";
+  // An uncreated repository (a wrong prefix, an unmounted filesystem) is never "not found".
+  auto get = archive::Get(*storage, GetConfig{"000000010000000000000001", "pg_wal/RECOVERYXLOG", dir.path()});
+  EXPECT_EQ(get.status().code(), Status::Code::kFailedPrecondition) << get.status().ToString();
+}
+
+TEST(RepositoryCreation, CreateIsIdempotentForItsClusterAndRefusesOthers) {
+  TempDir dir, other, not_data;
+  MakeDataDir(dir, 42);
+  MakeDataDir(other, 43);
+  auto storage = NewMemoryStorage();
+  auto first = CreateRepository(*storage, dir.path());
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_TRUE(first->created);
+  EXPECT_EQ(first->identity.system_identifier, 42u);
+  EXPECT_EQ(first->identity.pg_version, "15");
+  auto again = CreateRepository(*storage, dir.path());
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(CreateRepository(*storage, other.path()).status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_EQ(CreateRepository(*storage, not_data.path()).status().code(), Status::Code::kInvalidArgument);
 }
 
 TEST_F(ArchiveTest, BadNamesAndDamagedFilesAreRefusedBeforeAnythingIsStored) {
@@ -151,7 +191,6 @@ TEST_F(ArchiveTest, BadNamesAndDamagedFilesAreRefusedBeforeAnythingIsStored) {
   EXPECT_EQ(Push("000000010000000000000002").status().code(), Status::Code::kCorruption) << "no page header";
   EXPECT_TRUE(Push("000000010000000000000009").status().IsNotFound()) << "missing file";
   EXPECT_TRUE(ListAll(*storage_, "wal/")->empty());
-  EXPECT_TRUE(storage_->Head(kIdentityKey).status().IsNotFound()) << "no identity from refused files";
 }
 
 TEST_F(ArchiveTest, MissingFileIsNotFoundAndLeavesNothingBehind) {

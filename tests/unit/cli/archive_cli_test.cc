@@ -31,7 +31,14 @@ class ArchiveCli : public ::testing::Test {
  protected:
   ArchiveCli() {
     std::filesystem::create_directories(data_.path() + "/pg_wal");
+    std::filesystem::create_directories(data_.path() + "/global");
+    uint64_t sysid = 7;
+    data_.Write("global/pg_control", std::string(reinterpret_cast<char*>(&sysid), 8) + std::string(8184, '\0'));
+    data_.Write("PG_VERSION", "15\n");
     repo_ = "file://" + repo_dir_.path();
+    RunResult created = Run({"repo-create"});
+    EXPECT_EQ(created.exit_code, 0) << created.err;
+    EXPECT_NE(created.out.find("created for the cluster with system identifier 7"), std::string::npos) << created.out;
   }
   RunResult Run(std::vector<std::string> args) {
     args.insert(args.begin(), {"--config", "", "--repo", repo_});
@@ -49,6 +56,26 @@ TEST_F(ArchiveCli, PushThenGetExitZeroAndLogOneLineEach) {
   RunResult get = Run({"archive-get", "000000010000000000000001", "pg_wal/RECOVERYXLOG"});
   EXPECT_EQ(get.exit_code, 0) << get.err;
   EXPECT_EQ(std::filesystem::file_size(data_.path() + "/pg_wal/RECOVERYXLOG"), 16u << 20);
+}
+
+TEST_F(ArchiveCli, RepoCreateTwiceIsFineAndAMissingRepositoryIsNeverNotFound) {
+  RunResult again = Run({"repo-create"});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("already belongs to"), std::string::npos) << again.out;
+  // A repository that is not there (an unmounted filesystem, a typo in the path).
+  const std::string gone = "file://" + repo_dir_.path() + "/not-mounted";
+  data_.Write("pg_wal/000000010000000000000001", Segment(7));
+  RunResult push = RunWalferry({"--config", "", "--repo", gone, "archive-push", "pg_wal/000000010000000000000001"}, {},
+                               data_.path());
+  EXPECT_EQ(push.exit_code, 11) << push.err;
+  EXPECT_FALSE(std::filesystem::exists(repo_dir_.path() + "/not-mounted")) << "archive-push created a repository";
+  RunResult get = RunWalferry({"--config", "", "--repo", gone, "archive-get", "000000010000000000000001",
+                               "pg_wal/RECOVERYXLOG"}, {}, data_.path());
+  EXPECT_EQ(get.exit_code, 11) << get.err;
+  data_.Write("recovery.signal", "");
+  get = RunWalferry({"--config", "", "--repo", gone, "archive-get", "000000010000000000000001", "pg_wal/RECOVERYXLOG"},
+                    {}, data_.path());
+  EXPECT_EQ(get.exit_code, 200) << "recovery must stop, not end: " << get.err;
 }
 
 TEST_F(ArchiveCli, MissingFileIsExitOneAndSilent) {

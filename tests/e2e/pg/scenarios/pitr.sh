@@ -10,20 +10,20 @@ pitr_setup() {
   init_cluster P
   start_cluster P
   setup_schema P
-  (load P 8 during-backup) &
+  (load P 6 during-backup) &
   local loader=$!
   BG_PIDS+=("$loader")
   sleep 2
   basebackup P backups/base
   wait "$loader" || fail "load during the base backup failed"
-  load P 4 before-target
+  load P 3 before-target
   sleep 0.2
   TARGET=$(sql P 'SELECT clock_timestamp()')
   SUM_T=$(checksum P)
   MARKERS_T=$(markers P)
   sleep 0.2
   log "target time $TARGET: $MARKERS_T"
-  load P 6 after-target
+  load P 4 after-target
   SUM_F=$(checksum P)
   MARKERS_F=$(markers P)
   local after

@@ -34,5 +34,7 @@ scenario_standby() {
   expect_match "S restored $seg from the archive" "$slog" "restored log file \"$seg\" from archive"
   expect_no_match "S never promoted" "$slog" 'selected new timeline|archive recovery complete'
   expect_no_match "no FATAL in S's log" "$slog" 'FATAL'
+  expect_no_match "walferry is quiet when the archive has no next file yet (exit 1)" "$slog" \
+    'walferry\[[0-9]+\]: (WARNING|ERROR)'
   expect_eq "no failed archive_command on P" "$(archiver_failures P)" 0
 }

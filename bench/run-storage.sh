@@ -7,7 +7,7 @@
 # 2. uses the S3 server named by WALFERRY_TEST_S3_ENDPOINT, _BUCKET, _ACCESS_KEY and
 #    _SECRET_KEY (http, path-style, us-east-1) when all four are set; when none is set it
 #    starts the project's test server (scripts/s3-server/start.sh) in a new temporary
-#    directory on 127.0.0.1:WALFERRY_BENCH_S3_PORT (default 39000, also uses PORT+1..+9)
+#    directory on 127.0.0.1:WALFERRY_BENCH_S3_PORT (default 17000, also uses PORT+1..+9)
 #    and stops it again (by pid, scripts/s3-server/stop.sh) on any exit,
 # 3. for each object size (16 MiB, 1.5 MiB) and thread count (1, 4), in this order:
 #      walferry PUT   its s3:// backend, Google Benchmark case s3_put (JSON kept)
@@ -30,7 +30,7 @@
 #
 # Environment (all optional):
 #   WALFERRY_TEST_S3_*            the S3 server, as above (all four or none)
-#   WALFERRY_BENCH_S3_PORT        port for the server started here (default 39000)
+#   WALFERRY_BENCH_S3_PORT        port for the server started here (default 17000)
 #   WALFERRY_BENCH_OBJECTS_LARGE  objects per thread of 16 MiB (default 10)
 #   WALFERRY_BENCH_OBJECTS_SMALL  objects per thread of 1.5 MiB (default 40)
 #   WALFERRY_BENCH_ROUNDS         rounds of all cases; the table shows medians (default 3)
@@ -41,7 +41,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${WALFERRY_BENCH_BUILD_DIR:-$ROOT/build-bench}
 OUT=${WALFERRY_BENCH_OUT:-$BUILD/bench-results}
-PORT=${WALFERRY_BENCH_S3_PORT:-39000}
+PORT=${WALFERRY_BENCH_S3_PORT:-17000}
 N_LARGE=${WALFERRY_BENCH_OBJECTS_LARGE:-10}
 N_SMALL=${WALFERRY_BENCH_OBJECTS_SMALL:-40}
 ROUNDS=${WALFERRY_BENCH_ROUNDS:-3}

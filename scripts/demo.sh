@@ -8,8 +8,13 @@
 #   4. runs "walferry check" on a file:// repository in that directory, then on an s3://
 #      repository over HTTPS with certificate verification against the server's own CA
 #      file, and shows each command, its output and its exit status,
-#   5. stops what it started (by pid, on any exit) and removes the temporary directory.
-# Exit 0 only if both checks succeeded. Ports: WALFERRY_DEMO_S3_PORT (default 19000; the
+#   5. runs walferry's main job end to end on a throwaway PostgreSQL 15: repo-create, WAL
+#      archived by archive_command = 'walferry archive-push %p' under a pgbench load, a
+#      base backup, then a point-in-time recovery that reads every WAL file back through
+#      restore_command = 'walferry archive-get %f %p', and prints what it verified
+#      (tests/e2e/pg/run.sh pitr, once with a file:// and once with the s3:// repository),
+#   6. stops what it started (by pid, on any exit) and removes the temporary directory.
+# Exit 0 only if all of it succeeded. Ports: WALFERRY_DEMO_S3_PORT (default 19000; the
 # server also takes PORT+1..PORT+9) and WALFERRY_DEMO_S3_TLS_PORT (default 19443).
 set -euo pipefail
 # shellcheck source=scripts/common.sh
@@ -21,7 +26,7 @@ say() { echo "demo.sh: $*"; }
 # shellcheck disable=SC2317 # called by the exit trap of common.sh
 on_exit() {
   if [ "$1" -eq 0 ]; then
-    say "OK: walferry check passed on a file:// and an s3:// (HTTPS) repository; server stopped"
+    say "OK: walferry check passed on a file:// and an s3:// (HTTPS) repository, and point-in-time recoveries through both were exact; server stopped"
   else
     say "FAILED (exit $1)"
   fi
@@ -58,9 +63,24 @@ check() {
   if [ "$rc" -eq 0 ]; then say "=> OK (exit 0)"; else say "=> FAILED (exit $rc)"; failures=$((failures + 1)); fi
 }
 
-check "1/2 a repository in a local directory (walferry creates it)" --repo "file://$TMP/repo"
-check "2/2 a repository in S3, over HTTPS, the server's certificate verified" \
+check "1/4 check: a repository in a local directory" --repo "file://$TMP/repo"
+check "2/4 check: a repository in S3, over HTTPS, the server's certificate verified" \
   --repo s3://walferry-test/demo --s3-endpoint "https://127.0.0.1:$TLS_PORT" \
   --s3-ca-file "$S3_CA_FILE" --s3-uri-style path --s3-region us-east-1
+
+# pitr BACKEND — the point-in-time recovery scenario, showing what it verified
+pitr() {
+  local what=$1 backend=$2 rc=0
+  echo
+  say "$what"
+  echo "+ tests/e2e/pg/run.sh pitr $backend build/walferry"
+  WALFERRY_TEST_S3_ENDPOINT=http://127.0.0.1:$PORT WALFERRY_TEST_S3_TLS_ENDPOINT=https://127.0.0.1:$TLS_PORT \
+    WALFERRY_TEST_S3_CA_FILE=$S3_CA_FILE WALFERRY_TEST_S3_BUCKET=walferry-test \
+    WALFERRY_TEST_S3_ACCESS_KEY=walferry WALFERRY_TEST_S3_SECRET_KEY=walferry-secret \
+    run bash "$ROOT/tests/e2e/pg/run.sh" pitr "$backend" "$ROOT/build/walferry" || rc=$?
+  if [ "$rc" -eq 0 ]; then say "=> OK: point-in-time recovery verified"; else say "=> FAILED (exit $rc)"; failures=$((failures + 1)); fi
+}
+pitr "3/4 archive, base backup and point-in-time recovery with PostgreSQL 15: file:// repository" file
+pitr "4/4 the same through the S3 server (HTTPS)" s3
 echo
 [ "$failures" -eq 0 ]

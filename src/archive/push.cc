@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <future>
 
 #include "archive/archive.h"
 #include "archive/repository.h"
@@ -86,12 +87,12 @@ Result<PushResult> Push(Storage& storage, const PushConfig& config) {
     if (!p.ok()) return p.status();
     page = *p;
   }
-  // Refuse another cluster's file, or a repository that was never created,
-  // before spending CPU on the file.
+  // The repository's identity (connection, TLS handshake, one GET) is fetched
+  // while the file is compressed; another cluster's file, or a repository
+  // that was never created, is refused before anything is stored.
   const std::optional<ClusterIdentity> local = ReadDataDirIdentity(config.data_dir.empty() ? "." : config.data_dir);
-  auto repo = RequireIdentity(storage);
-  if (!repo.ok()) return repo.status();
-  WF_RETURN_IF_ERROR(CheckSameCluster(*repo, local, page, name, storage.Describe()));
+  std::future<Result<ClusterIdentity>> identity =
+      std::async(std::launch::async, [&storage] { return RequireIdentity(storage); });
 
   // Read, hash and compress in one pass. The object is built in one buffer,
   // never copied: room for the header line first, then the compressed bytes;
@@ -122,6 +123,10 @@ Result<PushResult> Push(Storage& storage, const PushConfig& config) {
                               std::to_string(page->segment_size))
         .WithHint("a segment is archived only once PostgreSQL has completed it; was the file truncated or copied?");
   }
+
+  auto repo = identity.get();
+  if (!repo.ok()) return repo.status();
+  WF_RETURN_IF_ERROR(CheckSameCluster(*repo, local, page, name, storage.Describe()));
 
   ObjectHeader header{name, config.codec, original.size(), original.Sha256Hex()};
   const std::string header_line = EncodeHeader(header);

@@ -191,9 +191,6 @@ compression = zstd
 compression-level = $LEVEL
 log-level = warn
 EOF
-  # walferry's counterpart of pgBackRest's stanza-create: the repository is made once
-  "$WF_SRC" --config "$TMP/tools/walferry-r$r.conf" repo-create --pg-data "$PGDATA" >"$TMP/repo-create.log" 2>&1 ||
-    { cat "$TMP/repo-create.log" >&2; die "walferry repo-create failed"; }
 done
 # pgBackRest's: it connects to repo1-s3-host and verifies that name against the
 # certificate's DNS names only; "localhost" is in the certificate and must be 127.0.0.1 here.
@@ -267,6 +264,11 @@ if has_tool pgbackrest; then  # one stanza (repository) per round, while the clu
       { cat "$TMP/stanza-create.log" >&2; die "pgbackrest stanza-create failed"; }
   done
 fi
+# walferry's counterpart of stanza-create: each round's repository is made once, for this cluster
+for ((r = 1; r <= ROUNDS; r++)); do
+  "$WF_SRC" --config "$TMP/tools/walferry-r$r.conf" repo-create --pg-data "$PGDATA" >"$TMP/repo-create.log" 2>&1 ||
+    { cat "$TMP/repo-create.log" >&2; die "walferry repo-create failed"; }
+done
 pg "$PGBIN/pgbench" -i -q -s "$SCALE" postgres >"$TMP/pgbench.log" 2>&1 ||
   { tail -n 20 "$TMP/pgbench.log" >&2; die "pgbench -i failed"; }
 # segment number of a WAL file name (16 MiB segments: 256 per "log" of 4 GiB)

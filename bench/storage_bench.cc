@@ -288,20 +288,14 @@ int Main(int argc, char** argv) {
     for (size_t size : {kLarge, kSmall}) {
       const int64_t n = size == kLarge ? n_large : n_small;
       const std::string tail = "/" + Label(size);
-      benchmark::RegisterBenchmark((std::string(backend) + "_put" + tail).c_str(), BenchPut, st,
-                                   size)
-          ->Iterations(n)
-          ->Threads(1)
-          ->Threads(4)
-          ->UseRealTime()
-          ->Unit(benchmark::kMillisecond);
-      benchmark::RegisterBenchmark((std::string(backend) + "_get" + tail).c_str(), BenchGet, st,
-                                   size)
-          ->Iterations(n)
-          ->Threads(1)
-          ->Threads(4)
-          ->UseRealTime()
-          ->Unit(benchmark::kMillisecond);
+      for (auto [op, fn] : {std::pair{"_put", &BenchPut}, std::pair{"_get", &BenchGet}}) {
+        benchmark::RegisterBenchmark((std::string(backend) + op + tail).c_str(), fn, st, size)
+            ->Iterations(n)
+            ->Threads(1)
+            ->Threads(4)
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond);
+      }
     }
   }
   benchmark::RegisterBenchmark("cpu_sha256/16MiB", BenchSha256)->Unit(benchmark::kMillisecond);

@@ -184,6 +184,10 @@ Status ValidateKey(std::string_view key);
 // ValidateKey, plus a range with length 0 is kInvalidArgument. Every Get starts here.
 Status ValidateGet(std::string_view key, const std::optional<ByteRange>& range);
 
+// For backends: kCorruption naming `op` when the body read for a Put does not
+// have the size or SHA-256 that `options` expects (checked before anything is stored).
+Status CheckPutExpectations(const PutResult& body, const PutOptions& options, const std::string& op);
+
 // Convenience wrappers over the interface.
 Result<std::string> GetString(Storage& storage, const std::string& key,
                               std::optional<ByteRange> range = std::nullopt);

@@ -10,13 +10,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <future>
 
 #include "archive/archive.h"
 #include "archive/repository.h"
 #include "common/fs.h"
-#include "common/log.h"
 #include "walferry/wal_name.h"
 
 namespace walferry::archive {

@@ -22,14 +22,7 @@ Result<std::string> ReadBody(ByteSource& body, const PutOptions& options, const 
     data.append(buf, *n);
   }
   *sha_hex = crypto::Sha256Hex(data);
-  if (options.size && *options.size != data.size()) {
-    return Status::Corruption("put '" + key + "': body has " + std::to_string(data.size()) +
-                              " bytes, expected " + std::to_string(*options.size));
-  }
-  if (options.sha256_hex && *options.sha256_hex != *sha_hex) {
-    return Status::Corruption("put '" + key + "': body sha256 " + *sha_hex + ", expected " +
-                              *options.sha256_hex);
-  }
+  WF_RETURN_IF_ERROR(CheckPutExpectations(PutResult{data.size(), *sha_hex}, options, "put '" + key + "'"));
   return data;
 }
 

@@ -41,6 +41,17 @@ Status ValidateGet(std::string_view key, const std::optional<ByteRange>& range) 
   return Status::Ok();
 }
 
+Status CheckPutExpectations(const PutResult& body, const PutOptions& options, const std::string& op) {
+  if (options.size && *options.size != body.size) {
+    return Status::Corruption(op + ": body has " + std::to_string(body.size) + " bytes, expected " +
+                              std::to_string(*options.size));
+  }
+  if (options.sha256_hex && *options.sha256_hex != body.sha256_hex) {
+    return Status::Corruption(op + ": body sha256 " + body.sha256_hex + ", expected " + *options.sha256_hex);
+  }
+  return Status::Ok();
+}
+
 Result<size_t> MemorySource::Read(char* buf, size_t n) {
   size_t k = std::min(n, data_.size() - pos_);
   std::memcpy(buf, data_.data() + pos_, k);

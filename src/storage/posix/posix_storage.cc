@@ -70,14 +70,8 @@ class PosixStorage final : public Storage {
       total += *n;
     }
     PutResult result{total, crypto::Hex(sha.Finish())};
-    if (options.size && *options.size != total) {
-      return fail(Status::Corruption(op("body has " + std::to_string(total) + " bytes, expected " +
-                                        std::to_string(*options.size))));
-    }
-    if (options.sha256_hex && *options.sha256_hex != result.sha256_hex) {
-      return fail(Status::Corruption(op("body sha256 " + result.sha256_hex + ", expected " +
-                                        *options.sha256_hex)));
-    }
+    Status expected = CheckPutExpectations(result, options, "put '" + key + "' in " + Describe());
+    if (!expected.ok()) return fail(expected);
     if (::fsync(fd) != 0) return fail(Status::FromErrno(errno, op("fsync '" + tmp + "'")));
     if (::close(fd) != 0) {
       int err = errno;

@@ -223,7 +223,7 @@ class S3Storage final : public Storage {
   Result<PutResult> PutSingle(const std::string& key, std::string_view data,
                               const PutOptions& options, const std::string& op) {
     PutResult result{data.size(), crypto::Sha256Hex(data)};
-    WF_RETURN_IF_ERROR(CheckExpected(result, options, op));
+    WF_RETURN_IF_ERROR(CheckPutExpectations(result, options, op));
     if (options.if_absent && if_none_match_ == kUnsupported) WF_RETURN_IF_ERROR(CheckAbsent(key, op));
     const std::string md5 = crypto::Md5(data);
     for (;;) {
@@ -292,7 +292,7 @@ class S3Storage final : public Storage {
       if (!n.ok()) return abort(n.status().Annotate(op + ": read body"));
     }
     PutResult result{total, crypto::Hex(whole.Finish())};
-    Status expected = CheckExpected(result, options, op);
+    Status expected = CheckPutExpectations(result, options, op);
     if (!expected.ok()) return abort(expected);
 
     const std::string complete_body = s3::CompleteMultipartBody(parts);
@@ -488,17 +488,6 @@ class S3Storage final : public Storage {
     }
     out->resize(start + got);
     return got;
-  }
-
-  static Status CheckExpected(const PutResult& r, const PutOptions& options, const std::string& op) {
-    if (options.size && *options.size != r.size) {
-      return Status::Corruption(op + ": body has " + std::to_string(r.size) + " bytes, expected " +
-                                std::to_string(*options.size));
-    }
-    if (options.sha256_hex && *options.sha256_hex != r.sha256_hex) {
-      return Status::Corruption(op + ": body sha256 " + r.sha256_hex + ", expected " + *options.sha256_hex);
-    }
-    return Status::Ok();
   }
 
   // The server verified Content-MD5 already; an ETag that is an MD5 (no KMS)

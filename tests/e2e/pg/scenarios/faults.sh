@@ -293,6 +293,19 @@ repo_up() {
 }
 scenario_cleanup() { if [ "$REPO_IS_DOWN" = 1 ]; then repo_up; fi; }
 
+# recover_to_mid_and_shut_down NAME : cluster NAME from the base backup recovers to the
+# restore point 'mid' and shuts down there: a recovery in progress
+recover_to_mid_and_shut_down() {
+  local name=$1
+  cluster_from_backup backups/base "$name"
+  append_conf "$name" "archive_mode = off
+recovery_target_name = 'mid'
+recovery_target_action = 'shutdown'"
+  as_pg touch "$(datadir "$name")/recovery.signal"
+  start_cluster "$name" no-wait
+  wait_until 120 "$name recovers to 'mid' and shuts down" postmaster_exited "$name"
+}
+
 scenario_unreachable() {
   if [ "$BACKEND" = s3 ]; then
     local v
@@ -316,13 +329,7 @@ scenario_unreachable() {
 
   # R recovers from the base backup up to the restore point, well past its consistent
   # point, and shuts down there: a recovery in progress
-  cluster_from_backup backups/base R
-  append_conf R "archive_mode = off
-recovery_target_name = 'mid'
-recovery_target_action = 'shutdown'"
-  as_pg touch "$(datadir R)/recovery.signal"
-  start_cluster R no-wait
-  wait_until 120 "R recovers to 'mid' and shuts down" postmaster_exited R
+  recover_to_mid_and_shut_down R
   expect_match "R stopped at the restore point" "$(last_log R)" 'recovery stopping at restore point "mid"'
   expect_eq "R is shut down in recovery" "$(cluster_state R)" "shut down in recovery"
   # S, an archive-only standby, caught up with P
@@ -414,13 +421,7 @@ scenario_missing_repo() {
   sum_f=$(checksum P)
   stop_cluster P # idle from here: nothing is archived while the repository is away
 
-  cluster_from_backup backups/base R
-  append_conf R "archive_mode = off
-recovery_target_name = 'mid'
-recovery_target_action = 'shutdown'"
-  as_pg touch "$(datadir R)/recovery.signal"
-  start_cluster R no-wait
-  wait_until 120 "R recovers to 'mid' and shuts down" postmaster_exited R
+  recover_to_mid_and_shut_down R
   expect_eq "R is shut down in recovery" "$(cluster_state R)" "shut down in recovery"
 
   mv "$REPO_DIR" "$REPO_DIR.unmounted"

@@ -33,6 +33,8 @@ const char* GroupName(config::Section section) {
     case config::Section::kGeneral: return "General options";
     case config::Section::kRepository: return "Repository options";
     case config::Section::kArchive: return "Archive options";
+    case config::Section::kSpool: return "Spool options";
+    case config::Section::kBackup: return "Backup options";
     case config::Section::kS3: return "S3 options";
   }
   return "Options";

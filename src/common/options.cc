@@ -37,6 +37,10 @@ const OptionSpec kOptions[] = {
   {.name = "log-level", .type = T::kEnum, .section = S::kGeneral, .default_value = "info",
    .value_name = "LEVEL", .help = "how much to log on stderr",
    .choices = "error|warn|info|debug|trace"},
+  {.name = "parallel", .type = T::kInteger, .section = S::kGeneral, .default_value = "4",
+   .value_name = "N",
+   .help = "transfers at once: spool uploads, restore prefetch, backup-push and backup-fetch",
+   .min_value = 1, .max_value = 64},
   {.name = "repo", .type = T::kRepo, .section = S::kRepository, .default_value = "",
    .value_name = "URL", .help = "the repository: s3://bucket/prefix or file:///path"},
   {.name = "compression", .type = T::kEnum, .section = S::kArchive, .default_value = "zstd",
@@ -45,6 +49,35 @@ const OptionSpec kOptions[] = {
    .value_name = "N",
    .help = "compression level: zstd 1-19 (default 3), lz4 0-12 (default 0, its fast mode)",
    .min_value = 0, .max_value = 19},
+  {.name = "spool-path", .type = T::kPath, .section = S::kSpool, .default_value = "",
+   .value_name = "DIR",
+   .help = "spool directory on fast local disk, never inside pg_wal (not set: no spool, "
+           "archive-push and archive-get work one file at a time)"},
+  {.name = "archive-durability", .type = T::kEnum, .section = S::kSpool,
+   .default_value = "remote", .value_name = "MODE",
+   .help = "when archive-push exits 0 with a spool: remote (the repository confirmed the "
+           "segment) or spool (the staged copy is on local disk; see walferry-archive-push(1))",
+   .choices = "remote|spool"},
+  {.name = "archive-timeout", .type = T::kSeconds, .section = S::kSpool, .default_value = "60",
+   .value_name = "SECONDS",
+   .help = "how long archive-push waits for the spool's confirmation before it fails",
+   .min_value = 1, .max_value = 86400},
+  {.name = "archive-get-prefetch", .type = T::kInteger, .section = S::kSpool,
+   .default_value = "8", .value_name = "N",
+   .help = "segments archive-get fetches ahead into the spool (0: no prefetch)",
+   .min_value = 0, .max_value = 256},
+  {.name = "spool-backlog-warn", .type = T::kInteger, .section = S::kSpool,
+   .default_value = "64", .value_name = "N",
+   .help = "warn in PostgreSQL's log when this many segments wait to be archived (0: never)",
+   .min_value = 0, .max_value = 1000000},
+  {.name = "spool-prometheus-file", .type = T::kPath, .section = S::kSpool, .default_value = "",
+   .value_name = "PATH",
+   .help = "keep the spool's status in this Prometheus text file (node_exporter textfile "
+           "collector)"},
+  {.name = "pg-conninfo", .type = T::kString, .section = S::kBackup, .default_value = "",
+   .value_name = "CONNINFO",
+   .help = "libpq connection string for backup-push and check (default: the PG* variables)",
+   .secret = true},
   {.name = "s3-endpoint", .type = T::kUrl, .section = S::kS3, .default_value = "",
    .value_name = "URL",
    .help = "S3 endpoint such as https://127.0.0.1:9443 (default: AWS's regional endpoint)"},
@@ -432,6 +465,8 @@ const char* SectionName(Section section) {
     case Section::kGeneral: return "general";
     case Section::kRepository: return "repository";
     case Section::kArchive: return "archive";
+    case Section::kSpool: return "spool";
+    case Section::kBackup: return "backup";
     case Section::kS3: return "s3";
   }
   return "?";
@@ -635,6 +670,14 @@ Result<GlobalConfig> ResolveConfig(const ConfigSources& sources) {
 
   config.compression = typed["compression"].text;
   config.compression_level = static_cast<int>(typed["compression-level"].integer);
+  config.parallel = static_cast<int>(typed["parallel"].integer);
+  config.spool_path = typed["spool-path"].text;
+  config.archive_durability = typed["archive-durability"].text;
+  config.archive_timeout_seconds = typed["archive-timeout"].seconds;
+  config.archive_get_prefetch = static_cast<int>(typed["archive-get-prefetch"].integer);
+  config.spool_backlog_warn = static_cast<int>(typed["spool-backlog-warn"].integer);
+  config.spool_prometheus_file = typed["spool-prometheus-file"].text;
+  config.pg_conninfo = typed["pg-conninfo"].text;
 
   StorageConfig& st = config.storage;
   st.repo = typed["repo"].text;

@@ -1,0 +1,210 @@
+#include "spool/spool.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "common/crypto.h"
+#include "common/fs.h"
+
+namespace walferry::spool {
+namespace {
+
+constexpr char kTempPrefix[] = ".wf-tmp.";
+
+// realpath() of `path`, or of its nearest existing ancestor with the rest appended.
+std::string RealPathOfMaybeMissing(const std::string& path) {
+  std::string head = path;
+  std::string tail;
+  while (!head.empty()) {
+    char buf[PATH_MAX];
+    if (::realpath(head.c_str(), buf) != nullptr) {
+      std::string r = buf;
+      if (!tail.empty()) r += (r == "/" ? "" : "/") + tail;
+      return r;
+    }
+    auto pos = head.find_last_of('/');
+    if (pos == std::string::npos || pos == 0) break;
+    tail = head.substr(pos + 1) + (tail.empty() ? "" : "/" + tail);
+    head = head.substr(0, pos);
+  }
+  return path;
+}
+
+bool IsInside(const std::string& path, const std::string& dir) {
+  return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+                         path[dir.size()] == '/');
+}
+
+}  // namespace
+
+std::string RepoId(const std::string& repo_url) {
+  return crypto::Sha256Hex(repo_url).substr(0, 16);
+}
+
+Result<SpoolDir> OpenSpool(const std::string& spool_path, const std::string& repo_url,
+                           const std::string& data_dir) {
+  if (spool_path.empty() || spool_path[0] != '/') {
+    return Status::InvalidArgument("spool-path '" + spool_path + "' is not an absolute path")
+        .WithHint("set spool-path to a directory on fast local disk, such as /var/spool/walferry");
+  }
+  std::string root = spool_path;
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  if (!data_dir.empty()) {
+    std::string real_spool = RealPathOfMaybeMissing(root);
+    std::string real_wal = RealPathOfMaybeMissing(fs::Resolve("pg_wal", data_dir));
+    if (IsInside(real_spool, real_wal)) {
+      return Status::InvalidArgument("spool-path '" + spool_path + "' lies inside pg_wal ('" +
+                                     real_wal + "')")
+          .WithHint("PostgreSQL owns pg_wal; put the spool in its own directory on local disk");
+    }
+  }
+  SpoolDir d;
+  d.root = root;
+  d.repo_dir = root + "/" + RepoId(repo_url);
+  d.push_dir = d.repo_dir + "/push";
+  d.get_dir = d.repo_dir + "/get";
+  d.tmp_dir = d.repo_dir + "/tmp";
+  for (const std::string* dir : {&d.push_dir, &d.get_dir, &d.tmp_dir}) {
+    Status s = fs::CreateDirs(*dir);
+    if (!s.ok()) return s.Annotate("spool");
+  }
+  std::string repo_file = d.repo_dir + "/repo";
+  if (::access(repo_file.c_str(), F_OK) != 0) {
+    WF_RETURN_IF_ERROR(WriteFileAtomic(d.repo_dir, "repo", repo_url + "\n"));
+  }
+  return d;
+}
+
+FileLock::FileLock(FileLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+
+FileLock& FileLock::operator=(FileLock&& other) noexcept {
+  if (this != &other) {
+    Release();
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+FileLock::~FileLock() { Release(); }
+
+void FileLock::Release() {
+  if (fd_ >= 0) {
+    ::close(fd_);  // drops the flock
+    fd_ = -1;
+  }
+}
+
+Result<FileLock> FileLock::TryAcquire(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) return Status::FromErrno(errno, "open lock file '" + path + "'");
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) return FileLock();
+    return Status::FromErrno(err, "lock '" + path + "'");
+  }
+  FileLock lock;
+  lock.fd_ = fd;
+  return lock;
+}
+
+Result<FileLock> FileLock::Acquire(const std::string& path, double timeout_seconds) {
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(static_cast<int64_t>(timeout_seconds * 1000));
+  for (;;) {
+    Result<FileLock> lock = TryAcquire(path);
+    if (!lock.ok() || lock->held()) return lock;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::Unavailable("lock '" + path + "' still held by another process after " +
+                                 std::to_string(timeout_seconds) + " s");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+Status WriteFileAtomic(const std::string& dir, const std::string& name, std::string_view data) {
+  std::string tmp = dir + "/" + kTempPrefix + std::to_string(::getpid()) + "." + fs::RandomToken();
+  std::string dest = dir + "/" + name;
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  if (fd < 0) return Status::FromErrno(errno, "create '" + tmp + "'");
+  Status s = fs::WriteAll(fd, data.data(), data.size(), tmp);
+  if (s.ok() && ::fsync(fd) != 0) s = Status::FromErrno(errno, "fsync '" + tmp + "'");
+  if (::close(fd) != 0 && s.ok()) s = Status::FromErrno(errno, "close '" + tmp + "'");
+  if (s.ok() && ::rename(tmp.c_str(), dest.c_str()) != 0) {
+    s = Status::FromErrno(errno, "rename '" + tmp + "' to '" + dest + "'");
+  }
+  if (!s.ok()) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  return fs::SyncDir(dir);
+}
+
+int RemoveStaleTemps(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return 0;
+  int removed = 0;
+  const size_t plen = std::strlen(kTempPrefix);
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name.compare(0, plen, kTempPrefix) != 0) continue;
+    long pid = std::strtol(name.c_str() + plen, nullptr, 10);
+    if (pid <= 0) continue;
+    if (pid == ::getpid()) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) continue;  // still alive
+    if (::unlink((dir + "/" + name).c_str()) == 0) ++removed;
+  }
+  ::closedir(d);
+  return removed;
+}
+
+std::string SelfExe() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return "walferry";
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+Status SpawnDetached(const std::vector<std::string>& argv, const std::string& log_path) {
+  if (argv.empty()) return Status::InvalidArgument("SpawnDetached: empty argv");
+  // Everything the grandchild needs is prepared before fork: only
+  // async-signal-safe calls run in between.
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) return Status::FromErrno(errno, "fork a worker");
+  if (pid == 0) {
+    ::setsid();
+    pid_t again = ::fork();
+    if (again != 0) ::_exit(again < 0 ? 1 : 0);
+    int in = ::open("/dev/null", O_RDONLY);
+    int out = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
+    if (out < 0) out = ::open("/dev/null", O_WRONLY);
+    ::dup2(in, 0);
+    ::dup2(out, 1);
+    ::dup2(out, 2);
+    for (int fd = 3; fd < 1024; ++fd) ::close(fd);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return Status::Ok();
+}
+
+}  // namespace walferry::spool

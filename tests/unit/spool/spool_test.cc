@@ -78,13 +78,14 @@ TEST(SpoolTest, LockOfAKilledProcessIsFree) {
   std::string path = t.path() + "/lock";
   pid_t pid = ::fork();
   if (pid == 0) {
-    auto l = FileLock::Acquire(path, 5);
+    auto l = FileLock::Acquire(path, 30);
     if (l.ok() && l->held()) ::pause();
     ::_exit(0);
   }
-  // wait until the child holds it, bounded
+  // wait until the child holds it, bounded (generous: a loaded machine may
+  // take seconds to schedule the child)
   bool seen = false;
-  for (int i = 0; i < 400 && !seen; ++i) {
+  for (int i = 0; i < 6000 && !seen; ++i) {
     auto l = FileLock::TryAcquire(path);
     seen = l.ok() && !l->held();
     if (!seen) ::usleep(5000);
@@ -129,7 +130,7 @@ TEST(SpoolTest, SpawnDetachedRunsAndLogs) {
   std::string log = t.path() + "/log";
   ASSERT_TRUE(SpawnDetached({"/bin/sh", "-c", "echo started; echo err >&2"}, log).ok());
   std::string text;
-  for (int i = 0; i < 400 && text.find("err") == std::string::npos; ++i) {
+  for (int i = 0; i < 6000 && text.find("err") == std::string::npos; ++i) {
     ::usleep(5000);
     text = ReadAll(log);
   }

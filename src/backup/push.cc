@@ -341,11 +341,16 @@ class Pusher {
     // Plan: large files alone, small ones bundled in path order.
     std::vector<Job> jobs;
     Job bundle;
+    std::optional<size_t> control;
     uint64_t bundled = 0, total = 0;
     for (size_t i = 0; i < walk_.size(); ++i) {
       const WalkEntry& e = walk_[i];
       if (e.type != FileType::kFile || e.size == 0) continue;
       total += e.size;
+      if (e.path == "global/pg_control") {
+        control = i;
+        continue;
+      }
       if (e.size >= cfg_.large_file_bytes) {
         jobs.push_back(Job{{i}, true});
         continue;
@@ -360,11 +365,13 @@ class Pusher {
     }
     if (!bundle.entries.empty()) jobs.push_back(std::move(bundle));
     if (cfg_.progress) cfg_.progress->total = total;
-
+    // pg_control is read last, after every other file: recovery of a backup
+    // taken from a standby ends at its minRecoveryPoint (as pg_basebackup does).
+    if (control) jobs.push_back(Job{{*control}, false});
     for (const auto& j : jobs) job_entries_.push_back(j.entries);
     outcomes_.assign(walk_.size(), FileOutcome{});
     results_.assign(jobs.size(), JobResult{});
-    return ParallelFor(jobs.size(), cfg_.parallel, [&](size_t j) {
+    auto run = [&](size_t j) {
       const std::string key = DataObjectKey(m_.name, static_cast<uint32_t>(j + 1));
       Status s = jobs[j].large ? PushLarge(jobs[j], key, &results_[j]) : PushBundle(jobs[j], key, &results_[j]);
       if (s.ok() && results_[j].stored) {
@@ -372,7 +379,11 @@ class Pusher {
         written_.push_back(key);
       }
       return s;
-    });
+    };
+    size_t parallel_jobs = jobs.size() - (control ? 1 : 0);
+    WF_RETURN_IF_ERROR(ParallelFor(parallel_jobs, cfg_.parallel, run));
+    if (control) return run(jobs.size() - 1);
+    return Status::Ok();
   }
 
   Status PushBundle(const Job& job, const std::string& key, JobResult* out) {

@@ -364,6 +364,13 @@ class Pusher {
       }
     }
     if (!bundle.entries.empty()) jobs.push_back(std::move(bundle));
+    // Largest first: a big relation file started last would run alone at the end.
+    auto job_bytes = [&](const Job& j) {
+      uint64_t n = 0;
+      for (size_t i : j.entries) n += walk_[i].size;
+      return n;
+    };
+    std::stable_sort(jobs.begin(), jobs.end(), [&](const Job& a, const Job& b) { return job_bytes(a) > job_bytes(b); });
     if (cfg_.progress) cfg_.progress->total = total;
     // pg_control is read last, after every other file: recovery of a backup
     // taken from a standby ends at its minRecoveryPoint (as pg_basebackup does).

@@ -514,7 +514,7 @@ class Pusher {
         f.offset = o.offset;
         m_.original_bytes += f.size;
       }
-      if (e.type == FileType::kLink && e.path.starts_with("pg_tblspc/")) {
+      if (e.type == FileType::kLink && e.path.starts_with("pg_tblspc/") && e.path.find('/', 10) == std::string::npos) {
         std::string oid = e.path.substr(10);
         m_.tablespaces.push_back(Tablespace{static_cast<uint32_t>(std::stoul(oid)), space_names_[oid], e.target});
       }

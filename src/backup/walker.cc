@@ -157,6 +157,10 @@ class Walker {
       AddDir(abs + "/archive_status", "pg_wal/archive_status", *e);
       return Status::Ok();
     }
+    if (dir.starts_with("pg_tblspc")) {  // only tablespaces belong there; a link below one is not followed
+      out_->warnings.push_back("skipped '" + abs + "': a symbolic link in pg_tblspc that is not a tablespace");
+      return Status::Ok();
+    }
     e->type = FileType::kLink;
     out_->entries.push_back(*e);
     return Status::Ok();

@@ -63,6 +63,8 @@ TEST(WalkerTest, WalksADataDirectory) {
   t.Write("../" + fsys::path(ts).filename().string() + "/PG_15_1/5/16400", "y");
   fsys::create_directories(d + "/pg_tblspc");
   fsys::create_directory_symlink(ts, d + "/pg_tblspc/16399");
+  fsys::create_directory_symlink("/nonexistent", d + "/pg_tblspc/notes");  // not a tablespace: skipped
+  fsys::create_directory_symlink("/var/log", d + "/log");                  // kept as a link, not followed
 
   auto r = WalkDataDirectory(d);
   fsys::remove_all(ts);
@@ -70,7 +72,7 @@ TEST(WalkerTest, WalksADataDirectory) {
   std::set<std::string> want = {"PG_VERSION", "base", "base/5", "base/5/16384", "base/5/16384.1", "base/5/16385_init",
                                 "global", "global/1262", "global/pg_control", "pg_replslot", "pg_stat_tmp", "pg_wal",
                                 "pg_wal/archive_status", "pg_xact", "pg_xact/0000", "pg_tblspc", "pg_tblspc/16399",
-                                "pg_tblspc/16399/PG_15_1", "pg_tblspc/16399/PG_15_1/5", "pg_tblspc/16399/PG_15_1/5/16400"};
+                                "pg_tblspc/16399/PG_15_1", "pg_tblspc/16399/PG_15_1/5", "pg_tblspc/16399/PG_15_1/5/16400", "log"};
   EXPECT_EQ(Paths(*r), want);
   for (const auto& e : r->entries) {
     if (e.path == "pg_tblspc/16399") {
@@ -78,6 +80,8 @@ TEST(WalkerTest, WalksADataDirectory) {
       EXPECT_EQ(e.target, ts);
     }
   }
+  ASSERT_EQ(r->warnings.size(), 1u);
+  EXPECT_NE(r->warnings[0].find("pg_tblspc/notes"), std::string::npos);
   // Parents come before their children.
   for (size_t i = 1; i < r->entries.size(); ++i) EXPECT_LT(r->entries[i - 1].path, r->entries[i].path);
 }

@@ -450,6 +450,15 @@ Result<FetchResult> Fetch(Storage& storage, const FetchConfig& config) {
       if (!t.ok()) return t.status();
       before = *t;
     }
+    if (!config.target_lsn.empty()) {  // only backups consistent before the target LSN can reach it
+      auto target = ParseLsn(config.target_lsn);
+      if (!target.ok()) return target.status();
+      std::erase_if(*list, [&](const BackupManifest& b) { return *ParseLsn(b.stop_lsn) > *target; });
+      if (list->empty()) {
+        return Status::NotFound("no backup ended before the target LSN " + config.target_lsn)
+            .WithHint("'walferry backup-list' shows each backup's stop LSN");
+      }
+    }
     auto chosen = ChooseBackup(*list, before);
     if (!chosen.ok()) return chosen.status();
     m = std::move(*chosen);

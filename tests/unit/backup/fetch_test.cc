@@ -131,3 +131,25 @@ TEST(FetchTest, CorruptObjectLeavesNoFileInPlace) {
 
 }  // namespace
 }  // namespace walferry::backup
+
+namespace walferry::backup {
+namespace {
+
+TEST(FetchTest, LatestWithTargetLsn) {
+  auto s = NewMemoryStorage();
+  Store(*s);  // stop_lsn 0/3000028
+  TempDir t;
+  FetchConfig c;
+  c.name = "LATEST";
+  c.dest = t.path() + "/data";
+  c.target_lsn = "0/2000000";
+  EXPECT_TRUE(Fetch(*s, c).status().IsNotFound());
+  EXPECT_FALSE(std::filesystem::exists(c.dest));  // nothing written when no backup fits
+  c.target_lsn = "0/3000028";
+  auto r = Fetch(*s, c);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->manifest.name, "b1");
+}
+
+}  // namespace
+}  // namespace walferry::backup

@@ -424,19 +424,27 @@ Result<BackupManifest> LoadManifest(Storage& storage, const std::string& name) {
   return m;
 }
 
-Result<std::vector<BackupManifest>> ListBackups(Storage& storage) {
+Result<std::vector<std::string>> ListBackupNames(Storage& storage) {
   std::vector<std::string> names;
   const std::string suffix = std::string("/") + kManifestName;
   Status s = storage.List(kBackupPrefix, [&](const ObjectInfo& info) {
     std::string_view rest = std::string_view(info.key).substr(sizeof(kBackupPrefix) - 1);
     size_t slash = rest.find('/');
-    if (slash != std::string_view::npos && rest.substr(slash) == suffix) names.emplace_back(rest.substr(0, slash));
+    if (slash != std::string_view::npos && rest.substr(slash) == suffix &&
+        ValidateBackupName(rest.substr(0, slash)).ok()) {  // others were never written by walferry
+      names.emplace_back(rest.substr(0, slash));
+    }
     return Status::Ok();
   });
   if (!s.ok()) return s;
+  return names;
+}
+
+Result<std::vector<BackupManifest>> ListBackups(Storage& storage) {
+  auto names = ListBackupNames(storage);
+  if (!names.ok()) return names.status();
   std::vector<BackupManifest> out;
-  for (const auto& n : names) {
-    if (!ValidateBackupName(n).ok()) continue;  // not ours: never written by walferry
+  for (const auto& n : *names) {
     auto m = LoadManifest(storage, n);
     if (!m.ok()) return m.status();
     out.push_back(std::move(*m));

@@ -107,6 +107,9 @@ Result<BackupManifest> LoadManifest(Storage& storage, const std::string& name);
 // Every backup in the repository (those with a manifest), oldest first (by
 // start_time, then name). A manifest that does not decode is an error.
 Result<std::vector<BackupManifest>> ListBackups(Storage& storage);
+// The names of the backups (manifest objects) without reading them, in key
+// order; for callers that report a damaged manifest instead of stopping (verify).
+Result<std::vector<std::string>> ListBackupNames(Storage& storage);
 
 // Receives the files stored in one object, in offset order.
 class FileVisitor {

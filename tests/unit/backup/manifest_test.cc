@@ -258,6 +258,7 @@ TEST(ManifestTest, ListBackupsOldestFirst) {
   EXPECT_EQ((*list)[0].name, "a");
   EXPECT_EQ((*list)[1].name, "b");
   EXPECT_TRUE(LoadManifest(*storage, "c").status().IsNotFound());
+  EXPECT_EQ(*ListBackupNames(*storage), (std::vector<std::string>{"a", "b"}));
   // A manifest stored under another backup's name is refused.
   ASSERT_TRUE(PutString(*storage, ManifestKey("d"), EncodeManifest(a)).ok());
   EXPECT_EQ(LoadManifest(*storage, "d").status().code(), Status::Code::kCorruption);

@@ -79,7 +79,6 @@ bool IsEmptyDir(const std::string& path, bool* exists) {
   *exists = ::stat(path.c_str(), &st) == 0;
   if (!*exists) return true;
   if (!S_ISDIR(st.st_mode)) return false;
-  std::error_code ec;
   DIR* d = ::opendir(path.c_str());
   if (!d) return false;
   bool empty = true;

@@ -151,6 +151,7 @@ std::string BackupPrefix(const std::string& name) {
   return std::string(kBackupPrefix) + name + "/";
 }
 std::string ManifestKey(const std::string& name) { return BackupPrefix(name) + kManifestName; }
+std::string StartedKey(const std::string& name) { return BackupPrefix(name) + "started"; }
 std::string DataObjectKey(const std::string& name, uint32_t n) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "%06u", n);

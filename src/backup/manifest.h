@@ -5,6 +5,7 @@
 // deleting a backup is removing that prefix, manifest first):
 //   backup/<NAME>/manifest.json   this manifest, written LAST: a backup exists
 //                                 if and only if its manifest object exists
+//   backup/<NAME>/started         claims the name when the backup starts
 //   backup/<NAME>/data/<NNNNNN>   data objects: each one compressed frame
 //                                 (the manifest's codec) of the raw bytes of
 //                                 one or more files laid end to end
@@ -94,6 +95,10 @@ Status ValidateBackupName(std::string_view name);
 Status ValidateRelativePath(std::string_view path);
 
 std::string ManifestKey(const std::string& name);                // "backup/<NAME>/manifest.json"
+// "backup/<NAME>/started": claims the name (written only-if-absent when the
+// backup starts) and stays beside the manifest; without a manifest it marks
+// an interrupted backup.
+std::string StartedKey(const std::string& name);
 std::string BackupPrefix(const std::string& name);               // "backup/<NAME>/"
 std::string DataObjectKey(const std::string& name, uint32_t n);  // "backup/<NAME>/data/000001"
 

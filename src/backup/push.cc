@@ -241,12 +241,25 @@ class Pusher {
     int64_t start_unix = std::chrono::duration_cast<std::chrono::seconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
+    // The name is claimed with an only-if-absent marker object, so that two
+    // backups started in the same second never write the same data keys.
     m_.name = Compact(start_unix);
-    for (int i = 1; storage_.Head(ManifestKey(m_.name)).ok(); ++i) {
-      if (i > 50)
+    for (int i = 1;; ++i) {
+      PutOptions once;
+      once.if_absent = true;
+      auto claimed = PutString(storage_, StartedKey(m_.name),
+                               "{\"start_time\":\"" + FormatUtc(start_unix) + "\"}\n", once);
+      if (claimed.ok()) break;
+      if (!claimed.status().IsAlreadyExists()) return claimed.status();
+      if (i > 50) {
         return Status::AlreadyExists("backups named '" + Compact(start_unix) +
                                      "-N' exist up to 50");
+      }
       m_.name = Compact(start_unix) + "-" + std::to_string(i);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      written_.push_back(StartedKey(m_.name));
     }
     m_.start_time = FormatUtc(start_unix);
     log::Info("starting backup '" + m_.name + "' of " + pg_->Describe() + " (data directory '" +

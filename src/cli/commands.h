@@ -59,5 +59,8 @@ Handler BindArchivePush(CLI::App& command);
 Handler BindRepoCreate(CLI::App& command);
 Handler BindArchiveGet(CLI::App& command);
 FailureOutcome ArchiveGetFailure(const Status& failure);
+Handler BindBackupPush(CLI::App& command);
+Handler BindBackupList(CLI::App& command);
+Handler BindBackupFetch(CLI::App& command);
 
 }  // namespace walferry::cli

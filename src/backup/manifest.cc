@@ -1,0 +1,631 @@
+#include "backup/manifest.h"
+
+#include <time.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "common/crypto.h"
+#include "common/parallel.h"
+
+namespace walferry::backup {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kManifestName[] = "manifest.json";
+
+bool IsHex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+bool IsUpperHex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); });
+}
+
+// Reads typed fields out of one JSON object, remembering the first problem.
+class Fields {
+ public:
+  Fields(const json& j, std::string context) : j_(j), context_(std::move(context)) {}
+
+  std::string Str(const char* key, bool required = true) {
+    const json* v = Find(key, required);
+    if (!v) return "";
+    if (!v->is_string()) return Fail(key, "is not a string"), "";
+    return v->get<std::string>();
+  }
+  uint64_t U64(const char* key, bool required = true) {
+    const json* v = Find(key, required);
+    if (!v) return 0;
+    if (!v->is_number_unsigned()) return Fail(key, "is not a non-negative integer"), 0;
+    return v->get<uint64_t>();
+  }
+  uint32_t U32(const char* key, bool required = true) {
+    uint64_t v = U64(key, required);
+    if (v > UINT32_MAX) return Fail(key, "is out of range"), 0;
+    return static_cast<uint32_t>(v);
+  }
+  int64_t I64(const char* key, bool required = true) {
+    const json* v = Find(key, required);
+    if (!v) return 0;
+    if (!v->is_number_integer()) return Fail(key, "is not an integer"), 0;
+    return v->get<int64_t>();
+  }
+  double Num(const char* key, bool required = true) {
+    const json* v = Find(key, required);
+    if (!v) return 0;
+    if (!v->is_number()) return Fail(key, "is not a number"), 0;
+    return v->get<double>();
+  }
+  bool Bool(const char* key, bool required = true) {
+    const json* v = Find(key, required);
+    if (!v) return false;
+    if (!v->is_boolean()) return Fail(key, "is not true or false"), false;
+    return v->get<bool>();
+  }
+  const json* Array(const char* key) {
+    const json* v = Find(key, true);
+    if (v && !v->is_array()) return Fail(key, "is not an array"), nullptr;
+    return v;
+  }
+  bool Has(const char* key) const { return j_.contains(key) && !j_[key].is_null(); }
+  void Fail(const std::string& key, const std::string& why) {
+    if (problem_.empty()) problem_ = context_ + key + ": " + why;
+  }
+  const std::string& problem() const { return problem_; }
+
+ private:
+  const json* Find(const char* key, bool required) {
+    auto it = j_.find(key);
+    if (it == j_.end() || it->is_null()) {
+      if (required) Fail(key, "is missing");
+      return nullptr;
+    }
+    return &*it;
+  }
+  const json& j_;
+  std::string context_;
+  std::string problem_;
+};
+
+Status CheckSha(Fields& f, const char* key, const std::string& value) {
+  if (value.size() != 64 || !IsHex(value)) f.Fail(key, "is not a lowercase hex SHA-256");
+  return Status::Ok();
+}
+
+}  // namespace
+
+const char* FileTypeName(FileType type) {
+  switch (type) {
+    case FileType::kFile: return "file";
+    case FileType::kDir: return "dir";
+    case FileType::kLink: return "link";
+  }
+  return "?";
+}
+
+Status ValidateBackupName(std::string_view name) {
+  bool ok = !name.empty() && name.size() <= 64 && name[0] != '.' &&
+            std::all_of(name.begin(), name.end(), [](char c) {
+              return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+            });
+  if (!ok) {
+    return Status::InvalidArgument("'" + std::string(name) + "' is not a backup name (1..64 of A-Z a-z 0-9 _ . -, not starting with '.')")
+        .WithHint("'walferry backup-list' shows the names");
+  }
+  return Status::Ok();
+}
+
+Status ValidateRelativePath(std::string_view path) {
+  auto bad = [&](const char* why) {
+    return Status::InvalidArgument("path '" + std::string(path.substr(0, 200)) + "' " + why);
+  };
+  if (path.empty()) return bad("is empty");
+  if (path.size() > 4096) return bad("is longer than 4096 bytes");
+  if (path.front() == '/') return bad("is absolute");
+  for (unsigned char c : path) {
+    if (c < 0x20 || c == 0x7f) return bad("has a control byte");
+  }
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    std::string_view part = path.substr(start, end - start);
+    if (part.empty()) return bad("has an empty component");
+    if (part == "." || part == "..") return bad("has a '.' or '..' component");
+    start = end + 1;
+  }
+  return Status::Ok();
+}
+
+std::string BackupPrefix(const std::string& name) { return std::string(kBackupPrefix) + name + "/"; }
+std::string ManifestKey(const std::string& name) { return BackupPrefix(name) + kManifestName; }
+std::string DataObjectKey(const std::string& name, uint32_t n) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%06u", n);
+  return BackupPrefix(name) + "data/" + buf;
+}
+
+std::string EncodeManifest(const BackupManifest& m) {
+  json tablespaces = json::array();
+  for (const auto& t : m.tablespaces) tablespaces.push_back({{"oid", t.oid}, {"name", t.name}, {"location", t.location}});
+  json objects = json::array();
+  for (const auto& o : m.objects) objects.push_back({{"key", o.key}, {"size", o.size}, {"sha256", o.sha256}, {"raw_size", o.raw_size}});
+  json files = json::array();
+  for (const auto& f : m.files) {
+    json e = {{"path", f.path}, {"type", FileTypeName(f.type)}, {"mode", f.mode}, {"mtime", f.mtime}};
+    if (f.type == FileType::kFile) {
+      e["size"] = f.size;
+      e["sha256"] = f.sha256;
+      if (f.object) {
+        e["object"] = *f.object;
+        e["offset"] = f.offset;
+      }
+    }
+    if (f.type == FileType::kLink) e["target"] = f.target;
+    files.push_back(std::move(e));
+  }
+  json j = {{"format", m.format},
+            {"name", m.name},
+            {"kind", m.kind},
+            {"system_identifier", m.system_identifier},
+            {"pg_version", m.pg_version},
+            {"timeline", m.timeline},
+            {"start_time", m.start_time},
+            {"stop_time", m.stop_time},
+            {"start_lsn", m.start_lsn},
+            {"stop_lsn", m.stop_lsn},
+            {"start_wal", m.start_wal},
+            {"stop_wal", m.stop_wal},
+            {"wal_segment_size", m.wal_segment_size},
+            {"from_standby", m.from_standby},
+            {"compression", CodecName(m.compression)},
+            {"original_bytes", m.original_bytes},
+            {"stored_bytes", m.stored_bytes},
+            {"duration_seconds", m.duration_seconds},
+            {"backup_label", m.backup_label},
+            {"tablespace_map", m.tablespace_map},
+            {"created_by", m.created_by},
+            {"tablespaces", std::move(tablespaces)},
+            {"objects", std::move(objects)},
+            {"files", std::move(files)}};
+  return j.dump(1) + "\n";
+}
+
+Result<BackupManifest> DecodeManifest(std::string_view text, const std::string& where) {
+  auto bad = [&](const std::string& why) {
+    return Status::Corruption("manifest '" + where + "': " + why)
+        .WithHint("the manifest was damaged or altered; 'walferry verify' checks the repository");
+  };
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return bad("is not valid JSON");
+  if (!j.is_object()) return bad("is not a JSON object");
+  Fields f(j, "");
+  BackupManifest m;
+  m.format = static_cast<int>(f.I64("format"));
+  if (f.problem().empty() && m.format != kManifestFormat) {
+    return Status::FailedPrecondition("manifest '" + where + "' has format " + std::to_string(m.format) +
+                                      "; this walferry reads format " + std::to_string(kManifestFormat))
+        .WithHint("use the walferry version that wrote this backup");
+  }
+  m.name = f.Str("name");
+  if (f.problem().empty() && !ValidateBackupName(m.name).ok()) f.Fail("name", "is not a valid backup name");
+  m.kind = f.Str("kind");
+  if (f.problem().empty() && m.kind != "full") f.Fail("kind", "is '" + m.kind + "'; only 'full' is known");
+  m.system_identifier = f.Str("system_identifier");
+  if (m.system_identifier.empty() || m.system_identifier.size() > 20 ||
+      !std::all_of(m.system_identifier.begin(), m.system_identifier.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    f.Fail("system_identifier", "is not a decimal number");
+  }
+  m.pg_version = f.Str("pg_version");
+  m.timeline = f.U32("timeline");
+  if (f.problem().empty() && m.timeline == 0) f.Fail("timeline", "is 0");
+  m.start_time = f.Str("start_time");
+  m.stop_time = f.Str("stop_time");
+  if (f.problem().empty() && !ParseUtc(m.start_time).ok()) f.Fail("start_time", "is not YYYY-MM-DDTHH:MM:SSZ");
+  if (f.problem().empty() && !ParseUtc(m.stop_time).ok()) f.Fail("stop_time", "is not YYYY-MM-DDTHH:MM:SSZ");
+  m.start_lsn = f.Str("start_lsn");
+  m.stop_lsn = f.Str("stop_lsn");
+  if (f.problem().empty() && !ParseLsn(m.start_lsn).ok()) f.Fail("start_lsn", "is not an LSN");
+  if (f.problem().empty() && !ParseLsn(m.stop_lsn).ok()) f.Fail("stop_lsn", "is not an LSN");
+  m.start_wal = f.Str("start_wal");
+  m.stop_wal = f.Str("stop_wal");
+  for (auto [key, v] : {std::pair{"start_wal", &m.start_wal}, std::pair{"stop_wal", &m.stop_wal}}) {
+    if (v->size() != 24 || !IsUpperHex(*v)) f.Fail(key, "is not a 24-hex WAL segment name");
+  }
+  m.wal_segment_size = f.U32("wal_segment_size");
+  if (f.problem().empty() && (m.wal_segment_size < (1u << 20) || (m.wal_segment_size & (m.wal_segment_size - 1)) != 0)) {
+    f.Fail("wal_segment_size", "is not a power of two of at least 1 MiB");
+  }
+  m.from_standby = f.Bool("from_standby");
+  std::string codec = f.Str("compression");
+  if (f.problem().empty()) {
+    auto c = ParseCodec(codec);
+    if (!c.ok()) f.Fail("compression", "is '" + codec + "', not zstd, lz4 or none");
+    else m.compression = *c;
+  }
+  m.original_bytes = f.U64("original_bytes");
+  m.stored_bytes = f.U64("stored_bytes");
+  m.duration_seconds = f.Num("duration_seconds");
+  m.backup_label = f.Str("backup_label");
+  m.tablespace_map = f.Str("tablespace_map");
+  m.created_by = f.Str("created_by", false);
+  if (!f.problem().empty()) return bad(f.problem());
+
+  // Tablespaces.
+  const json* tss = f.Array("tablespaces");
+  if (!tss) return bad(f.problem());
+  std::set<uint32_t> oids;
+  for (size_t i = 0; i < tss->size(); ++i) {
+    const json& e = (*tss)[i];
+    if (!e.is_object()) return bad("tablespaces[" + std::to_string(i) + "]: is not an object");
+    Fields tf(e, "tablespaces[" + std::to_string(i) + "].");
+    Tablespace t{tf.U32("oid"), tf.Str("name", false), tf.Str("location")};
+    if (tf.problem().empty() && t.oid == 0) tf.Fail("oid", "is 0");
+    if (tf.problem().empty() && (t.location.empty() || t.location[0] != '/' ||
+                                 t.location.find('\0') != std::string::npos)) {
+      tf.Fail("location", "is not an absolute path");
+    }
+    if (tf.problem().empty() && !oids.insert(t.oid).second) tf.Fail("oid", "is listed twice");
+    if (!tf.problem().empty()) return bad(tf.problem());
+    m.tablespaces.push_back(std::move(t));
+  }
+
+  // Objects.
+  const json* objs = f.Array("objects");
+  if (!objs) return bad(f.problem());
+  const std::string data_prefix = BackupPrefix(m.name) + "data/";
+  std::set<std::string> keys;
+  uint64_t stored = 0;
+  for (size_t i = 0; i < objs->size(); ++i) {
+    const json& e = (*objs)[i];
+    const std::string ctx = "objects[" + std::to_string(i) + "]";
+    if (!e.is_object()) return bad(ctx + ": is not an object");
+    Fields of(e, ctx + ".");
+    StoredObject o{of.Str("key"), of.U64("size"), of.Str("sha256"), of.U64("raw_size")};
+    CheckSha(of, "sha256", o.sha256);
+    if (of.problem().empty() && (o.key.rfind(data_prefix, 0) != 0 || !ValidateKey(o.key).ok() ||
+                                 !ValidateRelativePath(o.key).ok())) {
+      of.Fail("key", "'" + o.key + "' is not a key under '" + data_prefix + "'");
+    }
+    if (of.problem().empty() && !keys.insert(o.key).second) of.Fail("key", "'" + o.key + "' is listed twice");
+    if (!of.problem().empty()) return bad(of.problem());
+    stored += o.size;
+    m.objects.push_back(std::move(o));
+  }
+  if (stored != m.stored_bytes) return bad("stored_bytes: is " + std::to_string(m.stored_bytes) + " but the objects add up to " + std::to_string(stored));
+
+  // Files.
+  const json* files = f.Array("files");
+  if (!files) return bad(f.problem());
+  std::set<std::string> paths;
+  std::map<std::string, FileType> types;
+  uint64_t original = 0;
+  for (size_t i = 0; i < files->size(); ++i) {
+    const json& e = (*files)[i];
+    const std::string ctx = "files[" + std::to_string(i) + "]";
+    if (!e.is_object()) return bad(ctx + ": is not an object");
+    Fields ff(e, ctx + ".");
+    ManifestFile mf;
+    mf.path = ff.Str("path");
+    if (ff.problem().empty()) {
+      Status p = ValidateRelativePath(mf.path);
+      if (!p.ok()) ff.Fail("path", p.message());
+    }
+    std::string type = ff.Str("type");
+    if (type == "file") mf.type = FileType::kFile;
+    else if (type == "dir") mf.type = FileType::kDir;
+    else if (type == "link") mf.type = FileType::kLink;
+    else if (ff.problem().empty()) ff.Fail("type", "is '" + type + "', not file, dir or link");
+    uint64_t mode = ff.U64("mode");
+    if (mode > 07777) ff.Fail("mode", "has bits beyond 07777");
+    mf.mode = static_cast<uint32_t>(mode);
+    mf.mtime = ff.I64("mtime");
+    if (mf.type == FileType::kFile && ff.problem().empty()) {
+      mf.size = ff.U64("size");
+      mf.sha256 = ff.Str("sha256");
+      CheckSha(ff, "sha256", mf.sha256);
+      if (ff.Has("object")) {
+        uint64_t obj = ff.U64("object");
+        if (ff.problem().empty() && obj >= m.objects.size()) ff.Fail("object", "is not an index into objects");
+        mf.object = static_cast<uint32_t>(obj);
+        mf.offset = ff.U64("offset");
+      } else if (mf.size != 0) {
+        ff.Fail("object", "is missing for a file of " + std::to_string(mf.size) + " bytes");
+      }
+      if (mf.object && mf.size == 0 && ff.problem().empty()) ff.Fail("object", "is given for an empty file");
+      original += mf.size;
+    }
+    if (mf.type == FileType::kLink) {
+      mf.target = ff.Str("target");
+      if (ff.problem().empty() && (mf.target.empty() || mf.target.find('\0') != std::string::npos)) ff.Fail("target", "is empty");
+    }
+    if (ff.problem().empty() && !paths.insert(mf.path).second) ff.Fail("path", "'" + mf.path + "' is listed twice");
+    if (!ff.problem().empty()) return bad(ff.problem());
+    types[mf.path] = mf.type;
+    m.files.push_back(std::move(mf));
+  }
+  if (original != m.original_bytes) {
+    return bad("original_bytes: is " + std::to_string(m.original_bytes) + " but the files add up to " + std::to_string(original));
+  }
+  // Every parent of an entry is a listed directory, or a
+  // tablespace link: nothing may be written through any other link.
+  for (size_t i = 0; i < m.files.size(); ++i) {
+    const std::string& p = m.files[i].path;
+    for (size_t slash = p.find('/'); slash != std::string::npos; slash = p.find('/', slash + 1)) {
+      auto it = types.find(p.substr(0, slash));
+      if (it == types.end()) return bad("files[" + std::to_string(i) + "].path: '" + p + "' has no directory entry for '" + p.substr(0, slash) + "'");
+      if (it->second == FileType::kFile) return bad("files[" + std::to_string(i) + "].path: '" + p + "' is inside a file");
+      if (it->second == FileType::kLink) {
+        const std::string& parent = it->first;
+        bool tablespace = parent.rfind("pg_tblspc/", 0) == 0 && parent.find('/', 10) == std::string::npos;
+        if (!tablespace) return bad("files[" + std::to_string(i) + "].path: '" + p + "' is inside the link '" + parent + "'");
+      }
+    }
+  }
+  // Links under pg_tblspc are tablespaces, and each names a listed tablespace.
+  for (const auto& mf : m.files) {
+    if (mf.type != FileType::kLink || mf.path.rfind("pg_tblspc/", 0) != 0) continue;
+    std::string oid = mf.path.substr(10);
+    bool listed = std::any_of(m.tablespaces.begin(), m.tablespaces.end(),
+                              [&](const Tablespace& t) { return std::to_string(t.oid) == oid; });
+    if (!listed) return bad("files: link '" + mf.path + "' is not a listed tablespace");
+  }
+  // Each object's files tile its decompressed bytes exactly.
+  auto by_object = FilesByObject(m);
+  for (size_t o = 0; o < m.objects.size(); ++o) {
+    uint64_t at = 0;
+    for (size_t fi : by_object[o]) {
+      if (m.files[fi].offset != at) {
+        return bad("files: '" + m.files[fi].path + "' starts at offset " + std::to_string(m.files[fi].offset) + " of " +
+                   m.objects[o].key + ", expected " + std::to_string(at));
+      }
+      at += m.files[fi].size;
+    }
+    if (at != m.objects[o].raw_size) {
+      return bad("objects[" + std::to_string(o) + "].raw_size: is " + std::to_string(m.objects[o].raw_size) +
+                 " but its files add up to " + std::to_string(at));
+    }
+  }
+  return m;
+}
+
+std::vector<std::vector<size_t>> FilesByObject(const BackupManifest& m) {
+  std::vector<std::vector<size_t>> out(m.objects.size());
+  for (size_t i = 0; i < m.files.size(); ++i) {
+    const auto& f = m.files[i];
+    if (f.type == FileType::kFile && f.object && *f.object < out.size()) out[*f.object].push_back(i);
+  }
+  for (auto& v : out) {
+    std::stable_sort(v.begin(), v.end(), [&](size_t a, size_t b) { return m.files[a].offset < m.files[b].offset; });
+  }
+  return out;
+}
+
+Result<BackupManifest> LoadManifest(Storage& storage, const std::string& name) {
+  WF_RETURN_IF_ERROR(ValidateBackupName(name));
+  const std::string key = ManifestKey(name);
+  auto text = GetString(storage, key);
+  if (!text.ok()) {
+    if (text.status().IsNotFound()) {
+      return Status::NotFound("there is no backup '" + name + "' in " + storage.Describe())
+          .WithHint("'walferry backup-list' shows the backups");
+    }
+    return text.status();
+  }
+  auto m = DecodeManifest(*text, key);
+  if (m.ok() && m->name != name) {
+    return Status::Corruption("manifest '" + key + "': name: is '" + m->name + "', not '" + name + "'");
+  }
+  return m;
+}
+
+Result<std::vector<BackupManifest>> ListBackups(Storage& storage) {
+  std::vector<std::string> names;
+  const std::string suffix = std::string("/") + kManifestName;
+  Status s = storage.List(kBackupPrefix, [&](const ObjectInfo& info) {
+    std::string_view rest = std::string_view(info.key).substr(sizeof(kBackupPrefix) - 1);
+    size_t slash = rest.find('/');
+    if (slash != std::string_view::npos && rest.substr(slash) == suffix) names.emplace_back(rest.substr(0, slash));
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  std::vector<BackupManifest> out;
+  for (const auto& n : names) {
+    if (!ValidateBackupName(n).ok()) continue;  // not ours: never written by walferry
+    auto m = LoadManifest(storage, n);
+    if (!m.ok()) return m.status();
+    out.push_back(std::move(*m));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const BackupManifest& a, const BackupManifest& b) {
+    return a.start_time != b.start_time ? a.start_time < b.start_time : a.name < b.name;
+  });
+  return out;
+}
+
+namespace {
+
+// Splits an object's decompressed bytes into its files, checking each.
+class Splitter final : public ByteSink {
+ public:
+  Splitter(const BackupManifest& m, uint32_t index, const std::vector<size_t>& files, FileVisitor* visitor)
+      : m_(m), index_(index), files_(files), visitor_(visitor) {}
+
+  Status Write(const char* data, size_t n) override {
+    while (n > 0) {
+      if (cur_ >= files_.size()) return Corrupt("decompresses to more than its " + std::to_string(m_.objects[index_].raw_size) + " bytes");
+      const ManifestFile& f = m_.files[files_[cur_]];
+      if (!begun_) {
+        if (visitor_) WF_RETURN_IF_ERROR(visitor_->Begin(f));
+        begun_ = true;
+        done_ = 0;
+      }
+      size_t take = static_cast<size_t>(std::min<uint64_t>(n, f.size - done_));
+      digest_.Update(data, take);
+      if (visitor_) WF_RETURN_IF_ERROR(visitor_->Data(data, take));
+      done_ += take;
+      data += take;
+      n -= take;
+      if (done_ == f.size) WF_RETURN_IF_ERROR(EndFile(f));
+    }
+    return Status::Ok();
+  }
+
+  Status Finish() {
+    if (cur_ < files_.size()) return Corrupt("ends before its file '" + m_.files[files_[cur_]].path + "' is complete");
+    return Status::Ok();
+  }
+
+ private:
+  Status EndFile(const ManifestFile& f) {
+    std::string sha = crypto::Hex(digest_.Finish());
+    if (sha != f.sha256) {
+      return Status::Corruption("file '" + f.path + "' in object '" + m_.objects[index_].key + "' has SHA-256 " + sha +
+                                ", the manifest says " + f.sha256)
+          .WithHint("the backup is damaged; restore from another backup");
+    }
+    if (visitor_) WF_RETURN_IF_ERROR(visitor_->End(f));
+    ++cur_;
+    begun_ = false;
+    return Status::Ok();
+  }
+  Status Corrupt(const std::string& why) {
+    return Status::Corruption("object '" + m_.objects[index_].key + "' " + why)
+        .WithHint("the backup is damaged; restore from another backup");
+  }
+
+  const BackupManifest& m_;
+  uint32_t index_;
+  const std::vector<size_t>& files_;
+  FileVisitor* visitor_;
+  size_t cur_ = 0;
+  bool begun_ = false;
+  uint64_t done_ = 0;
+  crypto::Digest digest_ = crypto::Digest::Sha256();
+};
+
+}  // namespace
+
+static Status ReadObjectFiles(Storage& storage, const BackupManifest& m, uint32_t index,
+                              const std::vector<size_t>& files, FileVisitor* visitor) {
+  if (index >= m.objects.size()) return Status::Internal("object index out of range");
+  const StoredObject& o = m.objects[index];
+  Splitter split(m, index, files, visitor);
+  auto decompress = DecompressSink::New(m.compression, split);
+  if (!decompress.ok()) return decompress.status();
+  HashSink hash(decompress->get());
+  Status s = storage.Get(o.key, hash);
+  if (!s.ok()) {
+    if (s.IsNotFound()) {
+      return Status::Corruption("object '" + o.key + "' of backup '" + m.name + "' is missing from " + storage.Describe())
+          .WithHint("the backup is damaged; restore from another backup");
+    }
+    if (s.code() == Status::Code::kCorruption && s.message().find(o.key) == std::string::npos) {
+      return Status::Corruption("object '" + o.key + "' of backup '" + m.name + "' is damaged: " + s.message())
+          .WithHint("the backup is damaged; restore from another backup");
+    }
+    return s;
+  }
+  std::string sha = hash.Sha256Hex();
+  if (hash.size() != o.size || sha != o.sha256) {
+    return Status::Corruption("object '" + o.key + "' has " + std::to_string(hash.size()) + " bytes with SHA-256 " + sha +
+                              "; the manifest says " + std::to_string(o.size) + " bytes with " + o.sha256)
+        .WithHint("the backup is damaged; restore from another backup");
+  }
+  Status fin = (*decompress)->Finish();
+  if (!fin.ok()) return fin.Annotate("object '" + o.key + "'");
+  return split.Finish();
+}
+
+Status ReadObject(Storage& storage, const BackupManifest& m, uint32_t index, FileVisitor* visitor) {
+  auto by_object = FilesByObject(m);
+  if (index >= by_object.size()) return Status::Internal("object index out of range");
+  return ReadObjectFiles(storage, m, index, by_object[index], visitor);
+}
+
+Result<std::vector<Problem>> VerifyBackupObjects(Storage& storage, const BackupManifest& m, int parallel) {
+  auto by_object = FilesByObject(m);
+  std::mutex mu;
+  std::vector<Problem> problems;
+  Status s = ParallelFor(m.objects.size(), parallel, [&](size_t i) {
+    Status r = ReadObjectFiles(storage, m, static_cast<uint32_t>(i), by_object[i], nullptr);
+    if (r.ok()) return Status::Ok();
+    // Data problems are listed; a repository we cannot reach stops the check.
+    if (r.code() == Status::Code::kUnavailable || r.code() == Status::Code::kAuth ||
+        r.code() == Status::Code::kPermission) {
+      return r;
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    problems.push_back({m.objects[i].key, r});
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  std::sort(problems.begin(), problems.end(), [](const Problem& a, const Problem& b) { return a.where < b.where; });
+  return problems;
+}
+
+Result<uint64_t> ParseLsn(std::string_view text) {
+  size_t slash = text.find('/');
+  auto bad = [&] { return Status::InvalidArgument("'" + std::string(text.substr(0, 40)) + "' is not an LSN (like 0/3000028)"); };
+  if (slash == std::string_view::npos || slash == 0 || slash > 8 || text.size() - slash - 1 == 0 || text.size() - slash - 1 > 8) return bad();
+  auto hex = [](std::string_view s, uint64_t* out) {
+    uint64_t v = 0;
+    for (char c : s) {
+      int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+      if (d < 0) return false;
+      v = v * 16 + static_cast<uint64_t>(d);
+    }
+    *out = v;
+    return true;
+  };
+  uint64_t hi, lo;
+  if (!hex(text.substr(0, slash), &hi) || !hex(text.substr(slash + 1), &lo)) return bad();
+  return (hi << 32) | lo;
+}
+
+std::string FormatLsn(uint64_t lsn) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%X/%X", static_cast<unsigned>(lsn >> 32), static_cast<unsigned>(lsn & 0xffffffffu));
+  return buf;
+}
+
+std::string WalSegmentName(uint32_t timeline, uint64_t lsn, uint32_t segment_size) {
+  uint64_t segno = lsn / segment_size;
+  uint64_t per_id = 0x100000000ull / segment_size;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%08X%08X%08X", timeline, static_cast<unsigned>(segno / per_id), static_cast<unsigned>(segno % per_id));
+  return buf;
+}
+
+std::string FormatUtc(int64_t t) {
+  time_t tt = static_cast<time_t>(t);
+  struct tm tm;
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Result<int64_t> ParseUtc(std::string_view text) {
+  struct tm tm = {};
+  int y, mo, d, h, mi, s;
+  char z;
+  std::string str(text);
+  if (str.size() != 20 || std::sscanf(str.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &s, &z) != 7 || z != 'Z' ||
+      mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 || y < 1970) {
+    return Status::InvalidArgument("'" + str.substr(0, 40) + "' is not a UTC time like 2026-01-20T14:03:12Z");
+  }
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s;
+  return static_cast<int64_t>(timegm(&tm));
+}
+
+}  // namespace walferry::backup

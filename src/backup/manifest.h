@@ -1,0 +1,148 @@
+// manifest.h — a base backup's manifest: what the backup holds and where its
+// bytes are stored. The format is documented in man/walferry-repository.5.
+//
+// Layout in the repository (every key of a backup under "backup/<NAME>/", so
+// deleting a backup is removing that prefix, manifest first):
+//   backup/<NAME>/manifest.json   this manifest, written LAST: a backup exists
+//                                 if and only if its manifest object exists
+//   backup/<NAME>/data/<NNNNNN>   data objects: each one compressed frame
+//                                 (the manifest's codec) of the raw bytes of
+//                                 one or more files laid end to end
+//
+// Decoding is strict: a manifest is input from storage that may have been
+// tampered with, so every path, key, size and digest is checked before any
+// caller sees it (kCorruption naming the manifest and the field).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "walferry/pipeline.h"
+#include "walferry/status.h"
+#include "walferry/storage.h"
+
+namespace walferry::backup {
+
+constexpr int kManifestFormat = 1;
+constexpr char kBackupPrefix[] = "backup/";
+
+enum class FileType { kFile, kDir, kLink };
+const char* FileTypeName(FileType type);  // "file", "dir", "link"
+
+struct Tablespace {
+  uint32_t oid = 0;
+  std::string name;      // spcname; may be empty when unknown
+  std::string location;  // absolute path of the tablespace on the backed-up host
+};
+
+// One stored data object.
+struct StoredObject {
+  std::string key;       // "backup/<NAME>/data/..."
+  uint64_t size = 0;     // bytes stored (compressed)
+  std::string sha256;    // of the stored bytes, lowercase hex
+  uint64_t raw_size = 0; // bytes after decompression = the sum of its files' sizes
+};
+
+// One entry of the backed-up tree. Paths are relative to the data directory
+// ("base/5/1259"); tablespace contents are under "pg_tblspc/<oid>/...".
+struct ManifestFile {
+  std::string path;
+  FileType type = FileType::kFile;
+  uint32_t mode = 0;          // permission bits (07777)
+  int64_t mtime = 0;          // seconds since the epoch
+  // kFile only:
+  uint64_t size = 0;          // bytes stored (as read; a file that shrank is stored as read)
+  std::string sha256;         // of those bytes, lowercase hex
+  std::optional<uint32_t> object;  // index into objects; absent only when size == 0
+  uint64_t offset = 0;        // where the file starts in the object's decompressed bytes
+  // kLink only:
+  std::string target;
+};
+
+struct BackupManifest {
+  int format = kManifestFormat;
+  std::string name;               // "20260120T140312Z"
+  std::string kind = "full";
+  std::string system_identifier;  // decimal, as text (64 bits do not fit a JSON number)
+  std::string pg_version;         // "15"
+  uint32_t timeline = 0;
+  std::string start_time, stop_time;  // UTC, "2026-01-20T14:03:12Z"
+  std::string start_lsn, stop_lsn;    // "0/3000028"
+  std::string start_wal, stop_wal;    // 24-hex segment names
+  uint32_t wal_segment_size = 0;
+  bool from_standby = false;
+  Codec compression = Codec::kZstd;
+  uint64_t original_bytes = 0;    // sum of file sizes
+  uint64_t stored_bytes = 0;      // sum of object sizes
+  double duration_seconds = 0;
+  std::string backup_label;       // as returned by pg_backup_stop
+  std::string tablespace_map;     // as returned by pg_backup_stop; may be empty
+  std::vector<Tablespace> tablespaces;
+  std::vector<StoredObject> objects;
+  std::vector<ManifestFile> files;
+  std::string created_by;         // "walferry 0.1.0"
+};
+
+// Backup names: 1..64 of [A-Za-z0-9_.-], not starting with '.'.
+Status ValidateBackupName(std::string_view name);
+// A relative path inside a backup: no leading '/', no empty, "." or ".."
+// component, no NUL or control byte, at most 4096 bytes.
+Status ValidateRelativePath(std::string_view path);
+
+std::string ManifestKey(const std::string& name);         // "backup/<NAME>/manifest.json"
+std::string BackupPrefix(const std::string& name);        // "backup/<NAME>/"
+std::string DataObjectKey(const std::string& name, uint32_t n);  // "backup/<NAME>/data/000001"
+
+std::string EncodeManifest(const BackupManifest& manifest);
+// Parses and validates; `where` names the manifest in errors (its key).
+// Everything wrong is kCorruption "manifest '<where>': <field>: <why>".
+Result<BackupManifest> DecodeManifest(std::string_view text, const std::string& where);
+
+// Reads and decodes one backup's manifest; kNotFound when there is no such backup.
+Result<BackupManifest> LoadManifest(Storage& storage, const std::string& name);
+// Every backup in the repository (those with a manifest), oldest first (by
+// start_time, then name). A manifest that does not decode is an error.
+Result<std::vector<BackupManifest>> ListBackups(Storage& storage);
+
+// Receives the files stored in one object, in offset order.
+class FileVisitor {
+ public:
+  virtual ~FileVisitor() = default;
+  virtual Status Begin(const ManifestFile& file) = 0;
+  virtual Status Data(const char* data, size_t n) = 0;
+  // Called once the file's size and SHA-256 matched the manifest.
+  virtual Status End(const ManifestFile& file) = 0;
+};
+
+// Downloads object `index`, checks its stored size and SHA-256, decompresses
+// it and hands each of its files to `visitor` (null: only check). kCorruption
+// naming the object or file on any mismatch; storage errors as they come.
+Status ReadObject(Storage& storage, const BackupManifest& manifest, uint32_t index, FileVisitor* visitor);
+
+// The files stored in each object, sorted by offset (indexes into files).
+std::vector<std::vector<size_t>> FilesByObject(const BackupManifest& manifest);
+
+struct Problem {
+  std::string where;    // object key (or file path)
+  Status status;        // what is wrong (kCorruption, kNotFound, ...)
+};
+// Checks every object of the backup (size and SHA-256 of the stored bytes)
+// and every file in it (size and SHA-256), `parallel` objects at a time.
+// Problems are listed, not returned as an error; the Result is an error only
+// when the check could not run (e.g. a storage error that is not about one object).
+Result<std::vector<Problem>> VerifyBackupObjects(Storage& storage, const BackupManifest& manifest, int parallel = 4);
+
+// LSN text "X/Y" <-> 64-bit value.
+Result<uint64_t> ParseLsn(std::string_view text);
+std::string FormatLsn(uint64_t lsn);
+// The 24-hex WAL segment name holding `lsn` on `timeline`.
+std::string WalSegmentName(uint32_t timeline, uint64_t lsn, uint32_t segment_size);
+// "YYYY-MM-DDTHH:MM:SSZ" <-> seconds since the epoch.
+std::string FormatUtc(int64_t unix_seconds);
+Result<int64_t> ParseUtc(std::string_view text);
+
+}  // namespace walferry::backup

@@ -1,17 +1,15 @@
 #include "backup/verify.h"
 
 #include <algorithm>
-#include <atomic>
 #include <map>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <thread>
 
 #include "archive/archive.h"
 #include "archive/repository.h"
 #include "backup/delete.h"
 #include "backup/manifest.h"
+#include "common/parallel.h"
 #include "walferry/wal_name.h"
 
 namespace walferry::backup {
@@ -60,21 +58,6 @@ Status CheckWalObject(Storage& storage, const WalFileName& wal, WalCheck depth, 
   return Status::Ok();
 }
 
-// Runs fn(i) for i in [0, n) on `parallel` threads; the first non-ok Status
-// that is not about one object (fn returns those in its own results) stops nothing.
-template <typename Fn>
-void ForEachParallel(size_t n, int parallel, Fn fn) {
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t i = next++; i < n; i = next++) fn(i);
-  };
-  std::vector<std::thread> threads;
-  const size_t count = std::min<size_t>(n, static_cast<size_t>(std::max(1, parallel)));
-  for (size_t t = 1; t < count; ++t) threads.emplace_back(worker);
-  worker();
-  for (auto& t : threads) t.join();
-}
-
 bool IsPerObject(const Status& s) {
   return s.code() == Status::Code::kCorruption || s.code() == Status::Code::kNotFound ||
          s.code() == Status::Code::kInvalidArgument;
@@ -121,8 +104,10 @@ Result<VerifyReport> Verify(Storage& storage, const VerifyConfig& config) {
     wal.push_back({*name, Status::Ok(), ""});
   }
   report.wal_objects = wal.size();
-  ForEachParallel(wal.size(), config.parallel, [&](size_t i) {
+  // Per-object findings are kept in wal[i]; the pool's Status is always ok.
+  (void)ParallelFor(wal.size(), config.parallel, [&](size_t i) {
     wal[i].status = CheckWalObject(storage, wal[i].name, config.wal_check, seg_size, &wal[i].history);
+    return Status::Ok();
   });
 
   TimelineTree tree;

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <limits>
 
+#include "backup/manifest.h"
+
 namespace walferry::backup {
 namespace {
 
@@ -66,22 +68,6 @@ std::string SegmentName(uint32_t timeline, uint64_t segno, uint64_t segment_size
   char buf[32];
   std::snprintf(buf, sizeof buf, "%08X%08X%08X", timeline, static_cast<unsigned>(segno / per),
                 static_cast<unsigned>(segno % per));
-  return buf;
-}
-
-Result<uint64_t> ParseLsn(std::string_view text) {
-  size_t slash = text.find('/');
-  uint64_t hi = 0, lo = 0;
-  if (slash == std::string_view::npos || slash > 8 || text.size() - slash - 1 > 8 ||
-      !ParseHex(text.substr(0, slash), &hi) || !ParseHex(text.substr(slash + 1), &lo)) {
-    return Status::InvalidArgument("'" + std::string(text) + "' is not an LSN (such as 16/B374D848)");
-  }
-  return (hi << 32) | lo;
-}
-
-std::string FormatLsn(uint64_t lsn) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%X/%X", static_cast<unsigned>(lsn >> 32), static_cast<unsigned>(lsn));
   return buf;
 }
 

@@ -45,9 +45,7 @@ Result<uint64_t> SegmentNumber(std::string_view log_and_seg, uint64_t segment_si
 std::string SegmentName(uint32_t timeline, uint64_t segno, uint64_t segment_size);
 // The segment that holds the byte at `lsn` (XLByteToSeg).
 inline uint64_t SegmentOfLsn(uint64_t lsn, uint64_t segment_size) { return lsn / segment_size; }
-// "16/B374D848" -> 0x16B374D848; kInvalidArgument otherwise.
-Result<uint64_t> ParseLsn(std::string_view text);
-std::string FormatLsn(uint64_t lsn);  // "16/B374D848"
+// (LSN text: ParseLsn and FormatLsn in manifest.h.)
 
 // ---- timeline history
 

@@ -21,6 +21,11 @@ constexpr CommandSpec kCommands[] = {
                    "archive-push %p')", BindArchivePush},
   {"archive-get", "fetch one WAL file from the repository (restore_command = 'walferry "
                   "archive-get %f %p')", BindArchiveGet, ArchiveGetFailure},
+  {"backup-push", "take a full base backup of the cluster (libpq: PG* variables or --pg-conninfo) "
+                  "and store it in the repository", BindBackupPush},
+  {"backup-list", "list the base backups in the repository (--json for machines)", BindBackupList},
+  {"backup-fetch", "restore a base backup (NAME or LATEST) into a data directory, verified, with "
+                   "optional recovery target", BindBackupFetch},
   {"check", "check the configuration, then write, read back and delete a probe object in the "
             "repository", BindCheck},
   {"repo-create", "create the repository, once, for the cluster whose data directory is the "

@@ -61,5 +61,8 @@ Handler BindArchiveGet(CLI::App& command);
 Handler BindDelete(CLI::App& command);  // backup_ops_commands.cc
 Handler BindVerify(CLI::App& command);  // backup_ops_commands.cc
 FailureOutcome ArchiveGetFailure(const Status& failure);
+Handler BindBackupPush(CLI::App& command);
+Handler BindBackupList(CLI::App& command);
+Handler BindBackupFetch(CLI::App& command);
 
 }  // namespace walferry::cli

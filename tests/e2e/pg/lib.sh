@@ -279,7 +279,8 @@ init_cluster() {
   mkdir -p "$T/$name"
   own "$T/$name"
   new_port "$name"
-  as_pg initdb -D "$(datadir "$name")" -A trust -U postgres --locale=C -E UTF8 --no-sync >"$T/$name/initdb.log" 2>&1 ||
+  # shellcheck disable=SC2086 # E2E_INITDB_ARGS: extra words, e.g. --data-checksums
+  as_pg initdb -D "$(datadir "$name")" -A trust -U postgres --locale=C -E UTF8 --no-sync ${E2E_INITDB_ARGS:-} >"$T/$name/initdb.log" 2>&1 ||
     fail "initdb $name: $(tail -n 5 "$T/$name/initdb.log")"
   append_conf "$name" "$(cluster_settings "$name")"
   append_conf "$name" "# ---- examples/postgresql.conf, as installed for this test ----"

@@ -1,0 +1,568 @@
+// push.cc — `walferry backup-push`: a full base backup through the
+// non-exclusive backup API, on one libpq session held open throughout.
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "archive/repository.h"
+#include "backup/backup.h"
+#include "backup/page_checksum.h"
+#include "backup/pg.h"
+#include "backup/walker.h"
+#include "common/crypto.h"
+#include "common/log.h"
+#include "common/parallel.h"
+#include "walferry/wal_name.h"
+
+namespace walferry::backup {
+namespace {
+
+constexpr size_t kChunk = 1u << 20;  // a multiple of the page size
+
+// Warnings gathered from the worker threads.
+class Warnings {
+ public:
+  void Add(const std::string& w) {
+    log::Warn(w);
+    std::lock_guard<std::mutex> lock(mu_);
+    list_.push_back(w);
+  }
+  std::vector<std::string> Take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::move(list_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> list_;
+};
+
+struct ReadContext {
+  bool checksums = false;
+  uint64_t start_lsn = 0;
+  Progress* progress = nullptr;
+  Warnings* warnings = nullptr;
+  std::atomic<uint64_t>* corrupt_pages = nullptr;
+};
+
+// Reads one file of the walk up to its size at walk time (what was appended
+// since is in the WAL), hashing it and checking its pages.
+class FileReader {
+ public:
+  FileReader(const WalkEntry& e, const ReadContext& ctx) : e_(e), ctx_(ctx) {
+    if (ctx.checksums) first_block_ = RelationFirstBlock(e.path);
+  }
+  ~FileReader() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  // False when the file vanished (PostgreSQL dropped it: nothing to back up).
+  Result<bool> Open() {
+    fd_ = ::open(e_.abs_path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd_ < 0) {
+      if (errno == ENOENT) return false;
+      return Status::FromErrno(errno, "open '" + e_.abs_path + "'");
+    }
+    return true;
+  }
+  // Up to n bytes (n a multiple of the page size); 0 at the end.
+  Result<size_t> Read(char* buf, size_t n) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(n, e_.size - offset_));
+    size_t got = 0;
+    while (got < want) {
+      ssize_t r = ::pread(fd_, buf + got, want - got, static_cast<off_t>(offset_ + got));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return Status::FromErrno(errno, "read '" + e_.abs_path + "'");
+      }
+      if (r == 0) break;  // the file shrank: stored as read, WAL replay fixes it
+      got += static_cast<size_t>(r);
+    }
+    if (first_block_) CheckPages(buf, got);
+    digest_.Update(buf, got);
+    offset_ += got;
+    if (ctx_.progress) ctx_.progress->done += got;
+    if (got < want) e_.size = offset_;  // no more reads
+    return got;
+  }
+  uint64_t size() const { return offset_; }
+  std::string Sha256() { return crypto::Hex(digest_.Finish()); }
+
+ private:
+  void CheckPages(const char* buf, size_t n) {
+    for (size_t at = 0; at + kBlockSize <= n; at += kBlockSize) {
+      uint64_t file_block = (offset_ + at) / kBlockSize;
+      uint32_t block = *first_block_ + static_cast<uint32_t>(file_block);
+      PageCheck c = CheckPage(buf + at, block, ctx_.start_lsn);
+      if (c.verdict != PageVerdict::kBad) continue;
+      // A page being written while we read it looks torn: read it once more.
+      char again[kBlockSize];
+      if (::pread(fd_, again, kBlockSize, static_cast<off_t>(offset_ + at)) == static_cast<ssize_t>(kBlockSize)) {
+        c = CheckPage(again, block, ctx_.start_lsn);
+        if (c.verdict != PageVerdict::kBad) continue;
+      }
+      char msg[128];
+      std::snprintf(msg, sizeof msg, "' block %llu: checksum 0x%04X, expected 0x%04X",
+                    static_cast<unsigned long long>(file_block), c.stored, c.computed);
+      ctx_.warnings->Add("page checksum mismatch in '" + e_.path + msg + " (the page is backed up as it is)");
+      ++*ctx_.corrupt_pages;
+    }
+  }
+
+  WalkEntry e_;
+  const ReadContext& ctx_;
+  std::optional<uint32_t> first_block_;
+  int fd_ = -1;
+  uint64_t offset_ = 0;
+  crypto::Digest digest_ = crypto::Digest::Sha256();
+};
+
+// What became of one file of the walk.
+struct FileOutcome {
+  bool vanished = false;
+  uint64_t size = 0;
+  std::string sha256;
+  uint64_t offset = 0;
+};
+
+// The body of a large file's object: the file compressed while it is read.
+class CompressingFileSource final : public ByteSource {
+ public:
+  CompressingFileSource(const WalkEntry& e, const ReadContext& ctx, Codec codec, int level)
+      : e_(e), ctx_(ctx), codec_(codec), level_(level) {}
+
+  Result<bool> Start() {
+    reader_ = std::make_unique<FileReader>(e_, ctx_);
+    auto opened = reader_->Open();
+    if (!opened.ok() || !*opened) return opened;
+    pending_.out.clear();
+    pos_ = 0;
+    done_ = false;
+    raw_ = 0;
+    auto c = CompressSink::New(codec_, level_, pending_);
+    if (!c.ok()) return c.status();
+    compress_ = std::move(*c);
+    return true;
+  }
+  Result<size_t> Read(char* buf, size_t n) override {
+    while (pos_ >= pending_.out.size() && !done_) {
+      pending_.out.clear();
+      pos_ = 0;
+      if (chunk_.empty()) chunk_.resize(kChunk);
+      auto got = reader_->Read(chunk_.data(), chunk_.size());
+      if (!got.ok()) return got.status();
+      raw_ += *got;
+      if (*got == 0) {
+        WF_RETURN_IF_ERROR(compress_->Finish());
+        done_ = true;
+      } else {
+        WF_RETURN_IF_ERROR(compress_->Write(chunk_.data(), *got));
+      }
+    }
+    size_t take = std::min(n, pending_.out.size() - pos_);
+    std::memcpy(buf, pending_.out.data() + pos_, take);
+    pos_ += take;
+    return take;
+  }
+  Status Rewind() override {
+    if (raw_ == 0 && pos_ == 0) return Status::Ok();
+    // Read again from the start: the hashes describe what is sent this time.
+    auto s = Start();
+    if (!s.ok()) return s.status();
+    if (!*s) return Status::NotFound("'" + e_.abs_path + "' vanished during its upload");
+    return Status::Ok();
+  }
+  std::optional<uint64_t> Size() const override { return std::nullopt; }
+  FileReader& reader() { return *reader_; }
+  uint64_t raw() const { return raw_; }
+
+ private:
+  WalkEntry e_;
+  const ReadContext& ctx_;
+  Codec codec_;
+  int level_;
+  std::unique_ptr<FileReader> reader_;
+  std::unique_ptr<CompressSink> compress_;
+  StringSink pending_;
+  std::string chunk_;
+  size_t pos_ = 0;
+  bool done_ = false;
+  uint64_t raw_ = 0;
+};
+
+struct Job {
+  std::vector<size_t> entries;  // indexes into the walk
+  bool large = false;
+};
+
+struct JobResult {
+  bool stored = false;
+  StoredObject object;
+};
+
+std::string Compact(int64_t unix_seconds) {  // 20260120T140312Z
+  std::string t = FormatUtc(unix_seconds);
+  std::string out;
+  for (char c : t) {
+    if (c != '-' && c != ':') out += c;
+  }
+  return out;
+}
+
+// "START WAL LOCATION: 0/2000028 (file 000000010000000000000002)" -> the value after "KEY: ".
+std::string LabelField(const std::string& label, const std::string& key) {
+  size_t at = label.find(key + ": ");
+  if (at == std::string::npos) return "";
+  size_t start = at + key.size() + 2;
+  size_t end = label.find('\n', start);
+  return label.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+class Pusher {
+ public:
+  Pusher(Storage& storage, const PushConfig& cfg) : storage_(storage), cfg_(cfg) {}
+
+  Result<PushResult> Run() {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto repo = archive::RequireIdentity(storage_);
+    if (!repo.ok()) return repo.status();
+    auto session = PgSession::Connect(cfg_.conninfo);
+    if (!session.ok()) return session.status();
+    pg_ = std::move(*session);
+    WF_RETURN_IF_ERROR(Inspect(*repo));
+
+    int64_t start_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch()).count();
+    m_.name = Compact(start_unix);
+    for (int i = 1; storage_.Head(ManifestKey(m_.name)).ok(); ++i) {
+      if (i > 50) return Status::AlreadyExists("backups named '" + Compact(start_unix) + "-N' exist up to 50");
+      m_.name = Compact(start_unix) + "-" + std::to_string(i);
+    }
+    m_.start_time = FormatUtc(start_unix);
+    log::Info("starting backup '" + m_.name + "' of " + pg_->Describe() + " (data directory '" + data_dir_ + "'" +
+              (m_.from_standby ? ", a standby" : "") + ") to " + storage_.Describe());
+
+    auto start = pg_->Value("pg_backup_start", "SELECT pg_backup_start($1, $2)::text",
+                            {"walferry " + m_.name, cfg_.fast_checkpoint ? "true" : "false"});
+    if (!start.ok()) return start.status();
+    auto start_lsn = ParseLsn(*start);
+    if (!start_lsn.ok()) return Status::Internal("pg_backup_start returned '" + *start + "'");
+    ctx_.start_lsn = *start_lsn;
+    m_.start_lsn = *start;
+
+    Status copied = CopyFiles();
+    if (!copied.ok()) return Abandon(copied);
+
+    auto stop = pg_->Query("pg_backup_stop",
+                           "SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop(wait_for_archive => false)");
+    if (!stop.ok()) return Abandon(stop.status());
+    if (stop->empty() || stop->front().size() != 3) return Abandon(Status::Internal("pg_backup_stop returned no row"));
+    m_.stop_lsn = (*stop)[0][0];
+    m_.backup_label = (*stop)[0][1];
+    m_.tablespace_map = (*stop)[0][2];
+    int64_t stop_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count() + 1;
+    m_.stop_time = FormatUtc(stop_unix);
+    Status described = DescribeWal();
+    if (!described.ok()) return Abandon(described);
+    Status archived = WaitForStopSegment();
+    if (!archived.ok()) return Abandon(archived);
+
+    BuildManifest();
+    m_.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    PutOptions once;
+    once.if_absent = true;
+    auto put = PutString(storage_, ManifestKey(m_.name), EncodeManifest(m_), once);
+    if (!put.ok()) return Abandon(put.status().Annotate("store the manifest of backup '" + m_.name + "'"));
+
+    PushResult r;
+    r.manifest = m_;
+    r.warnings = warnings_.Take();
+    r.corrupt_pages = corrupt_pages_;
+    for (const auto& f : m_.files) r.files += f.type == FileType::kFile;
+    return r;
+  }
+
+ private:
+  // What the server says about itself, checked against the repository.
+  Status Inspect(const archive::ClusterIdentity& repo) {
+    if (pg_->ServerVersion() < 150000) {
+      return Status::NotSupported(pg_->Describe() + " is PostgreSQL " + std::to_string(pg_->ServerVersion() / 10000) +
+                                  "; backup-push needs 15 or later (pg_backup_start)");
+    }
+    auto rows = pg_->Query("inspect the cluster",
+                           "SELECT pg_is_in_recovery()::text, current_setting('data_directory'), "
+                           "(SELECT system_identifier::text FROM pg_control_system()), "
+                           "(SELECT bytes_per_wal_segment::text FROM pg_control_init()), "
+                           "current_setting('data_checksums'), current_setting('server_version_num')");
+    if (!rows.ok()) return rows.status();
+    const auto& row = rows->front();
+    m_.from_standby = row[0] == "true";
+    data_dir_ = cfg_.data_dir.empty() ? row[1] : cfg_.data_dir;
+    m_.system_identifier = row[2];
+    m_.wal_segment_size = static_cast<uint32_t>(std::stoul(row[3]));
+    ctx_.checksums = row[4] == "on";
+    m_.pg_version = std::to_string(std::stoi(row[5]) / 10000);
+    if (std::to_string(repo.system_identifier) != m_.system_identifier) {
+      return Status::FailedPrecondition("repository " + storage_.Describe() + " belongs to the cluster with system identifier " +
+                                        std::to_string(repo.system_identifier) + ", not to " + pg_->Describe() + " (" +
+                                        m_.system_identifier + ")")
+          .WithHint("give each cluster its own repository or prefix");
+    }
+    auto local = archive::ReadDataDirIdentity(data_dir_);
+    if (!local || std::to_string(local->system_identifier) != m_.system_identifier) {
+      return Status::InvalidArgument("'" + data_dir_ + "' is not the data directory of " + pg_->Describe() +
+                                     (local ? " (another system identifier)" : " (no readable global/pg_control)"))
+          .WithHint("run backup-push on the database host, as a user who can read the data directory (or pass --pg-data)");
+    }
+    auto spaces = pg_->Query("list tablespaces",
+                             "SELECT oid::text, spcname FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global')");
+    if (!spaces.ok()) return spaces.status();
+    for (const auto& s : *spaces) space_names_[s[0]] = s[1];
+    m_.compression = cfg_.codec;
+    m_.created_by = std::string("walferry ") + WALFERRY_VERSION;
+    return Status::Ok();
+  }
+
+  Status CopyFiles() {
+    auto walk = WalkDataDirectory(data_dir_);
+    if (!walk.ok()) return walk.status();
+    walk_ = std::move(walk->entries);
+    for (const auto& w : walk->warnings) warnings_.Add(w);
+    ctx_.progress = cfg_.progress;
+    ctx_.warnings = &warnings_;
+    ctx_.corrupt_pages = &corrupt_pages_;
+
+    // Plan: large files alone, small ones bundled in path order.
+    std::vector<Job> jobs;
+    Job bundle;
+    std::optional<size_t> control;
+    uint64_t bundled = 0, total = 0;
+    for (size_t i = 0; i < walk_.size(); ++i) {
+      const WalkEntry& e = walk_[i];
+      if (e.type != FileType::kFile || e.size == 0) continue;
+      total += e.size;
+      if (e.path == "global/pg_control") {
+        control = i;
+        continue;
+      }
+      if (e.size >= cfg_.large_file_bytes) {
+        jobs.push_back(Job{{i}, true});
+        continue;
+      }
+      bundle.entries.push_back(i);
+      bundled += e.size;
+      if (bundled >= cfg_.bundle_bytes) {
+        jobs.push_back(std::move(bundle));
+        bundle = Job{};
+        bundled = 0;
+      }
+    }
+    if (!bundle.entries.empty()) jobs.push_back(std::move(bundle));
+    if (cfg_.progress) cfg_.progress->total = total;
+    // pg_control is read last, after every other file: recovery of a backup
+    // taken from a standby ends at its minRecoveryPoint (as pg_basebackup does).
+    if (control) jobs.push_back(Job{{*control}, false});
+    for (const auto& j : jobs) job_entries_.push_back(j.entries);
+    outcomes_.assign(walk_.size(), FileOutcome{});
+    results_.assign(jobs.size(), JobResult{});
+    auto run = [&](size_t j) {
+      const std::string key = DataObjectKey(m_.name, static_cast<uint32_t>(j + 1));
+      Status s = jobs[j].large ? PushLarge(jobs[j], key, &results_[j]) : PushBundle(jobs[j], key, &results_[j]);
+      if (s.ok() && results_[j].stored) {
+        std::lock_guard<std::mutex> lock(mu_);
+        written_.push_back(key);
+      }
+      return s;
+    };
+    size_t parallel_jobs = jobs.size() - (control ? 1 : 0);
+    WF_RETURN_IF_ERROR(ParallelFor(parallel_jobs, cfg_.parallel, run));
+    if (control) return run(jobs.size() - 1);
+    return Status::Ok();
+  }
+
+  Status PushBundle(const Job& job, const std::string& key, JobResult* out) {
+    StringSink compressed;
+    auto c = CompressSink::New(cfg_.codec, cfg_.level, compressed);
+    if (!c.ok()) return c.status();
+    std::string buf(kChunk, '\0');
+    uint64_t raw = 0;
+    for (size_t i : job.entries) {
+      FileReader reader(walk_[i], ctx_);
+      auto opened = reader.Open();
+      if (!opened.ok()) return opened.status();
+      if (!*opened) {
+        outcomes_[i].vanished = true;
+        continue;
+      }
+      for (;;) {
+        auto n = reader.Read(buf.data(), buf.size());
+        if (!n.ok()) return n.status();
+        if (*n == 0) break;
+        WF_RETURN_IF_ERROR((*c)->Write(buf.data(), *n));
+      }
+      outcomes_[i] = FileOutcome{false, reader.size(), reader.Sha256(), raw};
+      raw += reader.size();
+    }
+    WF_RETURN_IF_ERROR((*c)->Finish());
+    if (raw == 0) return Status::Ok();  // everything vanished or shrank to nothing
+    auto put = PutString(storage_, key, compressed.out);
+    if (!put.ok()) return put.status();
+    *out = JobResult{true, StoredObject{key, put->size, put->sha256_hex, raw}};
+    return Status::Ok();
+  }
+
+  Status PushLarge(const Job& job, const std::string& key, JobResult* out) {
+    size_t i = job.entries.front();
+    CompressingFileSource source(walk_[i], ctx_, cfg_.codec, cfg_.level);
+    auto started = source.Start();
+    if (!started.ok()) return started.status();
+    if (!*started) {
+      outcomes_[i].vanished = true;
+      return Status::Ok();
+    }
+    auto put = storage_.Put(key, source, PutOptions{});
+    if (!put.ok()) return put.status();
+    uint64_t raw = source.reader().size();
+    outcomes_[i] = FileOutcome{false, raw, source.reader().Sha256(), 0};
+    if (raw == 0) {  // shrank to nothing: an empty file needs no object
+      std::lock_guard<std::mutex> lock(mu_);
+      written_.push_back(key);  // removed with the rest on failure; harmless otherwise
+      return Status::Ok();
+    }
+    *out = JobResult{true, StoredObject{key, put->size, put->sha256_hex, raw}};
+    return Status::Ok();
+  }
+
+  // Timeline and segment names from the label pg_backup_stop returned.
+  Status DescribeWal() {
+    std::string tli = LabelField(m_.backup_label, "START TIMELINE");
+    std::string start = LabelField(m_.backup_label, "START WAL LOCATION");
+    size_t file = start.find("(file ");
+    if (tli.empty() || file == std::string::npos || start.size() < file + 6 + 24) {
+      return Status::Internal("cannot read the backup label pg_backup_stop returned");
+    }
+    m_.timeline = static_cast<uint32_t>(std::stoul(tli));
+    m_.start_wal = start.substr(file + 6, 24);
+    auto stop = ParseLsn(m_.stop_lsn);
+    if (!stop.ok()) return Status::Internal("pg_backup_stop returned '" + m_.stop_lsn + "'");
+    // The last byte of WAL the backup needs is just before stop_lsn.
+    m_.stop_wal = WalSegmentName(m_.timeline, *stop > 0 ? *stop - 1 : 0, m_.wal_segment_size);
+    if (m_.stop_wal < m_.start_wal) m_.stop_wal = m_.start_wal;
+    return Status::Ok();
+  }
+
+  Status WaitForStopSegment() {
+    auto wal = ParseWalFileName(m_.stop_wal);
+    if (!wal.ok()) return wal.status();
+    const std::string key = WalObjectKey(*wal);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(cfg_.archive_wait_seconds);
+    bool said = false;
+    for (;;) {
+      auto head = storage_.Head(key);
+      if (head.ok()) return Status::Ok();
+      if (!head.status().IsNotFound()) return head.status();
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return Status::Unavailable("backup '" + m_.name + "': WAL segment " + m_.stop_wal + " (the backup's stop segment) did not reach " +
+                                   storage_.Describe() + " within " + std::to_string(static_cast<int>(cfg_.archive_wait_seconds)) + " s")
+            .WithHint(m_.from_standby
+                          ? "a standby's stop segment is archived by the primary once it is complete: set archive_timeout "
+                            "on the primary (or run pg_switch_wal() there), or raise --archive-wait"
+                          : "check archive_command and pg_stat_archiver (failed_count, last_failed_wal), or raise --archive-wait");
+      }
+      if (!said) {
+        log::Info("waiting for WAL segment " + m_.stop_wal + " to be archived");
+        said = true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+  }
+
+  void BuildManifest() {
+    std::vector<int64_t> index(results_.size(), -1);
+    for (size_t j = 0; j < results_.size(); ++j) {
+      if (!results_[j].stored) continue;
+      index[j] = static_cast<int64_t>(m_.objects.size());
+      m_.objects.push_back(results_[j].object);
+      m_.stored_bytes += results_[j].object.size;
+    }
+    for (size_t i = 0; i < walk_.size(); ++i) {
+      const WalkEntry& e = walk_[i];
+      ManifestFile f;
+      f.path = e.path;
+      f.type = e.type;
+      f.mode = e.mode;
+      f.mtime = e.mtime;
+      f.target = e.target;
+      if (e.type == FileType::kFile) {
+        const FileOutcome& o = outcomes_[i];
+        if (o.vanished) continue;
+        f.size = o.size;
+        f.sha256 = o.size == 0 && o.sha256.empty() ? crypto::Sha256Hex("") : o.sha256;
+        f.offset = o.offset;
+        m_.original_bytes += f.size;
+      }
+      if (e.type == FileType::kLink && e.path.starts_with("pg_tblspc/")) {
+        std::string oid = e.path.substr(10);
+        m_.tablespaces.push_back(Tablespace{static_cast<uint32_t>(std::stoul(oid)), space_names_[oid], e.target});
+      }
+      m_.files.push_back(std::move(f));
+      file_of_walk_[i] = m_.files.size() - 1;
+    }
+    for (size_t j = 0; j < results_.size(); ++j) {
+      if (index[j] < 0) continue;
+      for (size_t i : job_entries_[j]) {
+        auto it = file_of_walk_.find(i);
+        if (it == file_of_walk_.end() || m_.files[it->second].size == 0) continue;
+        m_.files[it->second].object = static_cast<uint32_t>(index[j]);
+      }
+    }
+  }
+
+  // On failure: the server's backup ends with the session; the data objects
+  // already written are removed so that nothing half-made stays behind.
+  Status Abandon(const Status& why) {
+    std::vector<std::string> keys;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      keys = written_;
+    }
+    if (!keys.empty()) {
+      Status s = storage_.RemoveMany(keys);
+      if (!s.ok()) log::Warn("could not remove the " + std::to_string(keys.size()) + " data objects of the failed backup '" +
+                             m_.name + "': " + s.ToString());
+    }
+    return why.Annotate("backup '" + m_.name + "' failed (no manifest was written: the backup does not exist)");
+  }
+
+  Storage& storage_;
+  const PushConfig& cfg_;
+  std::unique_ptr<PgSession> pg_;
+  std::string data_dir_;
+  BackupManifest m_;
+  std::map<std::string, std::string> space_names_;
+  ReadContext ctx_;
+  Warnings warnings_;
+  std::atomic<uint64_t> corrupt_pages_{0};
+  std::vector<WalkEntry> walk_;
+  std::vector<FileOutcome> outcomes_;
+  std::vector<JobResult> results_;
+  std::vector<std::vector<size_t>> job_entries_;
+  std::map<size_t, size_t> file_of_walk_;
+  std::mutex mu_;
+  std::vector<std::string> written_;
+};
+
+}  // namespace
+
+Result<PushResult> Push(Storage& storage, const PushConfig& config) {
+  Pusher p(storage, config);
+  return p.Run();
+}
+
+}  // namespace walferry::backup

@@ -46,7 +46,8 @@ example_commands() {
   *.cron) lines=$(grep -Ev '^[[:space:]]*(#|$)|^[A-Z_]+=' "$1" | sed -E 's/^([^[:space:]]+[[:space:]]+){6}//') ;;
   esac
   grep -q "$EXAMPLE_WALFERRY" <<<"$lines" || fail "$1 does not run '$EXAMPLE_WALFERRY'"
-  sed "s|$EXAMPLE_WALFERRY|'$BIN' --config '$CONF'|g" <<<"$lines"
+  local repl="'$BIN' --config '$CONF'"
+  echo "${lines//"$EXAMPLE_WALFERRY"/$repl}"
 }
 
 # run_example CLUSTER COMMAND_LINE : as cron or systemd would: user postgres, a clean
@@ -108,8 +109,9 @@ scenario_backup_retention() {
   mapfile -t names < <(backup_names)
   expect_eq "four backups" "${#names[@]}" 4
   wf backup-list --json
-  local b3_start
+  local b3_start b4_start
   b3_start=$(jq -r '.backups[2].start_wal' <<<"$WF_OUT")
+  b4_start=$(jq -r '.backups[3].start_wal' <<<"$WF_OUT")
 
   wf_expect "verify before the delete" 0 verify --json
   expect_eq "verify --json: ok" "$(jq .ok <<<"$WF_OUT")" true
@@ -169,4 +171,27 @@ scenario_backup_retention() {
   expect_eq "marker rows: exactly those committed up to the target" "$(markers R)" "$MARKERS_T"
   expect_eq "no marker row after the target" "$(sql R "SELECT count(*) FROM marker WHERE ts > '$TARGET'")" 0
   expect_eq "pgbench tables equal the checksum taken at the target" "$(checksum R)" "$SUM_T"
+  retention_damaged_wal "$b4_start"
+}
+
+# the tail of scenario_backup_retention: verify finds a damaged WAL object (faults.sh helpers)
+retention_damaged_wal() {
+  local b4_start=$1 seg
+  seg=$(previous_segment "$b4_start")  # in the chain of the oldest kept backup, before the newest's start
+  save_object "$seg"
+  corrupt_object "$seg"
+  wf verify --json
+  expect_eq "verify with a damaged WAL object exits 7" "$WF_RC" 7
+  expect_eq "verify --json: not ok" "$(jq .ok <<<"$WF_OUT")" false
+  expect_eq "verify --json: the damaged object is listed" "$(jq -r '.wal.corrupt[].key' <<<"$WF_OUT")" "$(object_key "$seg")"
+  expect_eq "verify --json: a gap of that one segment in the oldest kept backup's chain" \
+    "$(jq -r '.backups[0].gaps[] | "\(.first) \(.last) \(.segments)"' <<<"$WF_OUT")" "$seg $seg 1"
+  expect_eq "verify --json: the oldest kept backup is still recoverable to its stop point" \
+    "$(jq '.backups[0].recoverable_to_stop' <<<"$WF_OUT")" true
+  expect_eq "verify --json: the newest backup does not need it" "$(jq '.backups[1].recoverable_to_newest' <<<"$WF_OUT")" true
+  expect_match "verify says why on stderr" "$WF_ERR" "corruption: .*problem"
+  wf verify --wal-check header
+  expect_eq "verify --wal-check header does not read payloads (exit 0)" "$WF_RC" 0
+  put_object "$seg" "$T/object-$seg"
+  wf_expect "verify once the object is put back" 0 verify
 }

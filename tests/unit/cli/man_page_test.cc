@@ -143,13 +143,13 @@ TEST(ManPages, TroffEscape) {
 namespace walferry::cli {
 namespace {
 
-// Commands PostgreSQL runs have a page of their own, linked from walferry(1).
+// Commands PostgreSQL runs, and the backup commands, have a page of their own, linked from walferry(1).
 TEST(ManPages, ArchiveCommandsHaveTheirOwnPages) {
   std::ifstream main_page(std::string(WALFERRY_SOURCE_DIR) + "/man/walferry.1");
   std::string text((std::istreambuf_iterator<char>(main_page)), std::istreambuf_iterator<char>());
   for (const CommandSpec& c : Commands()) {
     std::string name = c.name;
-    if (name.rfind("archive-", 0) != 0) continue;
+    if (name.rfind("archive-", 0) != 0 && name.rfind("backup-", 0) != 0) continue;
     std::string page = std::string(WALFERRY_SOURCE_DIR) + "/man/walferry-" + name + ".1";
     EXPECT_TRUE(std::ifstream(page).good()) << page;
     std::string escaped;

@@ -32,12 +32,14 @@ restore_cluster() {
 archive_mode = off"
 }
 
-# backup_json FIELD : FIELD of the newest backup in backup-list --json
-backup_json() {
+# list_json JQ : JQ over backup-list --json
+list_json() {
   wf backup-list --json
   [ "$WF_RC" -eq 0 ] || fail "backup-list --json exited $WF_RC: $WF_ERR"
-  jq -r ".backups[-1].$1" <<<"$WF_OUT"
+  jq -r "$1" <<<"$WF_OUT"
 }
+# backup_json FIELD : FIELD of the newest backup in backup-list --json
+backup_json() { list_json ".backups[-1].$1"; }
 
 scenario_backup_pitr() {
   E2E_INITDB_ARGS=--data-checksums init_cluster P
@@ -54,7 +56,7 @@ scenario_backup_pitr() {
   wf backup-list
   expect_match "backup-list names the backup" "$WF_OUT" "^$BACKUP_NAME "
   expect_eq "backup-list --json: name" "$(backup_json name)" "$BACKUP_NAME"
-  expect_eq "backup-list --json: one backup" "$(jq '.backups | length' <<<"$WF_OUT")" 1
+  expect_eq "backup-list --json: one backup" "$(list_json '.backups | length')" 1
   expect_eq "backup-list --json: system identifier" "$(backup_json system_identifier)" \
     "$(as_pg pg_controldata "$(datadir P)" | sed -n 's/^Database system identifier: *//p')"
   expect_eq "backup-list --json: timeline" "$(backup_json timeline)" 1
@@ -82,7 +84,7 @@ scenario_backup_pitr() {
   expect_no_file "no postmaster.pid restored" "$d/postmaster.pid"
   expect_file "backup_label restored" "$d/backup_label"
   expect_file "recovery.signal written" "$d/recovery.signal"
-  expect_match "restore_command is walferry's" "$(cat "$d/postgresql.auto.conf")" "restore_command = ''$BIN' --config '$CONF'.* archive-get %f %p'"
+  expect_match "restore_command is walferry's" "$(cat "$d/postgresql.auto.conf")" "restore_command = '''$BIN'' --config ''$CONF''.* archive-get %f %p'"
   start_cluster R
   wait_until 180 "R finishes recovery" not_in_recovery R
   local rlog

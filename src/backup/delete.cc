@@ -60,6 +60,7 @@ Result<std::vector<OrphanPrefix>> FindOrphans(Storage& storage) {
     OrphanPrefix& p = by_name[name];
     p.name = name;
     ++p.objects;
+    p.newest_mtime = std::max(p.newest_mtime, o.mtime_unix);
     if (o.key == ManifestKey(name)) has_manifest[name] = true;
     if (o.key == MarkerKey(name)) p.marked = true;
     return Status::Ok();
@@ -114,15 +115,24 @@ Result<DeleteReport> DeleteBackups(Storage& storage, const DeleteConfig& config)
     }
     report.wal_delete_below = SegmentName(tli, *plan->wal_cutoff_segno, seg_size);
   }
-  auto wal = ListAll(storage, "wal/");
-  if (!wal.ok()) return wal.status();
-  report.wal = WalToDelete(*wal, plan->wal_cutoff_segno, seg_size);
-  for (const ObjectInfo& o : report.wal) report.wal_bytes += o.size;
   auto orphans = FindOrphans(storage);
   if (!orphans.ok()) return orphans.status();
   for (const OrphanPrefix& o : *orphans) {
-    if (o.marked) report.unfinished.push_back(o.name);
+    if (o.marked) {
+      report.unfinished.push_back(o.name);
+    } else if (o.newest_mtime > config.now - kRunningPushSeconds) {
+      report.running.push_back(o.name);
+    }
   }
+  auto wal = ListAll(storage, "wal/");
+  if (!wal.ok()) return wal.status();
+  if (report.running.empty()) {
+    report.wal = WalToDelete(*wal, plan->wal_cutoff_segno, seg_size);
+  } else {
+    log::Warn("backup/" + report.running.front() + "/ has objects but no manifest yet (a backup-push running?): "
+              "no WAL is deleted this time, as it may need older WAL than the kept backups");
+  }
+  for (const ObjectInfo& o : report.wal) report.wal_bytes += o.size;
   if (!config.confirm) return report;
 
   for (const std::string& name : report.unfinished) {
@@ -167,7 +177,8 @@ std::string DeleteReportText(const DeleteReport& r) {
   char wal[256];
   if (r.wal.empty()) {
     std::snprintf(wal, sizeof wal, "wal      nothing to delete%s\n",
-                  r.wal_delete_below ? "" : " (no backup in the repository)");
+                  !r.running.empty()        ? " (a backup-push may be running: WAL is kept this time)"
+                  : r.wal_delete_below ? "" : " (no backup in the repository)");
   } else {
     std::snprintf(wal, sizeof wal, "wal      %s %zu objects (%.1f MiB) below %s\n", verb, r.wal.size(),
                   static_cast<double>(r.wal_bytes) / (1 << 20), r.wal_delete_below->c_str());
@@ -196,7 +207,7 @@ std::string DeleteReportJson(const DeleteReport& r) {
                                   {"wal_objects", r.deleted_wal}};
   json j = {{"repository", r.repository}, {"dry_run", r.dry_run},          {"retain_full", OrNull(r.policy.retain_full)},
             {"retain_days", OrNull(r.policy.retain_days)}, {"backups", backups}, {"wal", wal},
-            {"unfinished", r.unfinished}, {"deleted", deleted}};
+            {"unfinished", r.unfinished}, {"running", r.running}, {"deleted", deleted}};
   return j.dump(2) + "\n";
 }
 

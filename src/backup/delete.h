@@ -40,6 +40,7 @@ struct DeleteReport {
   };
   std::vector<Backup> backups;         // oldest first
   std::vector<std::string> unfinished;  // names with a marker and no manifest
+  std::vector<std::string> running;     // unmarked, no manifest, written within kRunningPushSeconds
   std::optional<std::string> wal_delete_below;  // segment name; nullopt: no WAL goes
   std::vector<ObjectInfo> wal;                  // the WAL objects that go
   uint64_t wal_bytes = 0;
@@ -60,7 +61,11 @@ struct OrphanPrefix {
   std::string name;
   bool marked = false;
   size_t objects = 0;
+  int64_t newest_mtime = 0;  // of its objects, seconds since the epoch
 };
+// An unmarked prefix written to this recently may be a backup-push still running: its
+// start segment is unknown, so delete keeps all WAL while one exists.
+constexpr int64_t kRunningPushSeconds = 86400;
 Result<std::vector<OrphanPrefix>> FindOrphans(Storage& storage);
 
 }  // namespace walferry::backup

@@ -2,6 +2,7 @@
 // and history files built object by object, then damaged in known ways.
 #include <gtest/gtest.h>
 
+#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "archive/repository.h"
@@ -335,6 +336,28 @@ TEST(DeleteTest, InterruptedDeleteIsFinishedNextTime) {
   ASSERT_TRUE(PutString(repo.storage(), DataObjectKey("b9", 1), "in progress").ok());
   ASSERT_TRUE(RunDelete(repo, {1, std::nullopt}, true).ok());
   EXPECT_TRUE(repo.Has(DataObjectKey("b9", 1)));
+}
+
+TEST(DeleteTest, WalIsKeptWhileABackupPushMayBeRunning) {
+  Repo repo;
+  Daily(repo);
+  // Objects of a backup without a manifest, written just now: its start segment is unknown.
+  ASSERT_TRUE(PutString(repo.storage(), DataObjectKey("b4", 1), "being uploaded").ok());
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  auto r = DeleteBackups(repo.storage(), DeleteConfig{{1, std::nullopt}, true, now});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->running, std::vector<std::string>{"b4"});
+  EXPECT_EQ(r->deleted_backups, 3u);  // backups still go (b3 is the newest and stays)...
+  EXPECT_EQ(r->deleted_wal, 0u);      // ...but no WAL
+  EXPECT_EQ(repo.Count("wal/"), 30u);
+  EXPECT_NE(DeleteReportText(*r).find("a backup-push may be running"), std::string::npos);
+  EXPECT_EQ(json::parse(DeleteReportJson(*r))["running"][0], "b4");
+  // A day later it is a failed push, not a running one: WAL goes.
+  auto later = DeleteBackups(repo.storage(), DeleteConfig{{1, std::nullopt}, true, now + 2 * kDay});
+  ASSERT_TRUE(later.ok());
+  EXPECT_TRUE(later->running.empty());
+  EXPECT_EQ(later->deleted_wal, 23u);  // below b3's start segment 24
+  EXPECT_TRUE(repo.Has(DataObjectKey("b4", 1)));
 }
 
 TEST(DeleteTest, DamagedManifestStopsEverything) {

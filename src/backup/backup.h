@@ -22,14 +22,14 @@ struct Progress {
 };
 
 struct PushConfig {
-  std::string conninfo;        // libpq; empty: the PG* variables
-  std::string data_dir;        // empty: the server's data_directory
+  std::string conninfo;  // libpq; empty: the PG* variables
+  std::string data_dir;  // empty: the server's data_directory
   Codec codec = Codec::kZstd;
   int level = 3;
-  int parallel = 4;            // files read, compressed and uploaded at once
-  bool fast_checkpoint = false;  // pg_backup_start(fast => true)
-  double archive_wait_seconds = 300;  // for the stop segment to reach the repository
-  uint64_t bundle_bytes = 4ull << 20;   // small files are bundled up to this much
+  int parallel = 4;                        // files read, compressed and uploaded at once
+  bool fast_checkpoint = false;            // pg_backup_start(fast => true)
+  double archive_wait_seconds = 300;       // for the stop segment to reach the repository
+  uint64_t bundle_bytes = 4ull << 20;      // small files are bundled up to this much
   uint64_t large_file_bytes = 4ull << 20;  // files this big or more get an object of their own
   Progress* progress = nullptr;
 };
@@ -48,15 +48,15 @@ struct PushResult {
 Result<PushResult> Push(Storage& storage, const PushConfig& config);
 
 struct FetchConfig {
-  std::string name;        // a backup name or "LATEST"
-  std::string dest;        // the data directory to create or fill
-  bool force = false;      // accept a non-empty dest (files in the way are replaced)
+  std::string name;    // a backup name or "LATEST"
+  std::string dest;    // the data directory to create or fill
+  bool force = false;  // accept a non-empty dest (files in the way are replaced)
   int parallel = 4;
   // Tablespace OID or name -> directory to restore it to (default: its location).
   std::map<std::string, std::string> tablespace_map;
   // Recovery settings; none set: no recovery.signal is written.
   std::string target_time, target_lsn, target_name, target_xid, target_action;
-  bool recovery = false;   // write recovery.signal + restore_command even without a target
+  bool recovery = false;        // write recovery.signal + restore_command even without a target
   std::string restore_command;  // set by the caller: walferry archive-get with its config
   Progress* progress = nullptr;
 };
@@ -76,7 +76,8 @@ Result<FetchResult> Fetch(Storage& storage, const FetchConfig& config);
 
 // The backup LATEST names: the newest, or with `before_unix` set, the newest
 // that stopped before it. kNotFound when there is none.
-Result<BackupManifest> ChooseBackup(const std::vector<BackupManifest>& backups, std::optional<int64_t> before_unix);
+Result<BackupManifest> ChooseBackup(const std::vector<BackupManifest>& backups,
+                                    std::optional<int64_t> before_unix);
 
 // A recovery_target_time as PostgreSQL reads it, with an explicit zone:
 // "2026-11-20 14:03:00+00", "2026-11-20T14:03:00.25Z", "... -05:30", "... UTC".

@@ -3,9 +3,9 @@
 // tablespace directories, and never through a symbolic link.
 #include <dirent.h>
 #include <errno.h>
-#include <time.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -61,7 +61,9 @@ Result<Fd> OpenDirBelow(int base, const std::string& rel, const std::string& sho
     int fd = ::openat(cur.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
       if (errno == ELOOP || errno == ENOTDIR) {
-        return Status::Corruption("'" + shown + "/" + rel.substr(0, end) + "' is a symbolic link or not a directory: walferry never writes through one")
+        return Status::Corruption(
+                   "'" + shown + "/" + rel.substr(0, end) +
+                   "' is a symbolic link or not a directory: walferry never writes through one")
             .WithHint("restore into an empty directory");
       }
       return Status::FromErrno(errno, "open directory '" + shown + "/" + rel.substr(0, end) + "'");
@@ -94,9 +96,12 @@ bool IsEmptyDir(const std::string& path, bool* exists) {
 std::string Quote(const std::string& v) {  // a postgresql.conf string value
   std::string out = "'";
   for (char c : v) {
-    if (c == '\'') out += "''";
-    else if (c == '\\') out += "\\\\";
-    else out += c;
+    if (c == '\'')
+      out += "''";
+    else if (c == '\\')
+      out += "\\\\";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -136,9 +141,11 @@ class Fetcher {
     Status extra = WriteExtras();
     if (!extra.ok()) return Incomplete(extra);
     for (const auto& [oid, root] : roots_) {
-      if (::syncfs(root.fd.get()) != 0) return Incomplete(Status::FromErrno(errno, "sync '" + root.path + "'"));
+      if (::syncfs(root.fd.get()) != 0)
+        return Incomplete(Status::FromErrno(errno, "sync '" + root.path + "'"));
     }
-    if (::syncfs(dest_.fd.get()) != 0) return Incomplete(Status::FromErrno(errno, "sync '" + dest_.path + "'"));
+    if (::syncfs(dest_.fd.get()) != 0)
+      return Incomplete(Status::FromErrno(errno, "sync '" + dest_.path + "'"));
     FetchResult r;
     r.manifest = m_;
     for (const auto& f : m_.files) {
@@ -171,7 +178,8 @@ class Fetcher {
       parent_ = std::move(*parent);
       tmp_ = name_ + kTempSuffix;
       ::unlinkat(parent_.get(), tmp_.c_str(), 0);
-      int fd = ::openat(parent_.get(), tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      int fd = ::openat(parent_.get(), tmp_.c_str(),
+                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
       if (fd < 0) return Status::FromErrno(errno, "create '" + shown_ + kTempSuffix + "'");
       fd_ = Fd(fd);
       return Status::Ok();
@@ -182,9 +190,11 @@ class Fetcher {
       return Status::Ok();
     }
     Status End(const ManifestFile& file) override {
-      if (::fchmod(fd_.get(), file.mode & 07777) != 0) return Status::FromErrno(errno, "chmod '" + shown_ + "'");
+      if (::fchmod(fd_.get(), file.mode & 07777) != 0)
+        return Status::FromErrno(errno, "chmod '" + shown_ + "'");
       struct timespec times[2] = {{file.mtime, 0}, {file.mtime, 0}};
-      if (::futimens(fd_.get(), times) != 0) return Status::FromErrno(errno, "set the time of '" + shown_ + "'");
+      if (::futimens(fd_.get(), times) != 0)
+        return Status::FromErrno(errno, "set the time of '" + shown_ + "'");
       fd_.Reset();
       // Only a verified file takes its name (the visitor's End comes after the check).
       if (::renameat(parent_.get(), tmp_.c_str(), parent_.get(), name_.c_str()) != 0) {
@@ -207,7 +217,9 @@ class Fetcher {
     bool empty = IsEmptyDir(cfg_.dest, &exists);
     if (exists && !empty && !cfg_.force) {
       return Status::InvalidArgument("'" + cfg_.dest + "' is not an empty directory")
-          .WithHint("restore into a new or empty directory, or pass --force to restore over its contents");
+          .WithHint(
+              "restore into a new or empty directory, or pass --force to restore over its "
+              "contents");
     }
     if (!exists) WF_RETURN_IF_ERROR(fs::CreateDirs(cfg_.dest));
     int fd = ::open(cfg_.dest.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -220,12 +232,12 @@ class Fetcher {
 
   Status PrepareTablespaces() {
     for (auto& [key, dir] : cfg_.tablespace_map) {
-      bool known = std::any_of(m_.tablespaces.begin(), m_.tablespaces.end(), [&](const Tablespace& t) {
-        return std::to_string(t.oid) == key || t.name == key;
-      });
+      bool known = std::any_of(
+          m_.tablespaces.begin(), m_.tablespaces.end(),
+          [&](const Tablespace& t) { return std::to_string(t.oid) == key || t.name == key; });
       if (!known) {
-        return Status::InvalidArgument("--tablespace-map " + key + "=" + dir + ": backup '" + m_.name +
-                                       "' has no tablespace with that OID or name")
+        return Status::InvalidArgument("--tablespace-map " + key + "=" + dir + ": backup '" +
+                                       m_.name + "' has no tablespace with that OID or name")
             .WithHint("'walferry backup-list --json' lists each backup's tablespaces");
       }
     }
@@ -233,18 +245,23 @@ class Fetcher {
       std::string dir = t.location;
       auto by_oid = cfg_.tablespace_map.find(std::to_string(t.oid));
       auto by_name = cfg_.tablespace_map.find(t.name);
-      if (by_oid != cfg_.tablespace_map.end()) dir = by_oid->second;
-      else if (!t.name.empty() && by_name != cfg_.tablespace_map.end()) dir = by_name->second;
+      if (by_oid != cfg_.tablespace_map.end())
+        dir = by_oid->second;
+      else if (!t.name.empty() && by_name != cfg_.tablespace_map.end())
+        dir = by_name->second;
       if (dir.empty() || dir[0] != '/') {
-        return Status::InvalidArgument("tablespace " + std::to_string(t.oid) + " ('" + t.name + "') would go to '" + dir +
+        return Status::InvalidArgument("tablespace " + std::to_string(t.oid) + " ('" + t.name +
+                                       "') would go to '" + dir +
                                        "', which is not an absolute path")
             .WithHint("remap it with --tablespace-map " + std::to_string(t.oid) + "=/absolute/dir");
       }
       bool exists = false;
       if (!IsEmptyDir(dir, &exists) && !cfg_.force) {
-        return Status::InvalidArgument("tablespace " + std::to_string(t.oid) + " ('" + t.name + "') would be restored to '" +
-                                       dir + "', which is not an empty directory")
-            .WithHint("remap it with --tablespace-map " + std::to_string(t.oid) + "=/empty/dir, or pass --force");
+        return Status::InvalidArgument("tablespace " + std::to_string(t.oid) + " ('" + t.name +
+                                       "') would be restored to '" + dir +
+                                       "', which is not an empty directory")
+            .WithHint("remap it with --tablespace-map " + std::to_string(t.oid) +
+                      "=/empty/dir, or pass --force");
       }
       if (!exists) WF_RETURN_IF_ERROR(fs::CreateDirs(dir));
       int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -269,9 +286,11 @@ class Fetcher {
       if (slash != std::string::npos) {
         std::string oid = path.substr(10, slash - 10);
         for (auto& [o, root] : roots_) {
-          if (std::to_string(o) == oid) return std::pair<Root*, std::string>(&root, path.substr(slash + 1));
+          if (std::to_string(o) == oid)
+            return std::pair<Root*, std::string>(&root, path.substr(slash + 1));
         }
-        return Status::Corruption("manifest of backup '" + m_.name + "': '" + path + "' is in no listed tablespace");
+        return Status::Corruption("manifest of backup '" + m_.name + "': '" + path +
+                                  "' is in no listed tablespace");
       }
     }
     return std::pair<Root*, std::string>(&dest_, path);
@@ -284,9 +303,11 @@ class Fetcher {
     for (const auto& f : m_.files) {
       if (f.type != FileType::kFile) entries.push_back(&f);
     }
-    std::stable_sort(entries.begin(), entries.end(), [](const ManifestFile* a, const ManifestFile* b) {
-      return std::count(a->path.begin(), a->path.end(), '/') < std::count(b->path.begin(), b->path.end(), '/');
-    });
+    std::stable_sort(entries.begin(), entries.end(),
+                     [](const ManifestFile* a, const ManifestFile* b) {
+                       return std::count(a->path.begin(), a->path.end(), '/') <
+                              std::count(b->path.begin(), b->path.end(), '/');
+                     });
     for (const ManifestFile* f : entries) {
       bool tablespace_link = f->type == FileType::kLink && f->path.starts_with("pg_tblspc/") &&
                              f->path.find('/', 10) == std::string::npos;
@@ -303,9 +324,11 @@ class Fetcher {
         if (::mkdirat(parent->get(), name.c_str(), 0700) != 0) {
           if (errno != EEXIST) return Status::FromErrno(errno, "create directory '" + shown + "'");
           struct stat st;
-          if (::fstatat(parent->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) {
+          if (::fstatat(parent->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+              !S_ISDIR(st.st_mode)) {
             // --force over an old restore: something else is in the way.
-            if (::unlinkat(parent->get(), name.c_str(), 0) != 0 || ::mkdirat(parent->get(), name.c_str(), 0700) != 0) {
+            if (::unlinkat(parent->get(), name.c_str(), 0) != 0 ||
+                ::mkdirat(parent->get(), name.c_str(), 0700) != 0) {
               return Status::FromErrno(errno, "replace '" + shown + "' with a directory");
             }
           }
@@ -331,7 +354,8 @@ class Fetcher {
 
   Status WriteFile(const std::string& name, const std::string& text) {
     ::unlinkat(dest_.fd.get(), name.c_str(), 0);
-    int fd = ::openat(dest_.fd.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = ::openat(dest_.fd.get(), name.c_str(),
+                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) return Status::FromErrno(errno, "create '" + dest_.path + "/" + name + "'");
     Fd closer(fd);
     return fs::WriteAll(fd, text.data(), text.size(), dest_.path + "/" + name);
@@ -343,17 +367,21 @@ class Fetcher {
     WF_RETURN_IF_ERROR(WriteFile("backup_label", m_.backup_label));
     if (!m_.tablespaces.empty()) {
       std::string map;
-      for (const auto& t : m_.tablespaces) map += std::to_string(t.oid) + " " + roots_.at(t.oid).path + "\n";
+      for (const auto& t : m_.tablespaces)
+        map += std::to_string(t.oid) + " " + roots_.at(t.oid).path + "\n";
       WF_RETURN_IF_ERROR(WriteFile("tablespace_map", map));
     }
     if (!cfg_.recovery) return Status::Ok();
     std::string conf = "\n# added by walferry backup-fetch of backup " + m_.name + "\n";
     conf += "restore_command = " + Quote(cfg_.restore_command) + "\n";
-    if (!cfg_.target_time.empty()) conf += "recovery_target_time = " + Quote(cfg_.target_time) + "\n";
+    if (!cfg_.target_time.empty())
+      conf += "recovery_target_time = " + Quote(cfg_.target_time) + "\n";
     if (!cfg_.target_lsn.empty()) conf += "recovery_target_lsn = " + Quote(cfg_.target_lsn) + "\n";
-    if (!cfg_.target_name.empty()) conf += "recovery_target_name = " + Quote(cfg_.target_name) + "\n";
+    if (!cfg_.target_name.empty())
+      conf += "recovery_target_name = " + Quote(cfg_.target_name) + "\n";
     if (!cfg_.target_xid.empty()) conf += "recovery_target_xid = " + Quote(cfg_.target_xid) + "\n";
-    if (!cfg_.target_action.empty()) conf += "recovery_target_action = " + Quote(cfg_.target_action) + "\n";
+    if (!cfg_.target_action.empty())
+      conf += "recovery_target_action = " + Quote(cfg_.target_action) + "\n";
     std::string existing;
     {
       int fd = ::openat(dest_.fd.get(), "postgresql.auto.conf", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -369,7 +397,8 @@ class Fetcher {
   }
 
   Status Incomplete(const Status& why) {
-    return why.Annotate("backup-fetch of '" + m_.name + "' into '" + cfg_.dest + "' did not complete (the directory is not usable)");
+    return why.Annotate("backup-fetch of '" + m_.name + "' into '" + cfg_.dest +
+                        "' did not complete (the directory is not usable)");
   }
 
   Storage& storage_;
@@ -384,13 +413,18 @@ class Fetcher {
 Result<int64_t> ParseTargetTime(std::string_view text) {
   std::string t(text);
   auto bad = [&] {
-    return Status::InvalidArgument("--target-time '" + t + "' is not a time with a zone like '2026-11-20 14:03:00+00'")
-        .WithHint("give the UTC offset (+00, -05:30) or Z/UTC: which backup ends before the target depends on it");
+    return Status::InvalidArgument("--target-time '" + t +
+                                   "' is not a time with a zone like '2026-11-20 14:03:00+00'")
+        .WithHint(
+            "give the UTC offset (+00, -05:30) or Z/UTC: which backup ends before the target "
+            "depends on it");
   };
   int y, mo, d, h, mi, s, used = 0;
   char sep;
-  if (std::sscanf(t.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d%n", &y, &mo, &d, &sep, &h, &mi, &s, &used) != 7 ||
-      (sep != ' ' && sep != 'T') || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) {
+  if (std::sscanf(t.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d%n", &y, &mo, &d, &sep, &h, &mi, &s, &used) !=
+          7 ||
+      (sep != ' ' && sep != 'T') || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+      s > 60) {
     return bad();
   }
   size_t at = static_cast<size_t>(used);
@@ -406,11 +440,14 @@ Result<int64_t> ParseTargetTime(std::string_view text) {
   } else if (!zone.empty() && (zone[0] == '+' || zone[0] == '-')) {
     std::string digits;
     for (char c : zone.substr(1)) {
-      if (c >= '0' && c <= '9') digits += c;
-      else if (c != ':') return bad();
+      if (c >= '0' && c <= '9')
+        digits += c;
+      else if (c != ':')
+        return bad();
     }
     if (digits.size() != 2 && digits.size() != 4) return bad();
-    int oh = std::stoi(digits.substr(0, 2)), om = digits.size() == 4 ? std::stoi(digits.substr(2)) : 0;
+    int oh = std::stoi(digits.substr(0, 2)),
+        om = digits.size() == 4 ? std::stoi(digits.substr(2)) : 0;
     if (oh > 15 || om > 59) return bad();
     offset = (zone[0] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
   } else {
@@ -426,7 +463,8 @@ Result<int64_t> ParseTargetTime(std::string_view text) {
   return static_cast<int64_t>(timegm(&tm)) - offset;
 }
 
-Result<BackupManifest> ChooseBackup(const std::vector<BackupManifest>& backups, std::optional<int64_t> before_unix) {
+Result<BackupManifest> ChooseBackup(const std::vector<BackupManifest>& backups,
+                                    std::optional<int64_t> before_unix) {
   for (auto it = backups.rbegin(); it != backups.rend(); ++it) {
     if (!before_unix) return *it;
     auto stop = ParseUtc(it->stop_time);
@@ -436,7 +474,8 @@ Result<BackupManifest> ChooseBackup(const std::vector<BackupManifest>& backups, 
     return Status::NotFound("no backup ended before the target time " + FormatUtc(*before_unix))
         .WithHint("'walferry backup-list' shows when each backup stopped");
   }
-  return Status::NotFound("the repository has no backup yet").WithHint("take one with 'walferry backup-push'");
+  return Status::NotFound("the repository has no backup yet")
+      .WithHint("take one with 'walferry backup-push'");
 }
 
 Result<FetchResult> Fetch(Storage& storage, const FetchConfig& config) {
@@ -450,6 +489,16 @@ Result<FetchResult> Fetch(Storage& storage, const FetchConfig& config) {
       if (!t.ok()) return t.status();
       before = *t;
     }
+    if (!config.target_lsn.empty()) {  // only backups consistent before the target LSN can reach it
+      auto target = ParseLsn(config.target_lsn);
+      if (!target.ok()) return target.status();
+      std::erase_if(*list,
+                    [&](const BackupManifest& b) { return *ParseLsn(b.stop_lsn) > *target; });
+      if (list->empty()) {
+        return Status::NotFound("no backup ended before the target LSN " + config.target_lsn)
+            .WithHint("'walferry backup-list' shows each backup's stop LSN");
+      }
+    }
     auto chosen = ChooseBackup(*list, before);
     if (!chosen.ok()) return chosen.status();
     m = std::move(*chosen);
@@ -458,7 +507,8 @@ Result<FetchResult> Fetch(Storage& storage, const FetchConfig& config) {
     if (!loaded.ok()) return loaded.status();
     m = std::move(*loaded);
   }
-  log::Info("restoring backup '" + m.name + "' (" + m.start_time + " .. " + m.stop_time + ") into '" + config.dest + "'");
+  log::Info("restoring backup '" + m.name + "' (" + m.start_time + " .. " + m.stop_time +
+            ") into '" + config.dest + "'");
   Fetcher f(storage, config);
   return f.Run(std::move(m));
 }

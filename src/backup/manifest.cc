@@ -21,10 +21,12 @@ using nlohmann::json;
 constexpr char kManifestName[] = "manifest.json";
 
 bool IsHex(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 bool IsUpperHex(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); });
 }
 
 // Reads typed fields out of one JSON object, remembering the first problem.
@@ -111,10 +113,13 @@ const char* FileTypeName(FileType type) {
 Status ValidateBackupName(std::string_view name) {
   bool ok = !name.empty() && name.size() <= 64 && name[0] != '.' &&
             std::all_of(name.begin(), name.end(), [](char c) {
-              return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+              return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                     c == '_' || c == '-' || c == '.';
             });
   if (!ok) {
-    return Status::InvalidArgument("'" + std::string(name) + "' is not a backup name (1..64 of A-Z a-z 0-9 _ . -, not starting with '.')")
+    return Status::InvalidArgument(
+               "'" + std::string(name) +
+               "' is not a backup name (1..64 of A-Z a-z 0-9 _ . -, not starting with '.')")
         .WithHint("'walferry backup-list' shows the names");
   }
   return Status::Ok();
@@ -142,7 +147,9 @@ Status ValidateRelativePath(std::string_view path) {
   return Status::Ok();
 }
 
-std::string BackupPrefix(const std::string& name) { return std::string(kBackupPrefix) + name + "/"; }
+std::string BackupPrefix(const std::string& name) {
+  return std::string(kBackupPrefix) + name + "/";
+}
 std::string ManifestKey(const std::string& name) { return BackupPrefix(name) + kManifestName; }
 std::string DataObjectKey(const std::string& name, uint32_t n) {
   char buf[16];
@@ -152,12 +159,16 @@ std::string DataObjectKey(const std::string& name, uint32_t n) {
 
 std::string EncodeManifest(const BackupManifest& m) {
   json tablespaces = json::array();
-  for (const auto& t : m.tablespaces) tablespaces.push_back({{"oid", t.oid}, {"name", t.name}, {"location", t.location}});
+  for (const auto& t : m.tablespaces)
+    tablespaces.push_back({{"oid", t.oid}, {"name", t.name}, {"location", t.location}});
   json objects = json::array();
-  for (const auto& o : m.objects) objects.push_back({{"key", o.key}, {"size", o.size}, {"sha256", o.sha256}, {"raw_size", o.raw_size}});
+  for (const auto& o : m.objects)
+    objects.push_back(
+        {{"key", o.key}, {"size", o.size}, {"sha256", o.sha256}, {"raw_size", o.raw_size}});
   json files = json::array();
   for (const auto& f : m.files) {
-    json e = {{"path", f.path}, {"type", FileTypeName(f.type)}, {"mode", f.mode}, {"mtime", f.mtime}};
+    json e = {
+        {"path", f.path}, {"type", FileTypeName(f.type)}, {"mode", f.mode}, {"mtime", f.mtime}};
     if (f.type == FileType::kFile) {
       e["size"] = f.size;
       e["sha256"] = f.sha256;
@@ -208,17 +219,21 @@ Result<BackupManifest> DecodeManifest(std::string_view text, const std::string& 
   BackupManifest m;
   m.format = static_cast<int>(f.I64("format"));
   if (f.problem().empty() && m.format != kManifestFormat) {
-    return Status::FailedPrecondition("manifest '" + where + "' has format " + std::to_string(m.format) +
-                                      "; this walferry reads format " + std::to_string(kManifestFormat))
+    return Status::FailedPrecondition("manifest '" + where + "' has format " +
+                                      std::to_string(m.format) + "; this walferry reads format " +
+                                      std::to_string(kManifestFormat))
         .WithHint("use the walferry version that wrote this backup");
   }
   m.name = f.Str("name");
-  if (f.problem().empty() && !ValidateBackupName(m.name).ok()) f.Fail("name", "is not a valid backup name");
+  if (f.problem().empty() && !ValidateBackupName(m.name).ok())
+    f.Fail("name", "is not a valid backup name");
   m.kind = f.Str("kind");
-  if (f.problem().empty() && m.kind != "full") f.Fail("kind", "is '" + m.kind + "'; only 'full' is known");
+  if (f.problem().empty() && m.kind != "full")
+    f.Fail("kind", "is '" + m.kind + "'; only 'full' is known");
   m.system_identifier = f.Str("system_identifier");
   if (m.system_identifier.empty() || m.system_identifier.size() > 20 ||
-      !std::all_of(m.system_identifier.begin(), m.system_identifier.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      !std::all_of(m.system_identifier.begin(), m.system_identifier.end(),
+                   [](char c) { return c >= '0' && c <= '9'; })) {
     f.Fail("system_identifier", "is not a decimal number");
   }
   m.pg_version = f.Str("pg_version");
@@ -226,8 +241,10 @@ Result<BackupManifest> DecodeManifest(std::string_view text, const std::string& 
   if (f.problem().empty() && m.timeline == 0) f.Fail("timeline", "is 0");
   m.start_time = f.Str("start_time");
   m.stop_time = f.Str("stop_time");
-  if (f.problem().empty() && !ParseUtc(m.start_time).ok()) f.Fail("start_time", "is not YYYY-MM-DDTHH:MM:SSZ");
-  if (f.problem().empty() && !ParseUtc(m.stop_time).ok()) f.Fail("stop_time", "is not YYYY-MM-DDTHH:MM:SSZ");
+  if (f.problem().empty() && !ParseUtc(m.start_time).ok())
+    f.Fail("start_time", "is not YYYY-MM-DDTHH:MM:SSZ");
+  if (f.problem().empty() && !ParseUtc(m.stop_time).ok())
+    f.Fail("stop_time", "is not YYYY-MM-DDTHH:MM:SSZ");
   m.start_lsn = f.Str("start_lsn");
   m.stop_lsn = f.Str("stop_lsn");
   if (f.problem().empty() && !ParseLsn(m.start_lsn).ok()) f.Fail("start_lsn", "is not an LSN");
@@ -238,15 +255,18 @@ Result<BackupManifest> DecodeManifest(std::string_view text, const std::string& 
     if (v->size() != 24 || !IsUpperHex(*v)) f.Fail(key, "is not a 24-hex WAL segment name");
   }
   m.wal_segment_size = f.U32("wal_segment_size");
-  if (f.problem().empty() && (m.wal_segment_size < (1u << 20) || (m.wal_segment_size & (m.wal_segment_size - 1)) != 0)) {
+  if (f.problem().empty() &&
+      (m.wal_segment_size < (1u << 20) || (m.wal_segment_size & (m.wal_segment_size - 1)) != 0)) {
     f.Fail("wal_segment_size", "is not a power of two of at least 1 MiB");
   }
   m.from_standby = f.Bool("from_standby");
   std::string codec = f.Str("compression");
   if (f.problem().empty()) {
     auto c = ParseCodec(codec);
-    if (!c.ok()) f.Fail("compression", "is '" + codec + "', not zstd, lz4 or none");
-    else m.compression = *c;
+    if (!c.ok())
+      f.Fail("compression", "is '" + codec + "', not zstd, lz4 or none");
+    else
+      m.compression = *c;
   }
   m.original_bytes = f.U64("original_bytes");
   m.stored_bytes = f.U64("stored_bytes");
@@ -292,12 +312,15 @@ Result<BackupManifest> DecodeManifest(std::string_view text, const std::string& 
                                  !ValidateRelativePath(o.key).ok())) {
       of.Fail("key", "'" + o.key + "' is not a key under '" + data_prefix + "'");
     }
-    if (of.problem().empty() && !keys.insert(o.key).second) of.Fail("key", "'" + o.key + "' is listed twice");
+    if (of.problem().empty() && !keys.insert(o.key).second)
+      of.Fail("key", "'" + o.key + "' is listed twice");
     if (!of.problem().empty()) return bad(of.problem());
     stored += o.size;
     m.objects.push_back(std::move(o));
   }
-  if (stored != m.stored_bytes) return bad("stored_bytes: is " + std::to_string(m.stored_bytes) + " but the objects add up to " + std::to_string(stored));
+  if (stored != m.stored_bytes)
+    return bad("stored_bytes: is " + std::to_string(m.stored_bytes) +
+               " but the objects add up to " + std::to_string(stored));
 
   // Files.
   const json* files = f.Array("files");
@@ -317,10 +340,14 @@ Result<BackupManifest> DecodeManifest(std::string_view text, const std::string& 
       if (!p.ok()) ff.Fail("path", p.message());
     }
     std::string type = ff.Str("type");
-    if (type == "file") mf.type = FileType::kFile;
-    else if (type == "dir") mf.type = FileType::kDir;
-    else if (type == "link") mf.type = FileType::kLink;
-    else if (ff.problem().empty()) ff.Fail("type", "is '" + type + "', not file, dir or link");
+    if (type == "file")
+      mf.type = FileType::kFile;
+    else if (type == "dir")
+      mf.type = FileType::kDir;
+    else if (type == "link")
+      mf.type = FileType::kLink;
+    else if (ff.problem().empty())
+      ff.Fail("type", "is '" + type + "', not file, dir or link");
     uint64_t mode = ff.U64("mode");
     if (mode > 07777) ff.Fail("mode", "has bits beyond 07777");
     mf.mode = static_cast<uint32_t>(mode);
@@ -331,26 +358,31 @@ Result<BackupManifest> DecodeManifest(std::string_view text, const std::string& 
       CheckSha(ff, "sha256", mf.sha256);
       if (ff.Has("object")) {
         uint64_t obj = ff.U64("object");
-        if (ff.problem().empty() && obj >= m.objects.size()) ff.Fail("object", "is not an index into objects");
+        if (ff.problem().empty() && obj >= m.objects.size())
+          ff.Fail("object", "is not an index into objects");
         mf.object = static_cast<uint32_t>(obj);
         mf.offset = ff.U64("offset");
       } else if (mf.size != 0) {
         ff.Fail("object", "is missing for a file of " + std::to_string(mf.size) + " bytes");
       }
-      if (mf.object && mf.size == 0 && ff.problem().empty()) ff.Fail("object", "is given for an empty file");
+      if (mf.object && mf.size == 0 && ff.problem().empty())
+        ff.Fail("object", "is given for an empty file");
       original += mf.size;
     }
     if (mf.type == FileType::kLink) {
       mf.target = ff.Str("target");
-      if (ff.problem().empty() && (mf.target.empty() || mf.target.find('\0') != std::string::npos)) ff.Fail("target", "is empty");
+      if (ff.problem().empty() && (mf.target.empty() || mf.target.find('\0') != std::string::npos))
+        ff.Fail("target", "is empty");
     }
-    if (ff.problem().empty() && !paths.insert(mf.path).second) ff.Fail("path", "'" + mf.path + "' is listed twice");
+    if (ff.problem().empty() && !paths.insert(mf.path).second)
+      ff.Fail("path", "'" + mf.path + "' is listed twice");
     if (!ff.problem().empty()) return bad(ff.problem());
     types[mf.path] = mf.type;
     m.files.push_back(std::move(mf));
   }
   if (original != m.original_bytes) {
-    return bad("original_bytes: is " + std::to_string(m.original_bytes) + " but the files add up to " + std::to_string(original));
+    return bad("original_bytes: is " + std::to_string(m.original_bytes) +
+               " but the files add up to " + std::to_string(original));
   }
   // Every parent of an entry is a listed directory, or a
   // tablespace link: nothing may be written through any other link.
@@ -358,12 +390,18 @@ Result<BackupManifest> DecodeManifest(std::string_view text, const std::string& 
     const std::string& p = m.files[i].path;
     for (size_t slash = p.find('/'); slash != std::string::npos; slash = p.find('/', slash + 1)) {
       auto it = types.find(p.substr(0, slash));
-      if (it == types.end()) return bad("files[" + std::to_string(i) + "].path: '" + p + "' has no directory entry for '" + p.substr(0, slash) + "'");
-      if (it->second == FileType::kFile) return bad("files[" + std::to_string(i) + "].path: '" + p + "' is inside a file");
+      if (it == types.end())
+        return bad("files[" + std::to_string(i) + "].path: '" + p +
+                   "' has no directory entry for '" + p.substr(0, slash) + "'");
+      if (it->second == FileType::kFile)
+        return bad("files[" + std::to_string(i) + "].path: '" + p + "' is inside a file");
       if (it->second == FileType::kLink) {
         const std::string& parent = it->first;
-        bool tablespace = parent.rfind("pg_tblspc/", 0) == 0 && parent.find('/', 10) == std::string::npos;
-        if (!tablespace) return bad("files[" + std::to_string(i) + "].path: '" + p + "' is inside the link '" + parent + "'");
+        bool tablespace =
+            parent.rfind("pg_tblspc/", 0) == 0 && parent.find('/', 10) == std::string::npos;
+        if (!tablespace)
+          return bad("files[" + std::to_string(i) + "].path: '" + p + "' is inside the link '" +
+                     parent + "'");
       }
     }
   }
@@ -381,14 +419,16 @@ Result<BackupManifest> DecodeManifest(std::string_view text, const std::string& 
     uint64_t at = 0;
     for (size_t fi : by_object[o]) {
       if (m.files[fi].offset != at) {
-        return bad("files: '" + m.files[fi].path + "' starts at offset " + std::to_string(m.files[fi].offset) + " of " +
-                   m.objects[o].key + ", expected " + std::to_string(at));
+        return bad("files: '" + m.files[fi].path + "' starts at offset " +
+                   std::to_string(m.files[fi].offset) + " of " + m.objects[o].key + ", expected " +
+                   std::to_string(at));
       }
       at += m.files[fi].size;
     }
     if (at != m.objects[o].raw_size) {
-      return bad("objects[" + std::to_string(o) + "].raw_size: is " + std::to_string(m.objects[o].raw_size) +
-                 " but its files add up to " + std::to_string(at));
+      return bad("objects[" + std::to_string(o) + "].raw_size: is " +
+                 std::to_string(m.objects[o].raw_size) + " but its files add up to " +
+                 std::to_string(at));
     }
   }
   return m;
@@ -398,10 +438,12 @@ std::vector<std::vector<size_t>> FilesByObject(const BackupManifest& m) {
   std::vector<std::vector<size_t>> out(m.objects.size());
   for (size_t i = 0; i < m.files.size(); ++i) {
     const auto& f = m.files[i];
-    if (f.type == FileType::kFile && f.object && *f.object < out.size()) out[*f.object].push_back(i);
+    if (f.type == FileType::kFile && f.object && *f.object < out.size())
+      out[*f.object].push_back(i);
   }
   for (auto& v : out) {
-    std::stable_sort(v.begin(), v.end(), [&](size_t a, size_t b) { return m.files[a].offset < m.files[b].offset; });
+    std::stable_sort(v.begin(), v.end(),
+                     [&](size_t a, size_t b) { return m.files[a].offset < m.files[b].offset; });
   }
   return out;
 }
@@ -419,24 +461,33 @@ Result<BackupManifest> LoadManifest(Storage& storage, const std::string& name) {
   }
   auto m = DecodeManifest(*text, key);
   if (m.ok() && m->name != name) {
-    return Status::Corruption("manifest '" + key + "': name: is '" + m->name + "', not '" + name + "'");
+    return Status::Corruption("manifest '" + key + "': name: is '" + m->name + "', not '" + name +
+                              "'");
   }
   return m;
 }
 
-Result<std::vector<BackupManifest>> ListBackups(Storage& storage) {
+Result<std::vector<std::string>> ListBackupNames(Storage& storage) {
   std::vector<std::string> names;
   const std::string suffix = std::string("/") + kManifestName;
   Status s = storage.List(kBackupPrefix, [&](const ObjectInfo& info) {
     std::string_view rest = std::string_view(info.key).substr(sizeof(kBackupPrefix) - 1);
     size_t slash = rest.find('/');
-    if (slash != std::string_view::npos && rest.substr(slash) == suffix) names.emplace_back(rest.substr(0, slash));
+    if (slash != std::string_view::npos && rest.substr(slash) == suffix &&
+        ValidateBackupName(rest.substr(0, slash)).ok()) {  // others were never written by walferry
+      names.emplace_back(rest.substr(0, slash));
+    }
     return Status::Ok();
   });
   if (!s.ok()) return s;
+  return names;
+}
+
+Result<std::vector<BackupManifest>> ListBackups(Storage& storage) {
+  auto names = ListBackupNames(storage);
+  if (!names.ok()) return names.status();
   std::vector<BackupManifest> out;
-  for (const auto& n : names) {
-    if (!ValidateBackupName(n).ok()) continue;  // not ours: never written by walferry
+  for (const auto& n : *names) {
     auto m = LoadManifest(storage, n);
     if (!m.ok()) return m.status();
     out.push_back(std::move(*m));
@@ -452,12 +503,15 @@ namespace {
 // Splits an object's decompressed bytes into its files, checking each.
 class Splitter final : public ByteSink {
  public:
-  Splitter(const BackupManifest& m, uint32_t index, const std::vector<size_t>& files, FileVisitor* visitor)
+  Splitter(const BackupManifest& m, uint32_t index, const std::vector<size_t>& files,
+           FileVisitor* visitor)
       : m_(m), index_(index), files_(files), visitor_(visitor) {}
 
   Status Write(const char* data, size_t n) override {
     while (n > 0) {
-      if (cur_ >= files_.size()) return Corrupt("decompresses to more than its " + std::to_string(m_.objects[index_].raw_size) + " bytes");
+      if (cur_ >= files_.size())
+        return Corrupt("decompresses to more than its " +
+                       std::to_string(m_.objects[index_].raw_size) + " bytes");
       const ManifestFile& f = m_.files[files_[cur_]];
       if (!begun_) {
         if (visitor_) WF_RETURN_IF_ERROR(visitor_->Begin(f));
@@ -476,7 +530,8 @@ class Splitter final : public ByteSink {
   }
 
   Status Finish() {
-    if (cur_ < files_.size()) return Corrupt("ends before its file '" + m_.files[files_[cur_]].path + "' is complete");
+    if (cur_ < files_.size())
+      return Corrupt("ends before its file '" + m_.files[files_[cur_]].path + "' is complete");
     return Status::Ok();
   }
 
@@ -484,8 +539,8 @@ class Splitter final : public ByteSink {
   Status EndFile(const ManifestFile& f) {
     std::string sha = crypto::Hex(digest_.Finish());
     if (sha != f.sha256) {
-      return Status::Corruption("file '" + f.path + "' in object '" + m_.objects[index_].key + "' has SHA-256 " + sha +
-                                ", the manifest says " + f.sha256)
+      return Status::Corruption("file '" + f.path + "' in object '" + m_.objects[index_].key +
+                                "' has SHA-256 " + sha + ", the manifest says " + f.sha256)
           .WithHint("the backup is damaged; restore from another backup");
     }
     if (visitor_) WF_RETURN_IF_ERROR(visitor_->End(f));
@@ -521,19 +576,22 @@ static Status ReadObjectFiles(Storage& storage, const BackupManifest& m, uint32_
   Status s = storage.Get(o.key, hash);
   if (!s.ok()) {
     if (s.IsNotFound()) {
-      return Status::Corruption("object '" + o.key + "' of backup '" + m.name + "' is missing from " + storage.Describe())
+      return Status::Corruption("object '" + o.key + "' of backup '" + m.name +
+                                "' is missing from " + storage.Describe())
           .WithHint("the backup is damaged; restore from another backup");
     }
     if (s.code() == Status::Code::kCorruption && s.message().find(o.key) == std::string::npos) {
-      return Status::Corruption("object '" + o.key + "' of backup '" + m.name + "' is damaged: " + s.message())
+      return Status::Corruption("object '" + o.key + "' of backup '" + m.name +
+                                "' is damaged: " + s.message())
           .WithHint("the backup is damaged; restore from another backup");
     }
     return s;
   }
   std::string sha = hash.Sha256Hex();
   if (hash.size() != o.size || sha != o.sha256) {
-    return Status::Corruption("object '" + o.key + "' has " + std::to_string(hash.size()) + " bytes with SHA-256 " + sha +
-                              "; the manifest says " + std::to_string(o.size) + " bytes with " + o.sha256)
+    return Status::Corruption("object '" + o.key + "' has " + std::to_string(hash.size()) +
+                              " bytes with SHA-256 " + sha + "; the manifest says " +
+                              std::to_string(o.size) + " bytes with " + o.sha256)
         .WithHint("the backup is damaged; restore from another backup");
   }
   Status fin = (*decompress)->Finish();
@@ -547,7 +605,8 @@ Status ReadObject(Storage& storage, const BackupManifest& m, uint32_t index, Fil
   return ReadObjectFiles(storage, m, index, by_object[index], visitor);
 }
 
-Result<std::vector<Problem>> VerifyBackupObjects(Storage& storage, const BackupManifest& m, int parallel) {
+Result<std::vector<Problem>> VerifyBackupObjects(Storage& storage, const BackupManifest& m,
+                                                 int parallel) {
   auto by_object = FilesByObject(m);
   std::mutex mu;
   std::vector<Problem> problems;
@@ -564,18 +623,27 @@ Result<std::vector<Problem>> VerifyBackupObjects(Storage& storage, const BackupM
     return Status::Ok();
   });
   if (!s.ok()) return s;
-  std::sort(problems.begin(), problems.end(), [](const Problem& a, const Problem& b) { return a.where < b.where; });
+  std::sort(problems.begin(), problems.end(),
+            [](const Problem& a, const Problem& b) { return a.where < b.where; });
   return problems;
 }
 
 Result<uint64_t> ParseLsn(std::string_view text) {
   size_t slash = text.find('/');
-  auto bad = [&] { return Status::InvalidArgument("'" + std::string(text.substr(0, 40)) + "' is not an LSN (like 0/3000028)"); };
-  if (slash == std::string_view::npos || slash == 0 || slash > 8 || text.size() - slash - 1 == 0 || text.size() - slash - 1 > 8) return bad();
+  auto bad = [&] {
+    return Status::InvalidArgument("'" + std::string(text.substr(0, 40)) +
+                                   "' is not an LSN (like 0/3000028)");
+  };
+  if (slash == std::string_view::npos || slash == 0 || slash > 8 || text.size() - slash - 1 == 0 ||
+      text.size() - slash - 1 > 8)
+    return bad();
   auto hex = [](std::string_view s, uint64_t* out) {
     uint64_t v = 0;
     for (char c : s) {
-      int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+      int d = (c >= '0' && c <= '9')   ? c - '0'
+              : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+              : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                                       : -1;
       if (d < 0) return false;
       v = v * 16 + static_cast<uint64_t>(d);
     }
@@ -589,7 +657,8 @@ Result<uint64_t> ParseLsn(std::string_view text) {
 
 std::string FormatLsn(uint64_t lsn) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%X/%X", static_cast<unsigned>(lsn >> 32), static_cast<unsigned>(lsn & 0xffffffffu));
+  std::snprintf(buf, sizeof buf, "%X/%X", static_cast<unsigned>(lsn >> 32),
+                static_cast<unsigned>(lsn & 0xffffffffu));
   return buf;
 }
 
@@ -597,7 +666,8 @@ std::string WalSegmentName(uint32_t timeline, uint64_t lsn, uint32_t segment_siz
   uint64_t segno = lsn / segment_size;
   uint64_t per_id = 0x100000000ull / segment_size;
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%08X%08X%08X", timeline, static_cast<unsigned>(segno / per_id), static_cast<unsigned>(segno % per_id));
+  std::snprintf(buf, sizeof buf, "%08X%08X%08X", timeline, static_cast<unsigned>(segno / per_id),
+                static_cast<unsigned>(segno % per_id));
   return buf;
 }
 
@@ -615,9 +685,11 @@ Result<int64_t> ParseUtc(std::string_view text) {
   int y, mo, d, h, mi, s;
   char z;
   std::string str(text);
-  if (str.size() != 20 || std::sscanf(str.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &s, &z) != 7 || z != 'Z' ||
-      mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 || y < 1970) {
-    return Status::InvalidArgument("'" + str.substr(0, 40) + "' is not a UTC time like 2026-01-20T14:03:12Z");
+  if (str.size() != 20 ||
+      std::sscanf(str.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &s, &z) != 7 ||
+      z != 'Z' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 || y < 1970) {
+    return Status::InvalidArgument("'" + str.substr(0, 40) +
+                                   "' is not a UTC time like 2026-01-20T14:03:12Z");
   }
   tm.tm_year = y - 1900;
   tm.tm_mon = mo - 1;

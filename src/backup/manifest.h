@@ -41,10 +41,10 @@ struct Tablespace {
 
 // One stored data object.
 struct StoredObject {
-  std::string key;       // "backup/<NAME>/data/..."
-  uint64_t size = 0;     // bytes stored (compressed)
-  std::string sha256;    // of the stored bytes, lowercase hex
-  uint64_t raw_size = 0; // bytes after decompression = the sum of its files' sizes
+  std::string key;        // "backup/<NAME>/data/..."
+  uint64_t size = 0;      // bytes stored (compressed)
+  std::string sha256;     // of the stored bytes, lowercase hex
+  uint64_t raw_size = 0;  // bytes after decompression = the sum of its files' sizes
 };
 
 // One entry of the backed-up tree. Paths are relative to the data directory
@@ -52,20 +52,20 @@ struct StoredObject {
 struct ManifestFile {
   std::string path;
   FileType type = FileType::kFile;
-  uint32_t mode = 0;          // permission bits (07777)
-  int64_t mtime = 0;          // seconds since the epoch
+  uint32_t mode = 0;  // permission bits (07777)
+  int64_t mtime = 0;  // seconds since the epoch
   // kFile only:
-  uint64_t size = 0;          // bytes stored (as read; a file that shrank is stored as read)
-  std::string sha256;         // of those bytes, lowercase hex
+  uint64_t size = 0;               // bytes stored (as read; a file that shrank is stored as read)
+  std::string sha256;              // of those bytes, lowercase hex
   std::optional<uint32_t> object;  // index into objects; absent only when size == 0
-  uint64_t offset = 0;        // where the file starts in the object's decompressed bytes
+  uint64_t offset = 0;             // where the file starts in the object's decompressed bytes
   // kLink only:
   std::string target;
 };
 
 struct BackupManifest {
   int format = kManifestFormat;
-  std::string name;               // "20260120T140312Z"
+  std::string name;  // "20260120T140312Z"
   std::string kind = "full";
   std::string system_identifier;  // decimal, as text (64 bits do not fit a JSON number)
   std::string pg_version;         // "15"
@@ -76,15 +76,15 @@ struct BackupManifest {
   uint32_t wal_segment_size = 0;
   bool from_standby = false;
   Codec compression = Codec::kZstd;
-  uint64_t original_bytes = 0;    // sum of file sizes
-  uint64_t stored_bytes = 0;      // sum of object sizes
+  uint64_t original_bytes = 0;  // sum of file sizes
+  uint64_t stored_bytes = 0;    // sum of object sizes
   double duration_seconds = 0;
-  std::string backup_label;       // as returned by pg_backup_stop
-  std::string tablespace_map;     // as returned by pg_backup_stop; may be empty
+  std::string backup_label;    // as returned by pg_backup_stop
+  std::string tablespace_map;  // as returned by pg_backup_stop; may be empty
   std::vector<Tablespace> tablespaces;
   std::vector<StoredObject> objects;
   std::vector<ManifestFile> files;
-  std::string created_by;         // "walferry 0.1.0"
+  std::string created_by;  // "walferry 0.1.0"
 };
 
 // Backup names: 1..64 of [A-Za-z0-9_.-], not starting with '.'.
@@ -93,8 +93,8 @@ Status ValidateBackupName(std::string_view name);
 // component, no NUL or control byte, at most 4096 bytes.
 Status ValidateRelativePath(std::string_view path);
 
-std::string ManifestKey(const std::string& name);         // "backup/<NAME>/manifest.json"
-std::string BackupPrefix(const std::string& name);        // "backup/<NAME>/"
+std::string ManifestKey(const std::string& name);                // "backup/<NAME>/manifest.json"
+std::string BackupPrefix(const std::string& name);               // "backup/<NAME>/"
 std::string DataObjectKey(const std::string& name, uint32_t n);  // "backup/<NAME>/data/000001"
 
 std::string EncodeManifest(const BackupManifest& manifest);
@@ -107,6 +107,9 @@ Result<BackupManifest> LoadManifest(Storage& storage, const std::string& name);
 // Every backup in the repository (those with a manifest), oldest first (by
 // start_time, then name). A manifest that does not decode is an error.
 Result<std::vector<BackupManifest>> ListBackups(Storage& storage);
+// The names of the backups (manifest objects) without reading them, in key
+// order; for callers that report a damaged manifest instead of stopping (verify).
+Result<std::vector<std::string>> ListBackupNames(Storage& storage);
 
 // Receives the files stored in one object, in offset order.
 class FileVisitor {
@@ -121,20 +124,22 @@ class FileVisitor {
 // Downloads object `index`, checks its stored size and SHA-256, decompresses
 // it and hands each of its files to `visitor` (null: only check). kCorruption
 // naming the object or file on any mismatch; storage errors as they come.
-Status ReadObject(Storage& storage, const BackupManifest& manifest, uint32_t index, FileVisitor* visitor);
+Status ReadObject(Storage& storage, const BackupManifest& manifest, uint32_t index,
+                  FileVisitor* visitor);
 
 // The files stored in each object, sorted by offset (indexes into files).
 std::vector<std::vector<size_t>> FilesByObject(const BackupManifest& manifest);
 
 struct Problem {
-  std::string where;    // object key (or file path)
-  Status status;        // what is wrong (kCorruption, kNotFound, ...)
+  std::string where;  // object key (or file path)
+  Status status;      // what is wrong (kCorruption, kNotFound, ...)
 };
 // Checks every object of the backup (size and SHA-256 of the stored bytes)
 // and every file in it (size and SHA-256), `parallel` objects at a time.
 // Problems are listed, not returned as an error; the Result is an error only
 // when the check could not run (e.g. a storage error that is not about one object).
-Result<std::vector<Problem>> VerifyBackupObjects(Storage& storage, const BackupManifest& manifest, int parallel = 4);
+Result<std::vector<Problem>> VerifyBackupObjects(Storage& storage, const BackupManifest& manifest,
+                                                 int parallel = 4);
 
 // LSN text "X/Y" <-> 64-bit value.
 Result<uint64_t> ParseLsn(std::string_view text);

@@ -6,7 +6,7 @@
 namespace walferry::backup {
 namespace {
 
-constexpr int kLanes = 32;          // N_SUMS
+constexpr int kLanes = 32;  // N_SUMS
 constexpr uint32_t kFnvPrime = 16777619;
 constexpr uint32_t kBaseOffsets[kLanes] = {
     0x5B1F36E9, 0xB8525960, 0x02AB50AA, 0x1DE66D2A, 0x79FF467A, 0x9BB9F8A3, 0x217E7CD2, 0x83E13D2C,
@@ -86,12 +86,15 @@ std::optional<uint32_t> RelationFirstBlock(std::string_view path) {
     start = end + 1;
   }
   std::string_view name;
-  if (parts.size() == 3 && parts[0] == "base" && AllDigits(parts[1])) name = parts[2];
-  else if (parts.size() == 2 && parts[0] == "global") name = parts[1];
-  else if (parts.size() == 5 && parts[0] == "pg_tblspc" && AllDigits(parts[1]) && parts[2].starts_with("PG_") &&
-           AllDigits(parts[3]))
+  if (parts.size() == 3 && parts[0] == "base" && AllDigits(parts[1]))
+    name = parts[2];
+  else if (parts.size() == 2 && parts[0] == "global")
+    name = parts[1];
+  else if (parts.size() == 5 && parts[0] == "pg_tblspc" && AllDigits(parts[1]) &&
+           parts[2].starts_with("PG_") && AllDigits(parts[3]))
     name = parts[4];
-  else return std::nullopt;
+  else
+    return std::nullopt;
   // <relfilenode>[_fork][.<segment>]
   uint32_t segment = 0;
   if (size_t dot = name.find('.'); dot != std::string_view::npos) {

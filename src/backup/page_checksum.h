@@ -9,7 +9,7 @@
 
 namespace walferry::backup {
 
-constexpr size_t kBlockSize = 8192;          // BLCKSZ
+constexpr size_t kBlockSize = 8192;             // BLCKSZ
 constexpr uint32_t kBlocksPerSegment = 131072;  // RELSEG_SIZE: 1 GiB of 8 KiB blocks
 
 // PostgreSQL's pg_checksum_page: FNV-1a based, 32 lanes, with the block

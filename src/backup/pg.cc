@@ -24,7 +24,8 @@ Result<std::unique_ptr<PgSession>> PgSession::Connect(const std::string& conninf
       std::string why = err ? Trim(err) : "malformed";
       PQfreemem(err);
       return Status::InvalidArgument("pg-conninfo does not parse: " + why)
-          .WithHint("see libpq's connection strings, e.g. 'host=/var/run/postgresql dbname=postgres'");
+          .WithHint(
+              "see libpq's connection strings, e.g. 'host=/var/run/postgresql dbname=postgres'");
     }
     PQconninfoFree(opts);
   }
@@ -37,8 +38,10 @@ Result<std::unique_ptr<PgSession>> PgSession::Connect(const std::string& conninf
     std::string why = Trim(PQerrorMessage(conn));
     PQfinish(conn);
     return Status::InvalidArgument("cannot connect to PostgreSQL: " + why)
-        .WithHint("set the PG* variables (PGHOST, PGPORT, PGUSER, PGDATABASE) or --pg-conninfo; the role needs "
-                  "pg_backup_start/pg_backup_stop (a superuser or a role granted EXECUTE on them)");
+        .WithHint(
+            "set the PG* variables (PGHOST, PGPORT, PGUSER, PGDATABASE) or --pg-conninfo; the role "
+            "needs "
+            "pg_backup_start/pg_backup_stop (a superuser or a role granted EXECUTE on them)");
   }
   return std::unique_ptr<PgSession>(new PgSession(conn));
 }
@@ -54,12 +57,12 @@ std::string PgSession::Describe() const {
   return "PostgreSQL at host=" + host + " port=" + port + " dbname=" + db;
 }
 
-Result<std::vector<std::vector<std::string>>> PgSession::Query(const std::string& what, const std::string& sql,
-                                                               const std::vector<std::string>& params) {
+Result<std::vector<std::vector<std::string>>> PgSession::Query(
+    const std::string& what, const std::string& sql, const std::vector<std::string>& params) {
   std::vector<const char*> p;
   for (const auto& s : params) p.push_back(s.c_str());
-  PGresult* r = PQexecParams(conn_, sql.c_str(), static_cast<int>(p.size()), nullptr, p.empty() ? nullptr : p.data(),
-                             nullptr, nullptr, 0);
+  PGresult* r = PQexecParams(conn_, sql.c_str(), static_cast<int>(p.size()), nullptr,
+                             p.empty() ? nullptr : p.data(), nullptr, nullptr, 0);
   ExecStatusType st = PQresultStatus(r);
   if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
     std::string why = Trim(PQresultErrorMessage(r));
@@ -73,7 +76,8 @@ Result<std::vector<std::vector<std::string>>> PgSession::Query(const std::string
     }
     if (sqlstate == "42501") {
       return Status::Permission(m).WithHint(
-          "run backup-push as a superuser, or GRANT EXECUTE ON FUNCTION pg_backup_start, pg_backup_stop to the role");
+          "run backup-push as a superuser, or GRANT EXECUTE ON FUNCTION pg_backup_start, "
+          "pg_backup_stop to the role");
     }
     return Status::InvalidArgument(m);
   }
@@ -81,7 +85,8 @@ Result<std::vector<std::vector<std::string>>> PgSession::Query(const std::string
   int n = PQntuples(r), cols = PQnfields(r);
   for (int i = 0; i < n; ++i) {
     std::vector<std::string> row;
-    for (int c = 0; c < cols; ++c) row.emplace_back(PQgetisnull(r, i, c) ? "" : PQgetvalue(r, i, c));
+    for (int c = 0; c < cols; ++c)
+      row.emplace_back(PQgetisnull(r, i, c) ? "" : PQgetvalue(r, i, c));
     rows.push_back(std::move(row));
   }
   PQclear(r);

@@ -24,12 +24,13 @@ class PgSession {
   // column texts (NULL as ""). SQL errors name `what`: insufficient
   // privilege is kPermission, a lost connection kUnavailable, anything else
   // kInvalidArgument with PostgreSQL's message.
-  Result<std::vector<std::vector<std::string>>> Query(const std::string& what, const std::string& sql,
+  Result<std::vector<std::vector<std::string>>> Query(const std::string& what,
+                                                      const std::string& sql,
                                                       const std::vector<std::string>& params = {});
   // One value (first column of the first row).
   Result<std::string> Value(const std::string& what, const std::string& sql,
                             const std::vector<std::string>& params = {});
-  int ServerVersion() const;  // 150004 for 15.4
+  int ServerVersion() const;     // 150004 for 15.4
   std::string Describe() const;  // "host=... port=... dbname=..." without secrets
 
  private:

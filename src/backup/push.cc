@@ -102,14 +102,16 @@ class FileReader {
       if (c.verdict != PageVerdict::kBad) continue;
       // A page being written while we read it looks torn: read it once more.
       char again[kBlockSize];
-      if (::pread(fd_, again, kBlockSize, static_cast<off_t>(offset_ + at)) == static_cast<ssize_t>(kBlockSize)) {
+      if (::pread(fd_, again, kBlockSize, static_cast<off_t>(offset_ + at)) ==
+          static_cast<ssize_t>(kBlockSize)) {
         c = CheckPage(again, block, ctx_.start_lsn);
         if (c.verdict != PageVerdict::kBad) continue;
       }
       char msg[128];
       std::snprintf(msg, sizeof msg, "' block %llu: checksum 0x%04X, expected 0x%04X",
                     static_cast<unsigned long long>(file_block), c.stored, c.computed);
-      ctx_.warnings->Add("page checksum mismatch in '" + e_.path + msg + " (the page is backed up as it is)");
+      ctx_.warnings->Add("page checksum mismatch in '" + e_.path + msg +
+                         " (the page is backed up as it is)");
       ++*ctx_.corrupt_pages;
     }
   }
@@ -237,15 +239,19 @@ class Pusher {
     WF_RETURN_IF_ERROR(Inspect(*repo));
 
     int64_t start_unix = std::chrono::duration_cast<std::chrono::seconds>(
-                             std::chrono::system_clock::now().time_since_epoch()).count();
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
     m_.name = Compact(start_unix);
     for (int i = 1; storage_.Head(ManifestKey(m_.name)).ok(); ++i) {
-      if (i > 50) return Status::AlreadyExists("backups named '" + Compact(start_unix) + "-N' exist up to 50");
+      if (i > 50)
+        return Status::AlreadyExists("backups named '" + Compact(start_unix) +
+                                     "-N' exist up to 50");
       m_.name = Compact(start_unix) + "-" + std::to_string(i);
     }
     m_.start_time = FormatUtc(start_unix);
-    log::Info("starting backup '" + m_.name + "' of " + pg_->Describe() + " (data directory '" + data_dir_ + "'" +
-              (m_.from_standby ? ", a standby" : "") + ") to " + storage_.Describe());
+    log::Info("starting backup '" + m_.name + "' of " + pg_->Describe() + " (data directory '" +
+              data_dir_ + "'" + (m_.from_standby ? ", a standby" : "") + ") to " +
+              storage_.Describe());
 
     auto start = pg_->Value("pg_backup_start", "SELECT pg_backup_start($1, $2)::text",
                             {"walferry " + m_.name, cfg_.fast_checkpoint ? "true" : "false"});
@@ -258,15 +264,19 @@ class Pusher {
     Status copied = CopyFiles();
     if (!copied.ok()) return Abandon(copied);
 
-    auto stop = pg_->Query("pg_backup_stop",
-                           "SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop(wait_for_archive => false)");
+    auto stop = pg_->Query(
+        "pg_backup_stop",
+        "SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop(wait_for_archive => false)");
     if (!stop.ok()) return Abandon(stop.status());
-    if (stop->empty() || stop->front().size() != 3) return Abandon(Status::Internal("pg_backup_stop returned no row"));
+    if (stop->empty() || stop->front().size() != 3)
+      return Abandon(Status::Internal("pg_backup_stop returned no row"));
     m_.stop_lsn = (*stop)[0][0];
     m_.backup_label = (*stop)[0][1];
     m_.tablespace_map = (*stop)[0][2];
     int64_t stop_unix = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch()).count() + 1;
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count() +
+                        1;
     m_.stop_time = FormatUtc(stop_unix);
     Status described = DescribeWal();
     if (!described.ok()) return Abandon(described);
@@ -274,11 +284,13 @@ class Pusher {
     if (!archived.ok()) return Abandon(archived);
 
     BuildManifest();
-    m_.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    m_.duration_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     PutOptions once;
     once.if_absent = true;
     auto put = PutString(storage_, ManifestKey(m_.name), EncodeManifest(m_), once);
-    if (!put.ok()) return Abandon(put.status().Annotate("store the manifest of backup '" + m_.name + "'"));
+    if (!put.ok())
+      return Abandon(put.status().Annotate("store the manifest of backup '" + m_.name + "'"));
 
     PushResult r;
     r.manifest = m_;
@@ -292,14 +304,16 @@ class Pusher {
   // What the server says about itself, checked against the repository.
   Status Inspect(const archive::ClusterIdentity& repo) {
     if (pg_->ServerVersion() < 150000) {
-      return Status::NotSupported(pg_->Describe() + " is PostgreSQL " + std::to_string(pg_->ServerVersion() / 10000) +
+      return Status::NotSupported(pg_->Describe() + " is PostgreSQL " +
+                                  std::to_string(pg_->ServerVersion() / 10000) +
                                   "; backup-push needs 15 or later (pg_backup_start)");
     }
-    auto rows = pg_->Query("inspect the cluster",
-                           "SELECT pg_is_in_recovery()::text, current_setting('data_directory'), "
-                           "(SELECT system_identifier::text FROM pg_control_system()), "
-                           "(SELECT bytes_per_wal_segment::text FROM pg_control_init()), "
-                           "current_setting('data_checksums'), current_setting('server_version_num')");
+    auto rows =
+        pg_->Query("inspect the cluster",
+                   "SELECT pg_is_in_recovery()::text, current_setting('data_directory'), "
+                   "(SELECT system_identifier::text FROM pg_control_system()), "
+                   "(SELECT bytes_per_wal_segment::text FROM pg_control_init()), "
+                   "current_setting('data_checksums'), current_setting('server_version_num')");
     if (!rows.ok()) return rows.status();
     const auto& row = rows->front();
     m_.from_standby = row[0] == "true";
@@ -309,19 +323,24 @@ class Pusher {
     ctx_.checksums = row[4] == "on";
     m_.pg_version = std::to_string(std::stoi(row[5]) / 10000);
     if (std::to_string(repo.system_identifier) != m_.system_identifier) {
-      return Status::FailedPrecondition("repository " + storage_.Describe() + " belongs to the cluster with system identifier " +
-                                        std::to_string(repo.system_identifier) + ", not to " + pg_->Describe() + " (" +
-                                        m_.system_identifier + ")")
+      return Status::FailedPrecondition("repository " + storage_.Describe() +
+                                        " belongs to the cluster with system identifier " +
+                                        std::to_string(repo.system_identifier) + ", not to " +
+                                        pg_->Describe() + " (" + m_.system_identifier + ")")
           .WithHint("give each cluster its own repository or prefix");
     }
     auto local = archive::ReadDataDirIdentity(data_dir_);
     if (!local || std::to_string(local->system_identifier) != m_.system_identifier) {
-      return Status::InvalidArgument("'" + data_dir_ + "' is not the data directory of " + pg_->Describe() +
-                                     (local ? " (another system identifier)" : " (no readable global/pg_control)"))
-          .WithHint("run backup-push on the database host, as a user who can read the data directory (or pass --pg-data)");
+      return Status::InvalidArgument(
+                 "'" + data_dir_ + "' is not the data directory of " + pg_->Describe() +
+                 (local ? " (another system identifier)" : " (no readable global/pg_control)"))
+          .WithHint(
+              "run backup-push on the database host, as a user who can read the data directory (or "
+              "pass --pg-data)");
     }
     auto spaces = pg_->Query("list tablespaces",
-                             "SELECT oid::text, spcname FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global')");
+                             "SELECT oid::text, spcname FROM pg_tablespace WHERE spcname NOT IN "
+                             "('pg_default', 'pg_global')");
     if (!spaces.ok()) return spaces.status();
     for (const auto& s : *spaces) space_names_[s[0]] = s[1];
     m_.compression = cfg_.codec;
@@ -364,6 +383,14 @@ class Pusher {
       }
     }
     if (!bundle.entries.empty()) jobs.push_back(std::move(bundle));
+    // Largest first: a big relation file started last would run alone at the end.
+    auto job_bytes = [&](const Job& j) {
+      uint64_t n = 0;
+      for (size_t i : j.entries) n += walk_[i].size;
+      return n;
+    };
+    std::stable_sort(jobs.begin(), jobs.end(),
+                     [&](const Job& a, const Job& b) { return job_bytes(a) > job_bytes(b); });
     if (cfg_.progress) cfg_.progress->total = total;
     // pg_control is read last, after every other file: recovery of a backup
     // taken from a standby ends at its minRecoveryPoint (as pg_basebackup does).
@@ -373,7 +400,8 @@ class Pusher {
     results_.assign(jobs.size(), JobResult{});
     auto run = [&](size_t j) {
       const std::string key = DataObjectKey(m_.name, static_cast<uint32_t>(j + 1));
-      Status s = jobs[j].large ? PushLarge(jobs[j], key, &results_[j]) : PushBundle(jobs[j], key, &results_[j]);
+      Status s = jobs[j].large ? PushLarge(jobs[j], key, &results_[j])
+                               : PushBundle(jobs[j], key, &results_[j]);
       if (s.ok() && results_[j].stored) {
         std::lock_guard<std::mutex> lock(mu_);
         written_.push_back(key);
@@ -461,19 +489,24 @@ class Pusher {
     auto wal = ParseWalFileName(m_.stop_wal);
     if (!wal.ok()) return wal.status();
     const std::string key = WalObjectKey(*wal);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(cfg_.archive_wait_seconds);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::duration<double>(cfg_.archive_wait_seconds);
     bool said = false;
     for (;;) {
       auto head = storage_.Head(key);
       if (head.ok()) return Status::Ok();
       if (!head.status().IsNotFound()) return head.status();
       if (std::chrono::steady_clock::now() >= deadline) {
-        return Status::Unavailable("backup '" + m_.name + "': WAL segment " + m_.stop_wal + " (the backup's stop segment) did not reach " +
-                                   storage_.Describe() + " within " + std::to_string(static_cast<int>(cfg_.archive_wait_seconds)) + " s")
+        return Status::Unavailable(
+                   "backup '" + m_.name + "': WAL segment " + m_.stop_wal +
+                   " (the backup's stop segment) did not reach " + storage_.Describe() +
+                   " within " + std::to_string(static_cast<int>(cfg_.archive_wait_seconds)) + " s")
             .WithHint(m_.from_standby
-                          ? "a standby's stop segment is archived by the primary once it is complete: set archive_timeout "
+                          ? "a standby's stop segment is archived by the primary once it is "
+                            "complete: set archive_timeout "
                             "on the primary (or run pg_switch_wal() there), or raise --archive-wait"
-                          : "check archive_command and pg_stat_archiver (failed_count, last_failed_wal), or raise --archive-wait");
+                          : "check archive_command and pg_stat_archiver (failed_count, "
+                            "last_failed_wal), or raise --archive-wait");
       }
       if (!said) {
         log::Info("waiting for WAL segment " + m_.stop_wal + " to be archived");
@@ -507,9 +540,11 @@ class Pusher {
         f.offset = o.offset;
         m_.original_bytes += f.size;
       }
-      if (e.type == FileType::kLink && e.path.starts_with("pg_tblspc/")) {
+      if (e.type == FileType::kLink && e.path.starts_with("pg_tblspc/") &&
+          e.path.find('/', 10) == std::string::npos) {
         std::string oid = e.path.substr(10);
-        m_.tablespaces.push_back(Tablespace{static_cast<uint32_t>(std::stoul(oid)), space_names_[oid], e.target});
+        m_.tablespaces.push_back(
+            Tablespace{static_cast<uint32_t>(std::stoul(oid)), space_names_[oid], e.target});
       }
       m_.files.push_back(std::move(f));
       file_of_walk_[i] = m_.files.size() - 1;
@@ -534,10 +569,12 @@ class Pusher {
     }
     if (!keys.empty()) {
       Status s = storage_.RemoveMany(keys);
-      if (!s.ok()) log::Warn("could not remove the " + std::to_string(keys.size()) + " data objects of the failed backup '" +
-                             m_.name + "': " + s.ToString());
+      if (!s.ok())
+        log::Warn("could not remove the " + std::to_string(keys.size()) +
+                  " data objects of the failed backup '" + m_.name + "': " + s.ToString());
     }
-    return why.Annotate("backup '" + m_.name + "' failed (no manifest was written: the backup does not exist)");
+    return why.Annotate("backup '" + m_.name +
+                        "' failed (no manifest was written: the backup does not exist)");
   }
 
   Storage& storage_;

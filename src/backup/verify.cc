@@ -78,14 +78,34 @@ Result<WalCheck> ParseWalCheck(std::string_view text) {
 Result<VerifyReport> Verify(Storage& storage, const VerifyConfig& config) {
   auto identity = archive::RequireIdentity(storage);
   if (!identity.ok()) return identity.status();
-  auto manifests = ListBackups(storage);
-  if (!manifests.ok()) return manifests.status();
-
+  // Each manifest on its own: a damaged one is a problem to list, not the end of the check.
+  auto names = ListBackupNames(storage);
+  if (!names.ok()) return names.status();
   VerifyReport report;
+  std::vector<BackupManifest> manifests;
+  std::vector<VerifyReport::Backup> damaged;  // listed after the others
+  for (const std::string& name : *names) {
+    auto m = LoadManifest(storage, name);
+    if (m.ok()) {
+      manifests.push_back(std::move(*m));
+      continue;
+    }
+    if (!IsPerObject(m.status())) return m.status();
+    VerifyReport::Backup b;
+    b.name = name;
+    b.objects_ok = false;
+    b.problems.push_back("manifest: " + m.status().message());
+    report.problems.push_back("backup '" + name + "': " + b.problems.back());
+    damaged.push_back(std::move(b));
+  }
+  std::stable_sort(manifests.begin(), manifests.end(), [](const BackupManifest& a, const BackupManifest& b) {
+    return a.start_time != b.start_time ? a.start_time < b.start_time : a.name < b.name;
+  });
+
   report.repository = storage.Describe();
   report.wal_check = config.wal_check;
   report.segment_size = ValidateSegmentSize(identity->wal_segment_size).ok() ? identity->wal_segment_size : 16u << 20;
-  for (const auto& m : *manifests) {
+  for (const auto& m : manifests) {
     if (ValidateSegmentSize(m.wal_segment_size).ok()) report.segment_size = m.wal_segment_size;
   }
   const uint64_t seg_size = report.segment_size;
@@ -150,7 +170,7 @@ Result<VerifyReport> Verify(Storage& storage, const VerifyConfig& config) {
   // A timeline recovery cannot follow: segments but no history file (the
   // lowest timeline of the repository needs none: the cluster began there).
   uint32_t lowest = timelines.empty() ? 0 : *timelines.begin();
-  for (const auto& m : *manifests) lowest = std::min(lowest == 0 ? m.timeline : lowest, m.timeline);
+  for (const auto& m : manifests) lowest = std::min(lowest == 0 ? m.timeline : lowest, m.timeline);
   for (const auto& [tli, segs] : inventory.segments) {
     if (tli > lowest && !segs.empty() && !with_history.count(tli)) {
       char name[16];
@@ -160,7 +180,7 @@ Result<VerifyReport> Verify(Storage& storage, const VerifyConfig& config) {
     }
   }
 
-  for (const BackupManifest& m : *manifests) {
+  for (const BackupManifest& m : manifests) {
     VerifyReport::Backup b;
     b.name = m.name;
     b.timeline = m.timeline;
@@ -185,6 +205,7 @@ Result<VerifyReport> Verify(Storage& storage, const VerifyConfig& config) {
     for (const std::string& p : b.problems) report.problems.push_back("backup '" + m.name + "': " + p);
     report.backups.push_back(std::move(b));
   }
+  for (auto& b : damaged) report.backups.push_back(std::move(b));
   auto orphans = FindOrphans(storage);
   if (!orphans.ok()) return orphans.status();
   for (const OrphanPrefix& o : *orphans) {

@@ -11,12 +11,13 @@
 namespace walferry::backup {
 namespace {
 
-constexpr std::string_view kContentsExcluded[] = {
-    "pg_wal", "pg_replslot", "pg_dynshmem", "pg_notify", "pg_serial", "pg_snapshots", "pg_stat_tmp", "pg_subtrans"};
+constexpr std::string_view kContentsExcluded[] = {"pg_wal",      "pg_replslot", "pg_dynshmem",
+                                                  "pg_notify",   "pg_serial",   "pg_snapshots",
+                                                  "pg_stat_tmp", "pg_subtrans"};
 constexpr std::string_view kTopFilesExcluded[] = {
-    "postmaster.pid",  "postmaster.opts",          "backup_label",         "backup_label.old", "tablespace_map",
-    "tablespace_map.old", "backup_manifest",       "backup_manifest.tmp",  "postgresql.auto.conf.tmp",
-    "current_logfiles.tmp", "recovery.signal",     "standby.signal"};
+    "postmaster.pid",           "postmaster.opts",      "backup_label",    "backup_label.old",
+    "tablespace_map",           "tablespace_map.old",   "backup_manifest", "backup_manifest.tmp",
+    "postgresql.auto.conf.tmp", "current_logfiles.tmp", "recovery.signal", "standby.signal"};
 
 bool AllDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -81,7 +82,8 @@ class Walker {
     std::set<std::string_view> unlogged;
     if (IsDatabaseDir(rel)) {
       for (const auto& n : names) {
-        if (n.size() > 5 && n.ends_with("_init") && AllDigits(std::string_view(n).substr(0, n.size() - 5))) {
+        if (n.size() > 5 && n.ends_with("_init") &&
+            AllDigits(std::string_view(n).substr(0, n.size() - 5))) {
           unlogged.insert(std::string_view(n).substr(0, n.size() - 5));
         }
       }
@@ -118,7 +120,8 @@ class Walker {
         e.type = FileType::kDir;
         out_->entries.push_back(e);
         if (ContentsExcluded(child_rel)) {
-          if (child_rel == "pg_wal") AddDir(child_abs + "/archive_status", "pg_wal/archive_status", e);
+          if (child_rel == "pg_wal")
+            AddDir(child_abs + "/archive_status", "pg_wal/archive_status", e);
           continue;
         }
         WF_RETURN_IF_ERROR(Dir(child_abs, child_rel));
@@ -127,7 +130,8 @@ class Walker {
         e.size = static_cast<uint64_t>(st.st_size);
         out_->entries.push_back(e);
       } else {
-        out_->warnings.push_back("skipped '" + child_abs + "': not a file, directory or symbolic link");
+        out_->warnings.push_back("skipped '" + child_abs +
+                                 "': not a file, directory or symbolic link");
       }
     }
     return Status::Ok();
@@ -157,6 +161,12 @@ class Walker {
       AddDir(abs + "/archive_status", "pg_wal/archive_status", *e);
       return Status::Ok();
     }
+    if (dir.starts_with(
+            "pg_tblspc")) {  // only tablespaces belong there; a link below one is not followed
+      out_->warnings.push_back("skipped '" + abs +
+                               "': a symbolic link in pg_tblspc that is not a tablespace");
+      return Status::Ok();
+    }
     e->type = FileType::kLink;
     out_->entries.push_back(*e);
     return Status::Ok();
@@ -180,14 +190,16 @@ class Walker {
 }  // namespace
 
 bool ContentsExcluded(std::string_view path) {
-  return std::find(std::begin(kContentsExcluded), std::end(kContentsExcluded), path) != std::end(kContentsExcluded);
+  return std::find(std::begin(kContentsExcluded), std::end(kContentsExcluded), path) !=
+         std::end(kContentsExcluded);
 }
 
 bool ExcludedEntry(std::string_view dir, std::string_view name, bool is_dir) {
   if (name.starts_with("pgsql_tmp")) return true;
   if (!is_dir && name.starts_with("pg_internal.init")) return true;
   if (dir.empty() && !is_dir &&
-      std::find(std::begin(kTopFilesExcluded), std::end(kTopFilesExcluded), name) != std::end(kTopFilesExcluded)) {
+      std::find(std::begin(kTopFilesExcluded), std::end(kTopFilesExcluded), name) !=
+          std::end(kTopFilesExcluded)) {
     return true;
   }
   return false;

@@ -30,8 +30,8 @@ struct WalkEntry {
   FileType type = FileType::kFile;
   uint32_t mode = 0;
   int64_t mtime = 0;
-  uint64_t size = 0;     // at the time of the walk
-  std::string target;    // links
+  uint64_t size = 0;   // at the time of the walk
+  std::string target;  // links
 };
 
 struct WalkResult {

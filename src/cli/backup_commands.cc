@@ -65,11 +65,13 @@ class ProgressLine {
     std::unique_lock<std::mutex> lock(mu_);
     while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
       double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      double done = static_cast<double>(p_.done.load()), total = static_cast<double>(p_.total.load());
+      double done = static_cast<double>(p_.done.load()),
+             total = static_cast<double>(p_.total.load());
       double rate = el > 0 ? done / el : 0;
       std::string eta = rate > 0 && total > done ? Clock((total - done) / rate) : "-";
-      std::fprintf(stderr, "\r\033[K%s %s of %s (%.0f%%), %s/s, ETA %s", verb_, Bytes(done).c_str(), Bytes(total).c_str(),
-                   total > 0 ? 100 * done / total : 0.0, Bytes(rate).c_str(), eta.c_str());
+      std::fprintf(stderr, "\r\033[K%s %s of %s (%.0f%%), %s/s, ETA %s", verb_, Bytes(done).c_str(),
+                   Bytes(total).c_str(), total > 0 ? 100 * done / total : 0.0, Bytes(rate).c_str(),
+                   eta.c_str());
       std::fflush(stderr);
     }
   }
@@ -120,13 +122,15 @@ Status RunBackupPush(const Context& ctx, const PushArgs& args) {
   if (!r.ok()) return r.status();
   const auto& m = r->manifest;
   double secs = Since(t0);
-  std::fprintf(ctx.out,
-               "backup %s: %s in %llu files -> %s stored (%s) in %.1f s, %s/s; WAL %s .. %s%s%s\n",
-               m.name.c_str(), Bytes(static_cast<double>(m.original_bytes)).c_str(),
-               static_cast<unsigned long long>(r->files), Bytes(static_cast<double>(m.stored_bytes)).c_str(),
-               CodecName(m.compression), secs, Bytes(secs > 0 ? m.original_bytes / secs : 0).c_str(), m.start_wal.c_str(),
-               m.stop_wal.c_str(), m.from_standby ? ", from a standby" : "",
-               r->corrupt_pages ? (", " + std::to_string(r->corrupt_pages) + " CORRUPT PAGES (see the warnings)").c_str() : "");
+  std::fprintf(
+      ctx.out, "backup %s: %s in %llu files -> %s stored (%s) in %.1f s, %s/s; WAL %s .. %s%s%s\n",
+      m.name.c_str(), Bytes(static_cast<double>(m.original_bytes)).c_str(),
+      static_cast<unsigned long long>(r->files), Bytes(static_cast<double>(m.stored_bytes)).c_str(),
+      CodecName(m.compression), secs, Bytes(secs > 0 ? m.original_bytes / secs : 0).c_str(),
+      m.start_wal.c_str(), m.stop_wal.c_str(), m.from_standby ? ", from a standby" : "",
+      r->corrupt_pages
+          ? (", " + std::to_string(r->corrupt_pages) + " CORRUPT PAGES (see the warnings)").c_str()
+          : "");
   return Status::Ok();
 }
 
@@ -134,7 +138,8 @@ Status RunBackupPush(const Context& ctx, const PushArgs& args) {
 
 json BackupJson(const backup::BackupManifest& m) {
   json spaces = json::array();
-  for (const auto& t : m.tablespaces) spaces.push_back({{"oid", t.oid}, {"name", t.name}, {"location", t.location}});
+  for (const auto& t : m.tablespaces)
+    spaces.push_back({{"oid", t.oid}, {"name", t.name}, {"location", t.location}});
   return {{"name", m.name},
           {"kind", m.kind},
           {"start_time", m.start_time},
@@ -170,13 +175,16 @@ Status RunBackupList(const Context& ctx, bool as_json) {
     std::fprintf(ctx.out, "no backups in %s\n", (*storage)->Describe().c_str());
     return Status::Ok();
   }
-  std::fprintf(ctx.out, "%-20s %-20s %-20s %3s %-24s %-24s %-17s %-17s %10s %10s %8s %s\n", "NAME", "START (UTC)", "STOP (UTC)",
-               "TL", "START WAL", "STOP WAL", "START LSN", "STOP LSN", "ORIGINAL", "STORED", "DURATION", "PG / SYSTEM ID");
+  std::fprintf(ctx.out, "%-20s %-20s %-20s %3s %-24s %-24s %-17s %-17s %10s %10s %8s %s\n", "NAME",
+               "START (UTC)", "STOP (UTC)", "TL", "START WAL", "STOP WAL", "START LSN", "STOP LSN",
+               "ORIGINAL", "STORED", "DURATION", "PG / SYSTEM ID");
   for (const auto& m : *list) {
-    std::fprintf(ctx.out, "%-20s %-20s %-20s %3u %-24s %-24s %-17s %-17s %10s %10s %8s %s / %s%s\n", m.name.c_str(),
-                 m.start_time.c_str(), m.stop_time.c_str(), m.timeline, m.start_wal.c_str(), m.stop_wal.c_str(),
-                 m.start_lsn.c_str(), m.stop_lsn.c_str(), Bytes(static_cast<double>(m.original_bytes)).c_str(),
-                 Bytes(static_cast<double>(m.stored_bytes)).c_str(), Clock(m.duration_seconds).c_str(), m.pg_version.c_str(),
+    std::fprintf(ctx.out, "%-20s %-20s %-20s %3u %-24s %-24s %-17s %-17s %10s %10s %8s %s / %s%s\n",
+                 m.name.c_str(), m.start_time.c_str(), m.stop_time.c_str(), m.timeline,
+                 m.start_wal.c_str(), m.stop_wal.c_str(), m.start_lsn.c_str(), m.stop_lsn.c_str(),
+                 Bytes(static_cast<double>(m.original_bytes)).c_str(),
+                 Bytes(static_cast<double>(m.stored_bytes)).c_str(),
+                 Clock(m.duration_seconds).c_str(), m.pg_version.c_str(),
                  m.system_identifier.c_str(), m.from_standby ? " (standby)" : "");
   }
   return Status::Ok();
@@ -194,8 +202,10 @@ struct FetchArgs {
 std::string ShellQuote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -213,7 +223,8 @@ std::string RestoreCommand(const config::GlobalConfig& cfg) {
     if (r.origin != config::Origin::kFlag && r.origin != config::Origin::kEnv) continue;
     if (std::string(r.spec->name) == "config") continue;
     if (r.spec->secret) {
-      log::Warn(std::string("restore_command will not carry ") + r.spec->name + " (a secret, given by " + r.where +
+      log::Warn(std::string("restore_command will not carry ") + r.spec->name +
+                " (a secret, given by " + r.where +
                 "): put it in the config file or PostgreSQL's environment");
       continue;
     }
@@ -245,12 +256,18 @@ Status RunBackupFetch(const Context& ctx, const FetchArgs& args) {
     if (!t.ok()) return t.status();
   }
   if (!args.target_lsn.empty() && !backup::ParseLsn(args.target_lsn).ok()) {
-    return Status::InvalidArgument("--target-lsn '" + args.target_lsn + "' is not an LSN like 0/3000028");
+    return Status::InvalidArgument("--target-lsn '" + args.target_lsn +
+                                   "' is not an LSN like 0/3000028");
   }
-  int targets = !args.target_time.empty() + !args.target_lsn.empty() + !args.target_name.empty() + !args.target_xid.empty();
-  if (targets > 1) return Status::InvalidArgument("give at most one of --target-time, --target-lsn, --target-name, --target-xid");
-  if (!args.target_action.empty() && targets == 0) return Status::InvalidArgument("--target-action needs a target");
-  if (args.no_recovery && targets > 0) return Status::InvalidArgument("--no-recovery and a recovery target exclude each other");
+  int targets = !args.target_time.empty() + !args.target_lsn.empty() + !args.target_name.empty() +
+                !args.target_xid.empty();
+  if (targets > 1)
+    return Status::InvalidArgument(
+        "give at most one of --target-time, --target-lsn, --target-name, --target-xid");
+  if (!args.target_action.empty() && targets == 0)
+    return Status::InvalidArgument("--target-action needs a target");
+  if (args.no_recovery && targets > 0)
+    return Status::InvalidArgument("--no-recovery and a recovery target exclude each other");
   fc.target_time = args.target_time;
   fc.target_lsn = args.target_lsn;
   fc.target_name = args.target_name;
@@ -264,10 +281,12 @@ Status RunBackupFetch(const Context& ctx, const FetchArgs& args) {
   line.Stop();
   if (!r.ok()) return r.status();
   double secs = Since(t0);
-  std::fprintf(ctx.out, "restored backup %s into %s: %s in %llu files, verified, in %.1f s, %s/s%s\n",
-               r->manifest.name.c_str(), args.dest.c_str(), Bytes(static_cast<double>(r->bytes)).c_str(),
-               static_cast<unsigned long long>(r->files), secs, Bytes(secs > 0 ? r->bytes / secs : 0).c_str(),
-               fc.recovery ? "; recovery.signal and restore_command written" : "");
+  std::fprintf(
+      ctx.out, "restored backup %s into %s: %s in %llu files, verified, in %.1f s, %s/s%s\n",
+      r->manifest.name.c_str(), args.dest.c_str(), Bytes(static_cast<double>(r->bytes)).c_str(),
+      static_cast<unsigned long long>(r->files), secs,
+      Bytes(secs > 0 ? r->bytes / secs : 0).c_str(),
+      fc.recovery ? "; recovery.signal and restore_command written" : "");
   return Status::Ok();
 }
 
@@ -277,9 +296,11 @@ Handler BindBackupPush(CLI::App& command) {
   auto args = std::make_shared<PushArgs>();
   command.add_option("--pg-data", args->pg_data,
                      "the data directory (default: the server's data_directory setting)");
-  command.add_flag("--fast", args->fast, "ask for an immediate checkpoint (pg_backup_start fast => true)");
-  command.add_option("--archive-wait", args->archive_wait,
-                     "seconds to wait for the backup's stop WAL segment to reach the repository (default: 300)");
+  command.add_flag("--fast", args->fast,
+                   "ask for an immediate checkpoint (pg_backup_start fast => true)");
+  command.add_option(
+      "--archive-wait", args->archive_wait,
+      "seconds to wait for the backup's stop WAL segment to reach the repository (default: 300)");
   return [args](const Context& ctx) { return RunBackupPush(ctx, *args); };
 }
 
@@ -292,12 +313,19 @@ Handler BindBackupList(CLI::App& command) {
 Handler BindBackupFetch(CLI::App& command) {
   auto a = std::make_shared<FetchArgs>();
   command.add_option("NAME", a->name, "the backup's name, or LATEST")->required();
-  command.add_option("DEST", a->dest, "the data directory to restore into (created if missing; must be empty)")->required();
-  command.add_flag("--force", a->force, "restore into a non-empty DEST (and non-empty tablespace directories)");
-  command.add_option("--tablespace-map", a->tablespace_map, "restore a tablespace elsewhere: OID=DIR or NAME=DIR (repeatable)");
-  command.add_option("--target-time", a->target_time, "recovery_target_time, with a zone: '2026-11-20 14:03:00+00'");
+  command
+      .add_option("DEST", a->dest,
+                  "the data directory to restore into (created if missing; must be empty)")
+      ->required();
+  command.add_flag("--force", a->force,
+                   "restore into a non-empty DEST (and non-empty tablespace directories)");
+  command.add_option("--tablespace-map", a->tablespace_map,
+                     "restore a tablespace elsewhere: OID=DIR or NAME=DIR (repeatable)");
+  command.add_option("--target-time", a->target_time,
+                     "recovery_target_time, with a zone: '2026-11-20 14:03:00+00'");
   command.add_option("--target-lsn", a->target_lsn, "recovery_target_lsn");
-  command.add_option("--target-name", a->target_name, "recovery_target_name (a pg_create_restore_point name)");
+  command.add_option("--target-name", a->target_name,
+                     "recovery_target_name (a pg_create_restore_point name)");
   command.add_option("--target-xid", a->target_xid, "recovery_target_xid");
   command.add_option("--target-action", a->target_action, "recovery_target_action")
       ->check(CLI::IsMember({"pause", "promote", "shutdown"}));

@@ -234,6 +234,22 @@ TEST(VerifyTest, DamagedHistoryFileIsAProblem) {
   EXPECT_NE(r.corrupt[0].error.find("00000002.history"), std::string::npos);
 }
 
+TEST(VerifyTest, DamagedManifestIsListedAndTheRestStillChecked) {
+  Repo repo;
+  Daily(repo);
+  ASSERT_TRUE(PutString(repo.storage(), ManifestKey("b1"), "{\"format\": 1, \"name\": 7}").ok());
+  repo.Drop(Repo::SegKey(1, 27));
+  VerifyReport r = MustVerify(repo);
+  EXPECT_FALSE(r.ok());
+  ASSERT_EQ(r.backups.size(), 4u);
+  EXPECT_EQ(r.backups.back().name, "b1");  // the damaged one, after the others
+  EXPECT_FALSE(r.backups.back().objects_ok);
+  EXPECT_NE(r.backups.back().problems[0].find("manifest: "), std::string::npos);
+  EXPECT_EQ(r.backups[0].name, "b0");
+  EXPECT_EQ(r.backups[0].chain.gaps.size(), 1u);  // the others are still checked
+  EXPECT_EQ(VerifyOutcome(r).code(), Status::Code::kCorruption);
+}
+
 TEST(VerifyTest, OrphanObjectsAreNotesNotProblems) {
   Repo repo;
   Daily(repo);

@@ -24,10 +24,12 @@ BackupManifest At(const std::string& name, const std::string& stop) {
 }
 
 TEST(FetchTest, ChooseBackup) {
-  std::vector<BackupManifest> list = {At("a", "2026-01-01T00:00:00Z"), At("b", "2026-01-02T00:00:00Z")};
+  std::vector<BackupManifest> list = {At("a", "2026-01-01T00:00:00Z"),
+                                      At("b", "2026-01-02T00:00:00Z")};
   EXPECT_EQ(ChooseBackup(list, std::nullopt)->name, "b");
   EXPECT_EQ(ChooseBackup(list, *ParseUtc("2026-01-01T12:00:00Z"))->name, "a");
-  EXPECT_EQ(ChooseBackup(list, *ParseUtc("2026-01-02T00:00:00Z"))->name, "a");  // must end before it
+  EXPECT_EQ(ChooseBackup(list, *ParseUtc("2026-01-02T00:00:00Z"))->name,
+            "a");  // must end before it
   EXPECT_TRUE(ChooseBackup(list, *ParseUtc("2025-12-31T00:00:00Z")).status().IsNotFound());
   EXPECT_TRUE(ChooseBackup({}, std::nullopt).status().IsNotFound());
 }
@@ -39,8 +41,8 @@ TEST(FetchTest, ParseTargetTime) {
   EXPECT_EQ(*ParseTargetTime("2026-01-20 16:03:12+02"), *ParseUtc("2026-01-20T14:03:12Z"));
   EXPECT_EQ(*ParseTargetTime("2026-01-20 08:33:12-05:30"), *ParseUtc("2026-01-20T14:03:12Z"));
   EXPECT_EQ(*ParseTargetTime("2026-01-20 14:03:12 UTC"), *ParseUtc("2026-01-20T14:03:12Z"));
-  for (const char* bad : {"2026-01-20 14:03:12", "yesterday", "2026-01-20 14:03:12+0", "2026-13-20 14:03:12Z",
-                          "2026-01-20 14:03:12 CET", ""}) {
+  for (const char* bad : {"2026-01-20 14:03:12", "yesterday", "2026-01-20 14:03:12+0",
+                          "2026-13-20 14:03:12Z", "2026-01-20 14:03:12 CET", ""}) {
     EXPECT_EQ(ParseTargetTime(bad).status().code(), Status::Code::kInvalidArgument) << bad;
   }
 }
@@ -60,8 +62,10 @@ BackupManifest Store(Storage& s) {
   m.backup_label = "label\n";
   const std::string data = "control";
   m.files.push_back({"global", FileType::kDir, 0700, 1, 0, "", std::nullopt, 0, ""});
-  m.files.push_back({"global/pg_control", FileType::kFile, 0600, 1, data.size(), crypto::Sha256Hex(data), 0u, 0, ""});
-  m.files.push_back({"empty", FileType::kFile, 0600, 1, 0, crypto::Sha256Hex(""), std::nullopt, 0, ""});
+  m.files.push_back({"global/pg_control", FileType::kFile, 0600, 1, data.size(),
+                     crypto::Sha256Hex(data), 0u, 0, ""});
+  m.files.push_back(
+      {"empty", FileType::kFile, 0600, 1, 0, crypto::Sha256Hex(""), std::nullopt, 0, ""});
   m.objects.push_back({DataObjectKey("b1", 1), data.size(), crypto::Sha256Hex(data), data.size()});
   m.original_bytes = m.stored_bytes = data.size();
   EXPECT_TRUE(PutString(s, m.objects[0].key, data).ok());
@@ -127,6 +131,28 @@ TEST(FetchTest, CorruptObjectLeavesNoFileInPlace) {
   EXPECT_EQ(r.status().code(), Status::Code::kCorruption);
   EXPECT_FALSE(fsys::exists(c.dest + "/global/pg_control"));
   EXPECT_FALSE(fsys::exists(c.dest + "/global/pg_control.wf-fetch"));
+}
+
+}  // namespace
+}  // namespace walferry::backup
+
+namespace walferry::backup {
+namespace {
+
+TEST(FetchTest, LatestWithTargetLsn) {
+  auto s = NewMemoryStorage();
+  Store(*s);  // stop_lsn 0/3000028
+  TempDir t;
+  FetchConfig c;
+  c.name = "LATEST";
+  c.dest = t.path() + "/data";
+  c.target_lsn = "0/2000000";
+  EXPECT_TRUE(Fetch(*s, c).status().IsNotFound());
+  EXPECT_FALSE(std::filesystem::exists(c.dest));  // nothing written when no backup fits
+  c.target_lsn = "0/3000028";
+  auto r = Fetch(*s, c);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->manifest.name, "b1");
 }
 
 }  // namespace

@@ -14,7 +14,8 @@ namespace {
 using nlohmann::json;
 
 // Stores one object holding `contents` laid end to end and returns a manifest for them.
-BackupManifest MakeBackup(Storage& storage, const std::string& name, const std::vector<std::pair<std::string, std::string>>& contents,
+BackupManifest MakeBackup(Storage& storage, const std::string& name,
+                          const std::vector<std::pair<std::string, std::string>>& contents,
                           Codec codec = Codec::kZstd) {
   BackupManifest m;
   m.name = name;
@@ -52,7 +53,8 @@ BackupManifest MakeBackup(Storage& storage, const std::string& name, const std::
   EXPECT_TRUE(c.ok());
   EXPECT_TRUE((*c)->Write(raw.data(), raw.size()).ok());
   EXPECT_TRUE((*c)->Finish().ok());
-  StoredObject o{DataObjectKey(name, 1), compressed.out.size(), crypto::Sha256Hex(compressed.out), raw.size()};
+  StoredObject o{DataObjectKey(name, 1), compressed.out.size(), crypto::Sha256Hex(compressed.out),
+                 raw.size()};
   EXPECT_TRUE(PutString(storage, o.key, compressed.out).ok());
   m.objects.push_back(o);
   m.stored_bytes = o.size;
@@ -62,7 +64,8 @@ BackupManifest MakeBackup(Storage& storage, const std::string& name, const std::
 
 BackupManifest Sample() {
   auto storage = NewMemoryStorage();
-  return MakeBackup(*storage, "20260120T140312Z", {{"base/1", "hello"}, {"base/2", ""}, {"PG_VERSION", "15\n"}});
+  return MakeBackup(*storage, "20260120T140312Z",
+                    {{"base/1", "hello"}, {"base/2", ""}, {"PG_VERSION", "15\n"}});
 }
 
 // Decodes `j` after `edit` and returns the error message (empty when it decodes).
@@ -77,8 +80,10 @@ TEST(ManifestTest, RoundTrip) {
   BackupManifest m = Sample();
   m.tablespaces.push_back({16384, "ts1", "/srv/ts1"});
   m.files.push_back({"pg_tblspc", FileType::kDir, 0700, 1, 0, "", std::nullopt, 0, ""});
-  m.files.push_back({"pg_tblspc/16384", FileType::kLink, 0777, 1, 0, "", std::nullopt, 0, "/srv/ts1"});
-  m.files.push_back({"pg_tblspc/16384/PG_15_1", FileType::kDir, 0700, 1, 0, "", std::nullopt, 0, ""});
+  m.files.push_back(
+      {"pg_tblspc/16384", FileType::kLink, 0777, 1, 0, "", std::nullopt, 0, "/srv/ts1"});
+  m.files.push_back(
+      {"pg_tblspc/16384/PG_15_1", FileType::kDir, 0700, 1, 0, "", std::nullopt, 0, ""});
   m.from_standby = true;
   m.duration_seconds = 1.5;
   auto d = DecodeManifest(EncodeManifest(m), "k");
@@ -96,21 +101,24 @@ TEST(ManifestTest, Keys) {
   EXPECT_EQ(DataObjectKey("20260120T140312Z", 7), "backup/20260120T140312Z/data/000007");
   EXPECT_EQ(BackupPrefix("b"), "backup/b/");
   EXPECT_TRUE(ValidateBackupName("20260120T140312Z").ok());
-  for (const char* bad : {"", ".x", "a/b", "..", "a b", "a\nb"}) EXPECT_FALSE(ValidateBackupName(bad).ok()) << bad;
+  for (const char* bad : {"", ".x", "a/b", "..", "a b", "a\nb"})
+    EXPECT_FALSE(ValidateBackupName(bad).ok()) << bad;
 }
 
 TEST(ManifestTest, RelativePaths) {
   for (const char* good : {"a", "base/1/2", "pg_tblspc/16384/PG_15_1/5/1", "a..b", "...", ".a"}) {
     EXPECT_TRUE(ValidateRelativePath(good).ok()) << good;
   }
-  for (const char* bad : {"", "/etc/passwd", "..", "../x", "a/../../x", "a/..", "./a", "a/./b", "a//b", "a/", "a\x01", "a\nb"}) {
+  for (const char* bad : {"", "/etc/passwd", "..", "../x", "a/../../x", "a/..", "./a", "a/./b",
+                          "a//b", "a/", "a\x01", "a\nb"}) {
     EXPECT_FALSE(ValidateRelativePath(bad).ok()) << bad;
   }
   EXPECT_FALSE(ValidateRelativePath(std::string(4097, 'a')).ok());
 }
 
 TEST(ManifestTest, RefusesPathEscapes) {
-  for (const char* p : {"../etc/passwd", "/etc/passwd", "base/../../x", "base//1", "base/./1", ""}) {
+  for (const char* p :
+       {"../etc/passwd", "/etc/passwd", "base/../../x", "base//1", "base/./1", ""}) {
     std::string err = DecodeError([&](json& j) { j["files"][1]["path"] = p; });
     EXPECT_NE(err.find("files[1].path"), std::string::npos) << p << ": " << err;
   }
@@ -118,14 +126,19 @@ TEST(ManifestTest, RefusesPathEscapes) {
 
 TEST(ManifestTest, RefusesWritesThroughLinks) {
   std::string err = DecodeError([](json& j) {
-    j["files"][0] = {{"path", "base"}, {"type", "link"}, {"mode", 0777}, {"mtime", 1}, {"target", "/etc"}};
+    j["files"][0] = {
+        {"path", "base"}, {"type", "link"}, {"mode", 0777}, {"mtime", 1}, {"target", "/etc"}};
   });
   EXPECT_NE(err.find("inside the link 'base'"), std::string::npos) << err;
   err = DecodeError([](json& j) { j["files"][1]["path"] = "nodir/1"; });
   EXPECT_NE(err.find("no directory entry"), std::string::npos) << err;
   err = DecodeError([](json& j) {
     j["files"].push_back({{"path", "pg_tblspc"}, {"type", "dir"}, {"mode", 0700}, {"mtime", 1}});
-    j["files"].push_back({{"path", "pg_tblspc/1"}, {"type", "link"}, {"mode", 0777}, {"mtime", 1}, {"target", "/x"}});
+    j["files"].push_back({{"path", "pg_tblspc/1"},
+                          {"type", "link"},
+                          {"mode", 0777},
+                          {"mtime", 1},
+                          {"target", "/x"}});
   });
   EXPECT_NE(err.find("not a listed tablespace"), std::string::npos) << err;
 }
@@ -163,7 +176,10 @@ TEST(ManifestTest, RefusesMalformedFields) {
       {[](json& j) { j["files"][1]["type"] = "fifo"; }, "files[1].type"},
       {[](json& j) { j["files"][1]["mode"] = 010000; }, "files[1].mode"},
       {[](json& j) { j["files"][2]["path"] = "base/1"; }, "listed twice"},
-      {[](json& j) { j["tablespaces"] = json::array({{{"oid", 5}, {"location", "rel/path"}}}); }, "tablespaces[0].location"},
+      {[](json& j) {
+         j["tablespaces"] = json::array({{{"oid", 5}, {"location", "rel/path"}}});
+       },
+       "tablespaces[0].location"},
       {[](json& j) { j["files"] = json::object(); }, "files: is not an array"},
   };
   for (const auto& c : cases) {
@@ -194,6 +210,58 @@ TEST(ManifestTest, DamagedTextNeverCrashes) {
   }
 }
 
+// Every field of every kind of entry replaced by a value of each JSON type: a clear error
+// (or, for a value that happens to be valid, a manifest), never a crash or an exception.
+TEST(ManifestTest, EveryFieldWithEveryType) {
+  BackupManifest m = Sample();
+  m.tablespaces.push_back({16384, "ts1", "/srv/ts1"});
+  const json base = json::parse(EncodeManifest(m));
+  const std::vector<json> values = {
+      nullptr,       true,          -1, 0, 1.5, 18446744073709551615ull, "", "x", "../x",
+      json::array(), json::object()};
+  auto mutate = [&](const std::function<json&(json&)>& at) {
+    for (const auto& v : values) {
+      json j = base;
+      at(j) = v;
+      auto d = DecodeManifest(j.dump(), "k");
+      if (!d.ok()) {
+        EXPECT_EQ(d.status().code(), Status::Code::kCorruption) << d.status().ToString();
+      }
+    }
+  };
+  for (auto it = base.begin(); it != base.end(); ++it) {
+    if (it.key() == "format") continue;  // another format is its own error
+    mutate([&](json& j) -> json& { return j[it.key()]; });
+  }
+  for (const char* list : {"tablespaces", "objects", "files"}) {
+    for (size_t i = 0; i < base[list].size(); ++i) {
+      for (auto it = base[list][i].begin(); it != base[list][i].end(); ++it) {
+        mutate([&](json& j) -> json& { return j[list][i][it.key()]; });
+      }
+    }
+  }
+}
+
+// Random byte flips and cuts with a fixed seed.
+TEST(ManifestTest, RandomDamage) {
+  const std::string text = EncodeManifest(Sample());
+  uint64_t seed = 42;
+  auto next = [&] {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<size_t>(seed >> 33);
+  };
+  for (int round = 0; round < 3000; ++round) {
+    std::string t = text;
+    for (size_t k = next() % 4 + 1; k > 0; --k)
+      t[next() % t.size()] = static_cast<char>(next() % 256);
+    if (next() % 3 == 0) t.resize(next() % t.size());
+    auto d = DecodeManifest(t, "k");
+    if (!d.ok()) {
+      EXPECT_NE(d.status().message().find("manifest 'k'"), std::string::npos);
+    }
+  }
+}
+
 TEST(ManifestTest, ListBackupsOldestFirst) {
   auto storage = NewMemoryStorage();
   auto b = MakeBackup(*storage, "b", {{"base/1", "x"}});
@@ -208,6 +276,7 @@ TEST(ManifestTest, ListBackupsOldestFirst) {
   EXPECT_EQ((*list)[0].name, "a");
   EXPECT_EQ((*list)[1].name, "b");
   EXPECT_TRUE(LoadManifest(*storage, "c").status().IsNotFound());
+  EXPECT_EQ(*ListBackupNames(*storage), (std::vector<std::string>{"a", "b"}));
   // A manifest stored under another backup's name is refused.
   ASSERT_TRUE(PutString(*storage, ManifestKey("d"), EncodeManifest(a)).ok());
   EXPECT_EQ(LoadManifest(*storage, "d").status().code(), Status::Code::kCorruption);
@@ -236,7 +305,9 @@ class Collect final : public FileVisitor {
 TEST(ManifestTest, ReadAndVerifyObjects) {
   for (Codec codec : {Codec::kZstd, Codec::kLz4, Codec::kNone}) {
     auto storage = NewMemoryStorage();
-    auto m = MakeBackup(*storage, "n", {{"base/1", "hello"}, {"base/2", std::string(3 << 20, 'z')}, {"base/3", "!"}}, codec);
+    auto m = MakeBackup(
+        *storage, "n",
+        {{"base/1", "hello"}, {"base/2", std::string(3 << 20, 'z')}, {"base/3", "!"}}, codec);
     Collect c;
     ASSERT_TRUE(ReadObject(*storage, m, 0, &c).ok());
     EXPECT_EQ(c.files["base/1"], "hello");
@@ -259,7 +330,8 @@ TEST(ManifestTest, VerifyFindsDamage) {
   ASSERT_TRUE(problems.ok());
   ASSERT_EQ(problems->size(), 1u);
   EXPECT_EQ((*problems)[0].status.code(), Status::Code::kCorruption);
-  EXPECT_NE((*problems)[0].status.message().find("'base/3'"), std::string::npos) << (*problems)[0].status.ToString();
+  EXPECT_NE((*problems)[0].status.message().find("'base/3'"), std::string::npos)
+      << (*problems)[0].status.ToString();
   // A changed object.
   auto stored = GetString(*storage, m.objects[0].key);
   std::string bad = *stored;
@@ -268,7 +340,8 @@ TEST(ManifestTest, VerifyFindsDamage) {
   problems = VerifyBackupObjects(*storage, m);
   ASSERT_EQ(problems->size(), 1u);
   EXPECT_EQ((*problems)[0].status.code(), Status::Code::kCorruption);
-  EXPECT_NE((*problems)[0].status.message().find(m.objects[0].key), std::string::npos) << (*problems)[0].status.ToString();
+  EXPECT_NE((*problems)[0].status.message().find(m.objects[0].key), std::string::npos)
+      << (*problems)[0].status.ToString();
   // A missing object.
   ASSERT_TRUE(storage->Remove(m.objects[0].key).ok());
   problems = VerifyBackupObjects(*storage, m);
@@ -281,7 +354,8 @@ TEST(ManifestTest, LsnAndSegments) {
   EXPECT_EQ(*ParseLsn("0/3000028"), 0x3000028u);
   EXPECT_EQ(*ParseLsn("1A/FF"), (0x1Aull << 32) | 0xFF);
   EXPECT_EQ(FormatLsn((0x1Aull << 32) | 0xFF), "1A/FF");
-  for (const char* bad : {"", "/", "0/", "/1", "x/1", "123456789/1", "0/3000028 "}) EXPECT_FALSE(ParseLsn(bad).ok()) << bad;
+  for (const char* bad : {"", "/", "0/", "/1", "x/1", "123456789/1", "0/3000028 "})
+    EXPECT_FALSE(ParseLsn(bad).ok()) << bad;
   EXPECT_EQ(WalSegmentName(1, 0x3000028, 16u << 20), "000000010000000000000003");
   EXPECT_EQ(WalSegmentName(2, (0x1Aull << 32) | 0xFF000000, 16u << 20), "000000020000001A000000FF");
   EXPECT_EQ(FormatUtc(0), "1970-01-01T00:00:00Z");

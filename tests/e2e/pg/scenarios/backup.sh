@@ -193,10 +193,19 @@ fetch_refused() {
 }
 
 scenario_backup_tamper() {
-  init_cluster P
+  E2E_INITDB_ARGS=--data-checksums init_cluster P
   start_cluster P
   sql P "CREATE TABLE t AS SELECT g FROM generate_series(1, 1000) g"
+  # a corrupt page (one byte flipped in block 1 of t, server stopped): reported, backup kept
+  local rel
+  rel=$(sql P "SELECT pg_relation_filepath('t')")
+  sql P "CHECKPOINT" >/dev/null
+  stop_cluster P
+  python3 -c "import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[8192+5000]^=0x10; open(p,'wb').write(b)" "$(datadir P)/$rel"
+  start_cluster P
   push_backup P
+  expect_match "the corrupt page is reported with file and block" "$WF_ERR" "page checksum mismatch in '$rel' block 1"
+  expect_match "the summary line counts it" "$WF_OUT" '1 CORRUPT PAGES'
   ORIG_MANIFEST=$T/manifest.orig
   cp "$REPO_DIR/backup/$BACKUP_NAME/manifest.json" "$ORIG_MANIFEST"
   mkdir -p "$T/outside"
@@ -225,7 +234,8 @@ scenario_backup_tamper() {
   own "$T/dest"
   wf backup-fetch "$BACKUP_NAME" "$T/dest"
   expect_eq "a non-empty DEST is refused" "$WF_RC" 2
-  expect_match "the refusal names DEST and --force" "$WF_ERR" "'$T/dest' is not an empty directory(.|\n)*--force"
+  expect_match "the refusal names DEST" "$WF_ERR" "'$T/dest' is not an empty directory"
+  expect_match "the refusal's hint names --force" "$WF_ERR" "HINT: .*--force"
   wf backup-fetch "$BACKUP_NAME" "$T/dest" --force
   expect_eq "with --force the restore succeeds" "$WF_RC" 0
   expect_eq "the symbolic link in DEST was replaced, not followed" "$(find "$T/outside" | wc -l)" 1

@@ -15,8 +15,9 @@ using nlohmann::json;
 
 Status RemoveInBatches(Storage& storage, const std::vector<std::string>& keys) {
   for (size_t i = 0; i < keys.size(); i += kRemoveBatch) {
-    std::vector<std::string> batch(keys.begin() + static_cast<std::ptrdiff_t>(i),
-                                   keys.begin() + static_cast<std::ptrdiff_t>(std::min(keys.size(), i + kRemoveBatch)));
+    std::vector<std::string> batch(
+        keys.begin() + static_cast<std::ptrdiff_t>(i),
+        keys.begin() + static_cast<std::ptrdiff_t>(std::min(keys.size(), i + kRemoveBatch)));
     WF_RETURN_IF_ERROR(storage.RemoveMany(batch));
   }
   return Status::Ok();
@@ -37,7 +38,8 @@ Result<size_t> RemoveBackupObjects(Storage& storage, const std::string& name) {
   return keys.size();
 }
 
-uint64_t SegmentSizeOf(const std::vector<BackupManifest>& backups, const archive::ClusterIdentity& id) {
+uint64_t SegmentSizeOf(const std::vector<BackupManifest>& backups,
+                       const archive::ClusterIdentity& id) {
   for (const auto& m : backups) {
     if (ValidateSegmentSize(m.wal_segment_size).ok()) return m.wal_segment_size;
   }
@@ -78,8 +80,10 @@ Result<DeleteReport> DeleteBackups(Storage& storage, const DeleteConfig& config)
   if (!identity.ok()) return identity.status();
   auto manifests = ListBackups(storage);
   if (!manifests.ok()) {
-    return Status(manifests.status()).WithHint(
-        "delete decides from every manifest and deletes nothing while one cannot be read; run 'walferry verify'");
+    return Status(manifests.status())
+        .WithHint(
+            "delete decides from every manifest and deletes nothing while one cannot be read; run "
+            "'walferry verify'");
   }
   const uint64_t seg_size = SegmentSizeOf(*manifests, *identity);
 
@@ -95,7 +99,8 @@ Result<DeleteReport> DeleteBackups(Storage& storage, const DeleteConfig& config)
     auto start_t = ParseUtc(m.start_time);
     auto stop_t = ParseUtc(m.stop_time);
     if (m.start_wal.size() != 24 || !start.ok() || !start_t.ok() || !stop_t.ok()) {
-      return Status::Corruption("manifest '" + ManifestKey(m.name) + "': start_wal, start_time or stop_time unusable")
+      return Status::Corruption("manifest '" + ManifestKey(m.name) +
+                                "': start_wal, start_time or stop_time unusable")
           .WithHint("delete deletes nothing while a manifest is damaged; run 'walferry verify'");
     }
     input.push_back({m.name, m.kind, *start_t, *stop_t, m.timeline, *start});
@@ -129,7 +134,8 @@ Result<DeleteReport> DeleteBackups(Storage& storage, const DeleteConfig& config)
   if (report.running.empty()) {
     report.wal = WalToDelete(*wal, plan->wal_cutoff_segno, seg_size);
   } else {
-    log::Warn("backup/" + report.running.front() + "/ has objects but no manifest yet (a backup-push running?): "
+    log::Warn("backup/" + report.running.front() +
+              "/ has objects but no manifest yet (a backup-push running?): "
               "no WAL is deleted this time, as it may need older WAL than the kept backups");
   }
   for (const ObjectInfo& o : report.wal) report.wal_bytes += o.size;
@@ -137,9 +143,11 @@ Result<DeleteReport> DeleteBackups(Storage& storage, const DeleteConfig& config)
 
   for (const std::string& name : report.unfinished) {
     auto n = RemoveBackupObjects(storage, name);
-    if (!n.ok()) return n.status().Annotate("finishing the interrupted delete of backup '" + name + "'");
+    if (!n.ok())
+      return n.status().Annotate("finishing the interrupted delete of backup '" + name + "'");
     report.deleted_backup_objects += *n;
-    log::Info("finished the interrupted delete of backup '" + name + "' (" + std::to_string(*n) + " objects)");
+    log::Info("finished the interrupted delete of backup '" + name + "' (" + std::to_string(*n) +
+              " objects)");
   }
   for (const DeleteReport::Backup& b : report.backups) {
     if (b.keep) continue;
@@ -166,26 +174,31 @@ std::string DeleteReportText(const DeleteReport& r) {
   std::string out;
   const char* verb = r.dry_run ? "would delete" : "deleted";
   for (const std::string& n : r.unfinished) {
-    out += std::string(r.dry_run ? "finish  " : "finished") + " " + n + "  (left by an interrupted delete)\n";
+    out += std::string(r.dry_run ? "finish  " : "finished") + " " + n +
+           "  (left by an interrupted delete)\n";
   }
   size_t gone = 0;
   for (const auto& b : r.backups) {
-    out += std::string(b.keep ? "keep    " : (r.dry_run ? "delete  " : "deleted ")) + " " + b.name + "  stopped " +
-           b.stop_time + "  timeline " + std::to_string(b.timeline) + "  " + b.reason + "\n";
+    out += std::string(b.keep ? "keep    " : (r.dry_run ? "delete  " : "deleted ")) + " " + b.name +
+           "  stopped " + b.stop_time + "  timeline " + std::to_string(b.timeline) + "  " +
+           b.reason + "\n";
     gone += b.keep ? 0 : 1;
   }
   char wal[256];
   if (r.wal.empty()) {
     std::snprintf(wal, sizeof wal, "wal      nothing to delete%s\n",
-                  !r.running.empty()        ? " (a backup-push may be running: WAL is kept this time)"
-                  : r.wal_delete_below ? "" : " (no backup in the repository)");
+                  !r.running.empty()   ? " (a backup-push may be running: WAL is kept this time)"
+                  : r.wal_delete_below ? ""
+                                       : " (no backup in the repository)");
   } else {
-    std::snprintf(wal, sizeof wal, "wal      %s %zu objects (%.1f MiB) below %s\n", verb, r.wal.size(),
-                  static_cast<double>(r.wal_bytes) / (1 << 20), r.wal_delete_below->c_str());
+    std::snprintf(wal, sizeof wal, "wal      %s %zu objects (%.1f MiB) below %s\n", verb,
+                  r.wal.size(), static_cast<double>(r.wal_bytes) / (1 << 20),
+                  r.wal_delete_below->c_str());
   }
   out += wal;
-  out += std::string("delete: ") + verb + " " + std::to_string(gone) + " of " + std::to_string(r.backups.size()) +
-         " backups and " + std::to_string(r.wal.size()) + " WAL objects in " + r.repository;
+  out += std::string("delete: ") + verb + " " + std::to_string(gone) + " of " +
+         std::to_string(r.backups.size()) + " backups and " + std::to_string(r.wal.size()) +
+         " WAL objects in " + r.repository;
   out += r.dry_run ? " (dry run: nothing was changed; add --confirm to delete)\n" : "\n";
   return out;
 }
@@ -193,8 +206,12 @@ std::string DeleteReportText(const DeleteReport& r) {
 std::string DeleteReportJson(const DeleteReport& r) {
   json backups = json::array();
   for (const auto& b : r.backups) {
-    backups.push_back({{"name", b.name}, {"stop_time", b.stop_time}, {"timeline", b.timeline},
-                       {"start_wal", b.start_wal}, {"action", b.keep ? "keep" : "delete"}, {"reason", b.reason}});
+    backups.push_back({{"name", b.name},
+                       {"stop_time", b.stop_time},
+                       {"timeline", b.timeline},
+                       {"start_wal", b.start_wal},
+                       {"action", b.keep ? "keep" : "delete"},
+                       {"reason", b.reason}});
   }
   json wal = {{"delete_below", r.wal_delete_below ? json(*r.wal_delete_below) : json(nullptr)},
               {"objects", r.wal.size()},
@@ -205,9 +222,15 @@ std::string DeleteReportJson(const DeleteReport& r) {
                            : json{{"backups", r.deleted_backups},
                                   {"backup_objects", r.deleted_backup_objects},
                                   {"wal_objects", r.deleted_wal}};
-  json j = {{"repository", r.repository}, {"dry_run", r.dry_run},          {"retain_full", OrNull(r.policy.retain_full)},
-            {"retain_days", OrNull(r.policy.retain_days)}, {"backups", backups}, {"wal", wal},
-            {"unfinished", r.unfinished}, {"running", r.running}, {"deleted", deleted}};
+  json j = {{"repository", r.repository},
+            {"dry_run", r.dry_run},
+            {"retain_full", OrNull(r.policy.retain_full)},
+            {"retain_days", OrNull(r.policy.retain_days)},
+            {"backups", backups},
+            {"wal", wal},
+            {"unfinished", r.unfinished},
+            {"running", r.running},
+            {"deleted", deleted}};
   return j.dump(2) + "\n";
 }
 

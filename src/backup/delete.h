@@ -38,7 +38,7 @@ struct DeleteReport {
     bool keep = false;
     std::string reason;
   };
-  std::vector<Backup> backups;         // oldest first
+  std::vector<Backup> backups;          // oldest first
   std::vector<std::string> unfinished;  // names with a marker and no manifest
   std::vector<std::string> running;     // unmarked, no manifest, written within kRunningPushSeconds
   std::optional<std::string> wal_delete_below;  // segment name; nullopt: no WAL goes

@@ -9,14 +9,18 @@ namespace walferry::backup {
 
 Status ValidatePolicy(const RetentionPolicy& policy) {
   if (!policy.retain_full && !policy.retain_days) {
-    return Status::InvalidArgument("delete needs a retention rule: --retain-full N and/or --retain-days D")
-        .WithHint("for example 'walferry delete --retain-full 7' (a dry run; add --confirm to delete)");
+    return Status::InvalidArgument(
+               "delete needs a retention rule: --retain-full N and/or --retain-days D")
+        .WithHint(
+            "for example 'walferry delete --retain-full 7' (a dry run; add --confirm to delete)");
   }
   if (policy.retain_full && *policy.retain_full < 1) {
-    return Status::InvalidArgument("--retain-full must be at least 1, not " + std::to_string(*policy.retain_full));
+    return Status::InvalidArgument("--retain-full must be at least 1, not " +
+                                   std::to_string(*policy.retain_full));
   }
   if (policy.retain_days && *policy.retain_days < 1) {
-    return Status::InvalidArgument("--retain-days must be at least 1, not " + std::to_string(*policy.retain_days));
+    return Status::InvalidArgument("--retain-days must be at least 1, not " +
+                                   std::to_string(*policy.retain_days));
   }
   return Status::Ok();
 }
@@ -37,8 +41,8 @@ std::vector<std::string> RetentionPlan::Kept() const {
   return out;
 }
 
-Result<RetentionPlan> PlanRetention(std::vector<RetentionBackup> backups, const RetentionPolicy& policy,
-                                    int64_t now) {
+Result<RetentionPlan> PlanRetention(std::vector<RetentionBackup> backups,
+                                    const RetentionPolicy& policy, int64_t now) {
   WF_RETURN_IF_ERROR(ValidatePolicy(policy));
   std::sort(backups.begin(), backups.end(), [](const RetentionBackup& a, const RetentionBackup& b) {
     return a.stop_time != b.stop_time ? a.stop_time < b.stop_time : a.name < b.name;
@@ -64,7 +68,8 @@ Result<RetentionPlan> PlanRetention(std::vector<RetentionBackup> backups, const 
       if (backups[i].stop_time >= since) {
         keep(i, "stopped within the last " + days + " days");
       } else {
-        keep(i, "the newest backup that stopped before the " + days + "-day window (recovers its start)");
+        keep(i, "the newest backup that stopped before the " + days +
+                    "-day window (recovers its start)");
         break;
       }
     }
@@ -74,19 +79,21 @@ Result<RetentionPlan> PlanRetention(std::vector<RetentionBackup> backups, const 
     bool k = !reasons[i].empty();
     plan.backups.push_back({backups[i].name, k, k ? reasons[i] : "older than the retention"});
     if (k) {
-      plan.wal_cutoff_segno = std::min(plan.wal_cutoff_segno.value_or(backups[i].start_segno), backups[i].start_segno);
+      plan.wal_cutoff_segno =
+          std::min(plan.wal_cutoff_segno.value_or(backups[i].start_segno), backups[i].start_segno);
     }
   }
   return plan;
 }
 
-std::vector<ObjectInfo> WalToDelete(const std::vector<ObjectInfo>& wal_listing, std::optional<uint64_t> cutoff,
-                                    uint64_t segment_size) {
+std::vector<ObjectInfo> WalToDelete(const std::vector<ObjectInfo>& wal_listing,
+                                    std::optional<uint64_t> cutoff, uint64_t segment_size) {
   std::vector<ObjectInfo> out;
   if (!cutoff) return out;
   for (const ObjectInfo& o : wal_listing) {
     size_t slash = o.key.rfind('/');
-    auto name = ParseWalFileName(std::string_view(o.key).substr(slash == std::string::npos ? 0 : slash + 1));
+    auto name = ParseWalFileName(
+        std::string_view(o.key).substr(slash == std::string::npos ? 0 : slash + 1));
     if (!name.ok() || name->kind == WalFileKind::kHistory || o.key != WalObjectKey(*name)) continue;
     auto segno = SegmentNumber(name->segment_id, segment_size);
     if (segno.ok() && *segno < *cutoff) out.push_back(o);

@@ -59,13 +59,13 @@ struct RetentionPlan {
 };
 
 // Decides for `backups` (any order; ties in stop time broken by name) at time `now`.
-Result<RetentionPlan> PlanRetention(std::vector<RetentionBackup> backups, const RetentionPolicy& policy,
-                                    int64_t now);
+Result<RetentionPlan> PlanRetention(std::vector<RetentionBackup> backups,
+                                    const RetentionPolicy& policy, int64_t now);
 
 // The WAL objects of a listing of "wal/" that the plan deletes: segments,
 // .partial and .backup files whose segment number is below the cutoff. History
 // files and keys that are not WAL file names are never chosen.
-std::vector<ObjectInfo> WalToDelete(const std::vector<ObjectInfo>& wal_listing, std::optional<uint64_t> cutoff,
-                                    uint64_t segment_size);
+std::vector<ObjectInfo> WalToDelete(const std::vector<ObjectInfo>& wal_listing,
+                                    std::optional<uint64_t> cutoff, uint64_t segment_size);
 
 }  // namespace walferry::backup

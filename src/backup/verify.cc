@@ -48,12 +48,14 @@ Status CheckWalObject(Storage& storage, const WalFileName& wal, WalCheck depth, 
   } else {
     auto h = archive::ReadHeader(storage, key);
     if (!h.ok()) return h.status();
-    if (h->name != wal.name) return Status::Corruption("object '" + key + "' holds '" + h->name + "', not '" + wal.name + "'");
+    if (h->name != wal.name)
+      return Status::Corruption("object '" + key + "' holds '" + h->name + "', not '" + wal.name +
+                                "'");
     size = h->size;
   }
   if (wal.kind == WalFileKind::kSegment && size != seg_size) {
-    return Status::Corruption("object '" + key + "' holds " + std::to_string(size) + " bytes, not a whole segment of " +
-                              std::to_string(seg_size));
+    return Status::Corruption("object '" + key + "' holds " + std::to_string(size) +
+                              " bytes, not a whole segment of " + std::to_string(seg_size));
   }
   return Status::Ok();
 }
@@ -72,7 +74,8 @@ std::string Plural(uint64_t n, const char* what) {
 Result<WalCheck> ParseWalCheck(std::string_view text) {
   if (text == "full") return WalCheck::kFull;
   if (text == "header") return WalCheck::kHeader;
-  return Status::InvalidArgument("--wal-check must be 'full' or 'header', not '" + std::string(text) + "'");
+  return Status::InvalidArgument("--wal-check must be 'full' or 'header', not '" +
+                                 std::string(text) + "'");
 }
 
 Result<VerifyReport> Verify(Storage& storage, const VerifyConfig& config) {
@@ -98,13 +101,15 @@ Result<VerifyReport> Verify(Storage& storage, const VerifyConfig& config) {
     report.problems.push_back("backup '" + name + "': " + b.problems.back());
     damaged.push_back(std::move(b));
   }
-  std::stable_sort(manifests.begin(), manifests.end(), [](const BackupManifest& a, const BackupManifest& b) {
-    return a.start_time != b.start_time ? a.start_time < b.start_time : a.name < b.name;
-  });
+  std::stable_sort(
+      manifests.begin(), manifests.end(), [](const BackupManifest& a, const BackupManifest& b) {
+        return a.start_time != b.start_time ? a.start_time < b.start_time : a.name < b.name;
+      });
 
   report.repository = storage.Describe();
   report.wal_check = config.wal_check;
-  report.segment_size = ValidateSegmentSize(identity->wal_segment_size).ok() ? identity->wal_segment_size : 16u << 20;
+  report.segment_size =
+      ValidateSegmentSize(identity->wal_segment_size).ok() ? identity->wal_segment_size : 16u << 20;
   for (const auto& m : manifests) {
     if (ValidateSegmentSize(m.wal_segment_size).ok()) report.segment_size = m.wal_segment_size;
   }
@@ -126,7 +131,8 @@ Result<VerifyReport> Verify(Storage& storage, const VerifyConfig& config) {
   report.wal_objects = wal.size();
   // Per-object findings are kept in wal[i]; the pool's Status is always ok.
   (void)ParallelFor(wal.size(), config.parallel, [&](size_t i) {
-    wal[i].status = CheckWalObject(storage, wal[i].name, config.wal_check, seg_size, &wal[i].history);
+    wal[i].status =
+        CheckWalObject(storage, wal[i].name, config.wal_check, seg_size, &wal[i].history);
     return Status::Ok();
   });
 
@@ -175,8 +181,9 @@ Result<VerifyReport> Verify(Storage& storage, const VerifyConfig& config) {
     if (tli > lowest && !segs.empty() && !with_history.count(tli)) {
       char name[16];
       std::snprintf(name, sizeof name, "%08X", tli);
-      report.problems.push_back("timeline " + std::to_string(tli) + " has WAL segments but no history file 'wal/history/" +
-                                name + ".history': recovery cannot follow it");
+      report.problems.push_back("timeline " + std::to_string(tli) +
+                                " has WAL segments but no history file 'wal/history/" + name +
+                                ".history': recovery cannot follow it");
     }
   }
 
@@ -188,30 +195,36 @@ Result<VerifyReport> Verify(Storage& storage, const VerifyConfig& config) {
     b.stop_wal = m.stop_wal;
     auto problems = VerifyBackupObjects(storage, m, config.parallel);
     if (!problems.ok()) return problems.status();
-    for (const Problem& p : *problems) b.problems.push_back("'" + p.where + "': " + p.status.message());
+    for (const Problem& p : *problems)
+      b.problems.push_back("'" + p.where + "': " + p.status.message());
     b.objects_ok = problems->empty();
     auto start = SegmentNumber(m.start_wal.size() == 24 ? m.start_wal.substr(8) : "", seg_size);
     auto stop = SegmentNumber(m.stop_wal.size() == 24 ? m.stop_wal.substr(8) : "", seg_size);
     auto stop_lsn = ParseLsn(m.stop_lsn);
     if (!start.ok() || !stop.ok()) {
-      b.problems.push_back("start_wal '" + m.start_wal + "' or stop_wal '" + m.stop_wal + "' is not a segment name");
+      b.problems.push_back("start_wal '" + m.start_wal + "' or stop_wal '" + m.stop_wal +
+                           "' is not a segment name");
     } else {
-      b.chain = ComputeChain(tree, inventory, BackupPoint{m.timeline, *start, *stop, stop_lsn.ok() ? *stop_lsn : 0});
+      b.chain = ComputeChain(tree, inventory,
+                             BackupPoint{m.timeline, *start, *stop, stop_lsn.ok() ? *stop_lsn : 0});
       for (const WalRun& g : b.chain.gaps) {
-        b.problems.push_back("wal gap " + DescribeRun(g, seg_size) + " (" + Plural(g.count(), "segment") + ")" +
-                             (g.first <= *stop ? ": the backup itself cannot be made consistent" : ""));
+        b.problems.push_back(
+            "wal gap " + DescribeRun(g, seg_size) + " (" + Plural(g.count(), "segment") + ")" +
+            (g.first <= *stop ? ": the backup itself cannot be made consistent" : ""));
       }
     }
-    for (const std::string& p : b.problems) report.problems.push_back("backup '" + m.name + "': " + p);
+    for (const std::string& p : b.problems)
+      report.problems.push_back("backup '" + m.name + "': " + p);
     report.backups.push_back(std::move(b));
   }
   for (auto& b : damaged) report.backups.push_back(std::move(b));
   auto orphans = FindOrphans(storage);
   if (!orphans.ok()) return orphans.status();
   for (const OrphanPrefix& o : *orphans) {
-    report.notes.push_back("backup/" + o.name + "/ has " + Plural(o.objects, "object") + " but no manifest: " +
-                           (o.marked ? "left by an interrupted delete; 'walferry delete --confirm' finishes it"
-                                     : "a backup-push that failed or is still running"));
+    report.notes.push_back(
+        "backup/" + o.name + "/ has " + Plural(o.objects, "object") + " but no manifest: " +
+        (o.marked ? "left by an interrupted delete; 'walferry delete --confirm' finishes it"
+                  : "a backup-push that failed or is still running"));
   }
   return report;
 }
@@ -222,8 +235,8 @@ Status VerifyOutcome(const VerifyReport& r) {
         .WithHint("take one with 'walferry backup-push'");
   }
   if (!r.problems.empty()) {
-    return Status::Corruption(Plural(r.problems.size(), "problem") + " in " + r.repository + ", first: " +
-                              r.problems.front())
+    return Status::Corruption(Plural(r.problems.size(), "problem") + " in " + r.repository +
+                              ", first: " + r.problems.front())
         .WithHint("see the report above; 'walferry verify --json' lists every problem");
   }
   return Status::Ok();
@@ -233,15 +246,18 @@ std::string VerifyReportText(const VerifyReport& r) {
   std::string out;
   for (const auto& b : r.backups) {
     std::string chain;
-    for (const WalRun& run : b.chain.path) chain += (chain.empty() ? "" : ", ") + DescribeRun(run, r.segment_size);
+    for (const WalRun& run : b.chain.path)
+      chain += (chain.empty() ? "" : ", ") + DescribeRun(run, r.segment_size);
     out += std::string(b.problems.empty() ? "ok      " : "FAILED  ") + b.name + "  timeline " +
            std::to_string(b.timeline) + "  wal " + b.start_wal + ".." + b.stop_wal + "  chain " +
            (chain.empty() ? "-" : chain) + "\n";
     for (const std::string& p : b.problems) out += "          " + p + "\n";
   }
   char line[512];
-  std::snprintf(line, sizeof line, "wal     %zu objects (%.1f MiB, %s check), newest %s, %zu corrupt\n", r.wal_objects,
-                static_cast<double>(r.wal_bytes) / (1 << 20), r.wal_check == WalCheck::kFull ? "full" : "header",
+  std::snprintf(line, sizeof line,
+                "wal     %zu objects (%.1f MiB, %s check), newest %s, %zu corrupt\n", r.wal_objects,
+                static_cast<double>(r.wal_bytes) / (1 << 20),
+                r.wal_check == WalCheck::kFull ? "full" : "header",
                 r.newest ? r.newest->c_str() : "none", r.corrupt.size());
   out += line;
   for (const auto& c : r.corrupt) out += "          " + c.error + "\n";
@@ -279,18 +295,19 @@ std::string VerifyReportJson(const VerifyReport& r) {
         }
       }
     }
-    backups.push_back({{"name", b.name},
-                       {"timeline", b.timeline},
-                       {"start_wal", b.start_wal},
-                       {"stop_wal", b.stop_wal},
-                       {"objects_ok", b.objects_ok},
-                       {"target_timeline", b.chain.target_timeline},
-                       {"newest_wal", newest},
-                       {"chain", chain},
-                       {"recoverable_to_stop", b.chain.recoverable_to_stop},
-                       {"recoverable_to_newest", b.chain.recoverable_to_newest && b.chain.recoverable_to_stop},
-                       {"gaps", gaps},
-                       {"problems", b.problems}});
+    backups.push_back(
+        {{"name", b.name},
+         {"timeline", b.timeline},
+         {"start_wal", b.start_wal},
+         {"stop_wal", b.stop_wal},
+         {"objects_ok", b.objects_ok},
+         {"target_timeline", b.chain.target_timeline},
+         {"newest_wal", newest},
+         {"chain", chain},
+         {"recoverable_to_stop", b.chain.recoverable_to_stop},
+         {"recoverable_to_newest", b.chain.recoverable_to_newest && b.chain.recoverable_to_stop},
+         {"gaps", gaps},
+         {"problems", b.problems}});
   }
   json corrupt = json::array();
   for (const auto& c : r.corrupt) corrupt.push_back({{"key", c.key}, {"error", c.error}});

@@ -39,8 +39,8 @@ struct VerifyReport {
   std::vector<Backup> backups;  // oldest first
   size_t wal_objects = 0;
   uint64_t wal_bytes = 0;
-  std::vector<uint32_t> timelines;     // with segments or history files
-  std::optional<std::string> newest;   // newest sound segment on the highest timeline
+  std::vector<uint32_t> timelines;    // with segments or history files
+  std::optional<std::string> newest;  // newest sound segment on the highest timeline
   struct Corrupt {
     std::string key, error;
   };

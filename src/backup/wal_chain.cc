@@ -15,10 +15,14 @@ bool ParseHex(std::string_view s, uint64_t* out) {
   uint64_t v = 0;
   for (char c : s) {
     int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else return false;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else
+      return false;
     v = (v << 4) | static_cast<uint64_t>(d);
   }
   *out = v;
@@ -26,8 +30,10 @@ bool ParseHex(std::string_view s, uint64_t* out) {
 }
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -57,7 +63,8 @@ Result<uint64_t> SegmentNumber(std::string_view log_and_seg, uint64_t segment_si
   uint64_t log = 0, seg = 0;
   if (log_and_seg.size() != 16 || !ParseHex(log_and_seg.substr(0, 8), &log) ||
       !ParseHex(log_and_seg.substr(8), &seg) || seg >= SegmentsPerLog(segment_size)) {
-    return Status::InvalidArgument("'" + std::string(log_and_seg) + "' does not name a WAL segment of " +
+    return Status::InvalidArgument("'" + std::string(log_and_seg) +
+                                   "' does not name a WAL segment of " +
                                    std::to_string(segment_size) + " bytes");
   }
   return log * SegmentsPerLog(segment_size) + seg;
@@ -71,7 +78,8 @@ std::string SegmentName(uint32_t timeline, uint64_t segno, uint64_t segment_size
   return buf;
 }
 
-Result<std::vector<HistoryEntry>> ParseHistory(std::string_view text, uint32_t timeline, const std::string& name) {
+Result<std::vector<HistoryEntry>> ParseHistory(std::string_view text, uint32_t timeline,
+                                               const std::string& name) {
   std::vector<HistoryEntry> out;
   int line_no = 0;
   while (!text.empty()) {
@@ -82,27 +90,33 @@ Result<std::vector<HistoryEntry>> ParseHistory(std::string_view text, uint32_t t
     std::string_view rest = Trim(line);
     if (rest.empty() || rest.front() == '#') continue;
     auto bad = [&](const std::string& why) {
-      return Status::Corruption("history file '" + name + "' line " + std::to_string(line_no) + ": " + why);
+      return Status::Corruption("history file '" + name + "' line " + std::to_string(line_no) +
+                                ": " + why);
     };
     std::string_view tli_text = NextField(&rest);
     uint64_t tli = 0;
     for (char c : tli_text) {
-      if (c < '0' || c > '9' || tli > 0xFFFFFFFFull) return bad("expected a timeline number, got '" + std::string(tli_text) + "'");
+      if (c < '0' || c > '9' || tli > 0xFFFFFFFFull)
+        return bad("expected a timeline number, got '" + std::string(tli_text) + "'");
       tli = tli * 10 + static_cast<uint64_t>(c - '0');
     }
-    if (tli == 0 || tli > 0xFFFFFFFFull) return bad("expected a timeline number, got '" + std::string(tli_text) + "'");
+    if (tli == 0 || tli > 0xFFFFFFFFull)
+      return bad("expected a timeline number, got '" + std::string(tli_text) + "'");
     auto lsn = ParseLsn(NextField(&rest));
     if (!lsn.ok()) return bad(lsn.status().message());
     HistoryEntry e{static_cast<uint32_t>(tli), *lsn, std::string(Trim(rest))};
     if (e.timeline >= timeline) {
-      return bad("timeline " + std::to_string(e.timeline) + " is not below the file's own timeline " +
-                 std::to_string(timeline));
+      return bad("timeline " + std::to_string(e.timeline) +
+                 " is not below the file's own timeline " + std::to_string(timeline));
     }
-    if (!out.empty() && e.timeline <= out.back().timeline) return bad("timelines must increase from line to line");
-    if (!out.empty() && e.switch_lsn < out.back().switch_lsn) return bad("switchpoints must not go back");
+    if (!out.empty() && e.timeline <= out.back().timeline)
+      return bad("timelines must increase from line to line");
+    if (!out.empty() && e.switch_lsn < out.back().switch_lsn)
+      return bad("switchpoints must not go back");
     out.push_back(std::move(e));
   }
-  if (out.empty()) return Status::Corruption("history file '" + name + "' lists no parent timeline");
+  if (out.empty())
+    return Status::Corruption("history file '" + name + "' lists no parent timeline");
   return out;
 }
 
@@ -146,7 +160,8 @@ std::vector<uint32_t> TimelineTree::Timelines() const {
   return out;
 }
 
-ChainReport ComputeChain(const TimelineTree& tree, const WalInventory& wal, const BackupPoint& backup) {
+ChainReport ComputeChain(const TimelineTree& tree, const WalInventory& wal,
+                         const BackupPoint& backup) {
   const uint64_t seg = wal.segment_size;
   ChainReport r;
   const uint64_t stop_segno = std::max(backup.stop_segno, backup.start_segno);
@@ -168,7 +183,8 @@ ChainReport ComputeChain(const TimelineTree& tree, const WalInventory& wal, cons
   };
   std::vector<Range> ranges;
   for (size_t i = 0; i < path.size(); ++i) {
-    uint64_t lo = i == 0 ? backup.start_segno : std::max(SegmentOfLsn(path[i].begin_lsn, seg), ranges.back().lo);
+    uint64_t lo = i == 0 ? backup.start_segno
+                         : std::max(SegmentOfLsn(path[i].begin_lsn, seg), ranges.back().lo);
     if (i > 0) ranges.back().hi = lo == 0 ? 0 : lo - 1;
     ranges.push_back(Range{path[i].timeline, lo, std::numeric_limits<uint64_t>::max()});
   }

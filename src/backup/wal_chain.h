@@ -115,17 +115,19 @@ struct WalRun {  // consecutive segments of one timeline
 };
 
 struct ChainReport {
-  uint32_t target_timeline = 0;    // L
-  std::vector<WalRun> path;        // the part of each timeline the chain reads, in order
-  std::optional<uint64_t> newest;  // newest archived segment on the path (its timeline: the run holding it)
-  uint64_t end_segno = 0;          // the chain ends here: max(newest, stop)
-  std::vector<WalRun> gaps;        // missing segments, first..last per timeline
+  uint32_t target_timeline = 0;  // L
+  std::vector<WalRun> path;      // the part of each timeline the chain reads, in order
+  std::optional<uint64_t>
+      newest;              // newest archived segment on the path (its timeline: the run holding it)
+  uint64_t end_segno = 0;  // the chain ends here: max(newest, stop)
+  std::vector<WalRun> gaps;            // missing segments, first..last per timeline
   bool recoverable_to_stop = false;    // every segment from start to stop is archived
   bool recoverable_to_newest = false;  // ...and on to the newest one
 };
 
 // The chain of `backup` through `tree`, checked against `wal`.
-ChainReport ComputeChain(const TimelineTree& tree, const WalInventory& wal, const BackupPoint& backup);
+ChainReport ComputeChain(const TimelineTree& tree, const WalInventory& wal,
+                         const BackupPoint& backup);
 
 // "000000010000000000000003" or "000000010000000000000003..000000010000000000000007".
 std::string DescribeRun(const WalRun& run, uint64_t segment_size);

@@ -34,7 +34,8 @@ Status RunDelete(const Context& ctx, const DeleteArgs& args) {
   if (!storage.ok()) return storage.status();
   auto report = backup::DeleteBackups(**storage, dc);
   if (!report.ok()) return report.status();
-  std::string out = args.json ? backup::DeleteReportJson(*report) : backup::DeleteReportText(*report);
+  std::string out =
+      args.json ? backup::DeleteReportJson(*report) : backup::DeleteReportText(*report);
   std::fputs(out.c_str(), ctx.out);
   return Status::Ok();
 }
@@ -51,7 +52,8 @@ Status RunVerify(const Context& ctx, const VerifyArgs& args) {
   if (!storage.ok()) return storage.status();
   auto report = backup::Verify(**storage, backup::VerifyConfig{ctx.config.parallel, *depth});
   if (!report.ok()) return report.status();
-  std::string out = args.json ? backup::VerifyReportJson(*report) : backup::VerifyReportText(*report);
+  std::string out =
+      args.json ? backup::VerifyReportJson(*report) : backup::VerifyReportText(*report);
   std::fputs(out.c_str(), ctx.out);
   return backup::VerifyOutcome(*report);
 }
@@ -60,20 +62,26 @@ Status RunVerify(const Context& ctx, const VerifyArgs& args) {
 
 Handler BindDelete(CLI::App& command) {
   auto args = std::make_shared<DeleteArgs>();
-  args->retain_full = command.add_option("--retain-full", args->full, "keep the N newest full backups")
-                          ->type_name("N");
-  args->retain_days = command.add_option("--retain-days", args->days,
-                                         "keep the backups of the last D days, and the newest one before them")
-                          ->type_name("D");
-  command.add_flag("--confirm", args->confirm, "really delete (without it: a dry run that changes nothing)");
+  args->retain_full =
+      command.add_option("--retain-full", args->full, "keep the N newest full backups")
+          ->type_name("N");
+  args->retain_days =
+      command
+          .add_option("--retain-days", args->days,
+                      "keep the backups of the last D days, and the newest one before them")
+          ->type_name("D");
+  command.add_flag("--confirm", args->confirm,
+                   "really delete (without it: a dry run that changes nothing)");
   command.add_flag("--json", args->json, "print the plan and result as JSON");
   return [args](const Context& ctx) { return RunDelete(ctx, *args); };
 }
 
 Handler BindVerify(CLI::App& command) {
   auto args = std::make_shared<VerifyArgs>();
-  command.add_option("--wal-check", args->wal_check,
-                     "full: read and checksum every WAL object (default); header: read only their headers")
+  command
+      .add_option(
+          "--wal-check", args->wal_check,
+          "full: read and checksum every WAL object (default); header: read only their headers")
       ->type_name("full|header");
   command.add_flag("--json", args->json, "print the report as JSON");
   return [args](const Context& ctx) { return RunVerify(ctx, *args); };

@@ -35,7 +35,8 @@ class Repo {
     ASSERT_TRUE(PutString(*storage_, WalObjectKey(*wal), archive::EncodeHeader(h) + bytes).ok());
   }
   void PutSegments(uint32_t tli, uint64_t first, uint64_t last) {
-    for (uint64_t s = first; s <= last; ++s) PutWalFile(SegmentName(tli, s, kSeg), std::string(kSeg, char('a' + s % 26)));
+    for (uint64_t s = first; s <= last; ++s)
+      PutWalFile(SegmentName(tli, s, kSeg), std::string(kSeg, char('a' + s % 26)));
   }
   void Drop(const std::string& key) { ASSERT_TRUE(storage_->Remove(key).ok()); }
   static std::string SegKey(uint32_t tli, uint64_t segno) {
@@ -44,7 +45,8 @@ class Repo {
   }
 
   // A backup of one small file, stopped `age` seconds before kNow.
-  BackupManifest PutBackup(const std::string& name, uint32_t tli, uint64_t start, uint64_t stop, int64_t age) {
+  BackupManifest PutBackup(const std::string& name, uint32_t tli, uint64_t start, uint64_t stop,
+                           int64_t age) {
     const std::string data = "contents of " + name;
     BackupManifest m;
     m.name = name;
@@ -67,7 +69,8 @@ class Repo {
     f.sha256 = crypto::Sha256Hex(data);
     f.object = 0;
     m.files.push_back(f);
-    m.objects.push_back({DataObjectKey(name, 1), data.size(), crypto::Sha256Hex(data), data.size()});
+    m.objects.push_back(
+        {DataObjectKey(name, 1), data.size(), crypto::Sha256Hex(data), data.size()});
     m.original_bytes = m.stored_bytes = data.size();
     EXPECT_TRUE(PutString(*storage_, m.objects[0].key, data).ok());
     EXPECT_TRUE(PutString(*storage_, ManifestKey(name), EncodeManifest(m)).ok());
@@ -82,7 +85,8 @@ class Repo {
 
 // Four daily backups b0..b3 starting at segments 3, 10, 17, 24; WAL 1..30 on timeline 1.
 void Daily(Repo& repo) {
-  for (int i = 0; i < 4; ++i) repo.PutBackup("b" + std::to_string(i), 1, 3 + 7 * i, 4 + 7 * i, (3 - i) * kDay + 3600);
+  for (int i = 0; i < 4; ++i)
+    repo.PutBackup("b" + std::to_string(i), 1, 3 + 7 * i, 4 + 7 * i, (3 - i) * kDay + 3600);
   repo.PutSegments(1, 1, 30);
 }
 
@@ -149,7 +153,8 @@ TEST(VerifyTest, GapIsListedForEveryBackupBeforeIt) {
   }
   EXPECT_TRUE(j["backups"][3]["recoverable_to_newest"].get<bool>());
   EXPECT_EQ(r.problems.size(), 3u);
-  EXPECT_NE(VerifyReportText(r).find("wal gap " + SegmentName(1, 20, kSeg) + ".." + SegmentName(1, 21, kSeg)),
+  EXPECT_NE(VerifyReportText(r).find("wal gap " + SegmentName(1, 20, kSeg) + ".." +
+                                     SegmentName(1, 21, kSeg)),
             std::string::npos);
 }
 
@@ -214,8 +219,10 @@ TEST(VerifyTest, FollowsTimelinesAndNeedsTheirHistory) {
   VerifyReport without = MustVerify(repo);
   EXPECT_FALSE(without.ok());
   ASSERT_FALSE(without.problems.empty());
-  EXPECT_NE(without.problems[0].find("timeline 2 has WAL segments but no history file"), std::string::npos);
-  repo.PutWalFile("00000002.history", "1\t" + FormatLsn(8 * kSeg + 0x60) + "\tno recovery target specified\n");
+  EXPECT_NE(without.problems[0].find("timeline 2 has WAL segments but no history file"),
+            std::string::npos);
+  repo.PutWalFile("00000002.history",
+                  "1\t" + FormatLsn(8 * kSeg + 0x60) + "\tno recovery target specified\n");
   VerifyReport with = MustVerify(repo);
   EXPECT_TRUE(with.ok()) << (with.problems.empty() ? "" : with.problems[0]);
   EXPECT_EQ(with.backups[0].chain.target_timeline, 2u);
@@ -407,7 +414,8 @@ TEST(DeleteTest, ManyWalObjectsGoInBatches) {
   repo.PutBackup("b0", 1, 3000, 3000, 2 * kDay);
   repo.PutBackup("b1", 1, 3001, 3001, kDay);
   repo.PutSegments(1, 3000, 3001);
-  for (uint64_t s = 0; s < 2100; ++s) repo.PutWalFile(SegmentName(1, s, kSeg) + ".00000028.backup", "x");
+  for (uint64_t s = 0; s < 2100; ++s)
+    repo.PutWalFile(SegmentName(1, s, kSeg) + ".00000028.backup", "x");
   auto r = RunDelete(repo, {1, std::nullopt}, true);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->deleted_wal, 2101u);

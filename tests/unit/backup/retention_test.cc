@@ -13,7 +13,8 @@ constexpr uint64_t k16M = 16u << 20;
 constexpr int64_t kDay = 86400;
 constexpr int64_t kNow = 1800000000;
 
-// Daily backups b0 (oldest) .. b{n-1}, the newest stopped one hour ago; b_i starts at segment 10*i+3.
+// Daily backups b0 (oldest) .. b{n-1}, the newest stopped one hour ago; b_i starts at segment
+// 10*i+3.
 std::vector<RetentionBackup> Daily(int n) {
   std::vector<RetentionBackup> out;
   for (int i = 0; i < n; ++i) {
@@ -122,7 +123,8 @@ TEST(Retention, CutoffIsTheLowestStartOfKeptBackupsAcrossTimelines) {
 std::vector<ObjectInfo> Listing(const std::vector<std::string>& names) {
   std::vector<ObjectInfo> out;
   for (const auto& n : names) {
-    std::string key = n.ends_with(".history") ? "wal/history/" + n : "wal/" + n.substr(0, 16) + "/" + n;
+    std::string key =
+        n.ends_with(".history") ? "wal/history/" + n : "wal/" + n.substr(0, 16) + "/" + n;
     out.push_back({key, 100, 0, ""});
   }
   return out;
@@ -136,21 +138,22 @@ std::vector<std::string> Keys(const std::vector<ObjectInfo>& objects) {
 
 TEST(RetentionWal, DeletesOnlyBelowTheCutoffOnEveryTimeline) {
   auto wal = Listing({"000000010000000000000004", "000000010000000000000004.00000028.backup",
-                      "000000010000000000000005", "000000010000000000000006.partial", "000000010000000000000007",
-                      "000000020000000000000006", "000000020000000000000007", "00000002.history",
-                      "000000010000000100000000"});
+                      "000000010000000000000005", "000000010000000000000006.partial",
+                      "000000010000000000000007", "000000020000000000000006",
+                      "000000020000000000000007", "00000002.history", "000000010000000100000000"});
   auto del = WalToDelete(wal, 7, k16M);
-  EXPECT_EQ(Keys(del), (std::vector<std::string>{"000000010000000000000004",
-                                                 "000000010000000000000004.00000028.backup",
-                                                 "000000010000000000000005", "000000010000000000000006.partial",
-                                                 "000000020000000000000006"}));
+  EXPECT_EQ(Keys(del), (std::vector<std::string>{
+                           "000000010000000000000004", "000000010000000000000004.00000028.backup",
+                           "000000010000000000000005", "000000010000000000000006.partial",
+                           "000000020000000000000006"}));
 }
 
 TEST(RetentionWal, NeverTouchesForeignOrMisfiledKeys) {
-  std::vector<ObjectInfo> wal{{"wal/0000000100000000/notes.txt", 1, 0, ""},
-                              {"wal/0000000100000001/000000010000000000000001", 1, 0, ""},  // misfiled
-                              {"wal/history/00000001.history", 1, 0, ""},
-                              {"wal/000000010000000000000001", 1, 0, ""}};
+  std::vector<ObjectInfo> wal{
+      {"wal/0000000100000000/notes.txt", 1, 0, ""},
+      {"wal/0000000100000001/000000010000000000000001", 1, 0, ""},  // misfiled
+      {"wal/history/00000001.history", 1, 0, ""},
+      {"wal/000000010000000000000001", 1, 0, ""}};
   EXPECT_TRUE(WalToDelete(wal, 1000, k16M).empty());
 }
 
@@ -174,11 +177,13 @@ TEST(RetentionWal, KeptBackupsStayRecoverableAfterTheDelete) {
     auto del = WalToDelete(wal, plan->wal_cutoff_segno, k16M);
     WalInventory inv;
     for (uint64_t s = 0; s <= 60; ++s) inv.Add(1, s);
-    for (const auto& o : del) inv.segments[1].erase(*SegmentNumber(o.key.substr(o.key.size() - 16), k16M));
+    for (const auto& o : del)
+      inv.segments[1].erase(*SegmentNumber(o.key.substr(o.key.size() - 16), k16M));
     const std::vector<std::string> kept_names = plan->Kept();
     for (const auto& b : backups) {
       bool kept = std::find(kept_names.begin(), kept_names.end(), b.name) != kept_names.end();
-      auto chain = ComputeChain(TimelineTree{}, inv, BackupPoint{1, b.start_segno, b.start_segno + 1, 0});
+      auto chain =
+          ComputeChain(TimelineTree{}, inv, BackupPoint{1, b.start_segno, b.start_segno + 1, 0});
       if (kept) {
         EXPECT_TRUE(chain.recoverable_to_newest) << b.name << " keep " << keep;
       }

@@ -129,7 +129,7 @@ TEST(TimelineTree, ParentsAndPaths) {
 TEST(TimelineTree, OwnHistoryFileWinsOverAncestorsCopies) {
   TimelineTree t;
   t.Add(3, {{1, 0x5000000, ""}, {2, 0x9000000, ""}});  // says 2 began at 0/5000000
-  t.Add(2, {{1, 0x6000000, ""}});                        // 2.history says 0/6000000
+  t.Add(2, {{1, 0x6000000, ""}});                      // 2.history says 0/6000000
   EXPECT_EQ(t.ParentOf(2)->switch_lsn, 0x6000000u);
   TimelineTree u;
   u.Add(2, {{1, 0x6000000, ""}});
@@ -140,8 +140,9 @@ TEST(TimelineTree, OwnHistoryFileWinsOverAncestorsCopies) {
   EXPECT_EQ(only3.ParentOf(2)->switch_lsn, 0x5000000u);
 }
 
-WalInventory Inventory(std::initializer_list<std::pair<uint32_t, std::pair<uint64_t, uint64_t>>> runs,
-                       uint64_t size = k16M) {
+WalInventory Inventory(
+    std::initializer_list<std::pair<uint32_t, std::pair<uint64_t, uint64_t>>> runs,
+    uint64_t size = k16M) {
   WalInventory w;
   w.segment_size = size;
   for (const auto& [tli, r] : runs) {

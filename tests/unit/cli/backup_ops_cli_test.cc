@@ -15,7 +15,9 @@ namespace {
 using testing::RunWalferry;
 using testing::TempDir;
 
-std::map<std::string, std::string> Env(const std::string& repo_dir) { return {{"WALFERRY_REPO", "file://" + repo_dir}}; }
+std::map<std::string, std::string> Env(const std::string& repo_dir) {
+  return {{"WALFERRY_REPO", "file://" + repo_dir}};
+}
 
 TEST(BackupOpsCli, DeleteNeedsARule) {
   TempDir repo;

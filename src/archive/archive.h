@@ -7,6 +7,7 @@
 #include "walferry/pipeline.h"
 #include "walferry/status.h"
 #include "walferry/storage.h"
+#include "walferry/wal_name.h"
 
 namespace walferry::archive {
 
@@ -44,6 +45,12 @@ struct GetResult {
   uint64_t size = 0;
   uint64_t stored_size = 0;
 };
+
+// Streams the original bytes of the object holding `wal` into `out`, then
+// checks them against the object's header (name, size, SHA-256) and codec
+// frame. The bytes reach `out` before the verdict: for reading (verify,
+// history files), not for putting a file in place. kNotFound when missing.
+Result<GetResult> FetchObject(Storage& storage, const WalFileName& wal, ByteSink& out);
 
 // Fetches one WAL file and writes it to `path` atomically, after checking its
 // size and SHA-256. kNotFound when the repository does not have it; on any

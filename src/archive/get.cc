@@ -74,32 +74,40 @@ class ObjectReader final : public ByteSink {
 
 }  // namespace
 
+Result<GetResult> FetchObject(Storage& storage, const WalFileName& wal, ByteSink& out) {
+  const std::string key = WalObjectKey(wal);
+  ObjectReader reader(key, out);
+  Status s = storage.Get(key, reader);
+  if (s.ok()) s = reader.Verify(wal.name);
+  if (s.code() == Status::Code::kCorruption && s.message().find(key) == std::string::npos) {
+    // Found while streaming (a codec's frame checksum) or at the end (size, SHA-256).
+    s = s.Annotate("object '" + key + "' in " + storage.Describe());
+  }
+  WF_RETURN_IF_ERROR(s);
+  return GetResult{key, reader.size(), reader.stored()};
+}
+
 Result<GetResult> Get(Storage& storage, const GetConfig& config) {
   auto wal = ParseWalFileName(config.wal_name);
   if (!wal.ok()) return wal.status();
-  const std::string key = WalObjectKey(*wal);
   const std::string path = fs::Resolve(config.path, config.data_dir);
 
   auto file = AtomicFileSink::Create(path);
   if (!file.ok()) return file.status().Annotate("archive-get '" + config.wal_name + "'");
-  ObjectReader reader(key, **file);
-  Status s = storage.Get(key, reader);
-  if (s.IsNotFound()) {
+  auto r = FetchObject(storage, *wal, **file);
+  if (r.status().IsNotFound()) {
     // "Not found" ends recovery: say it only when the repository itself is there.
     auto repo = RequireIdentity(storage);
     if (!repo.ok()) return repo.status();
-    return s;
+    return r.status();
   }
-  if (s.ok()) s = reader.Verify(config.wal_name);
-  if (s.code() == Status::Code::kCorruption) {
-    // Found while streaming (a codec's frame checksum) or at the end (size, SHA-256).
-    if (s.message().find(key) == std::string::npos) s = s.Annotate("object '" + key + "' in " + storage.Describe());
-    return std::move(s).WithHint("the object in the repository is damaged; nothing was written to '" + path +
-                                 "'. Restore it from another copy, or recover to a point before this file");
+  if (r.status().code() == Status::Code::kCorruption) {
+    return Status(r.status()).WithHint("the object in the repository is damaged; nothing was written to '" + path +
+                                       "'. Restore it from another copy, or recover to a point before this file");
   }
-  WF_RETURN_IF_ERROR(s);
+  if (!r.ok()) return r.status();
   WF_RETURN_IF_ERROR((*file)->Commit().Annotate("archive-get '" + config.wal_name + "'"));
-  return GetResult{key, reader.size(), reader.stored()};
+  return r;
 }
 
 }  // namespace walferry::archive

@@ -30,6 +30,10 @@ constexpr CommandSpec kCommands[] = {
             "repository", BindCheck},
   {"repo-create", "create the repository, once, for the cluster whose data directory is the "
                   "working directory (or --pg-data)", BindRepoCreate},
+  {"delete", "retention: delete old backups and the WAL no kept backup needs (a dry run "
+             "until confirmed)", BindDelete},
+  {"verify", "check every backup object and the WAL from each backup to the newest segment; "
+             "exit 0 only if all is recoverable", BindVerify},
 };
 // clang-format on
 

@@ -58,6 +58,8 @@ Handler BindCheck(CLI::App& command);
 Handler BindArchivePush(CLI::App& command);
 Handler BindRepoCreate(CLI::App& command);
 Handler BindArchiveGet(CLI::App& command);
+Handler BindDelete(CLI::App& command);  // backup_ops_commands.cc
+Handler BindVerify(CLI::App& command);  // backup_ops_commands.cc
 FailureOutcome ArchiveGetFailure(const Status& failure);
 Handler BindBackupPush(CLI::App& command);
 Handler BindBackupList(CLI::App& command);

@@ -36,8 +36,13 @@ Result<std::unique_ptr<PgSession>> PgSession::Connect(const std::string& conninf
   pg_conn* conn = PQconnectdbParams(keys, values, 1);
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string why = Trim(PQerrorMessage(conn));
+    const bool auth = PQconnectionNeedsPassword(conn) ||
+                      why.find("authentication failed") != std::string::npos;
     PQfinish(conn);
-    return Status::InvalidArgument("cannot connect to PostgreSQL: " + why)
+    std::string m = "cannot connect to PostgreSQL: " + why;
+    // Exit 4 for rejected credentials, 3 for a server that cannot be reached:
+    // the same codes as for the repository, so cron wrappers need one table.
+    return (auth ? Status::Auth(m) : Status::Unavailable(m))
         .WithHint(
             "set the PG* variables (PGHOST, PGPORT, PGUSER, PGDATABASE) or --pg-conninfo; the role "
             "needs "

@@ -24,8 +24,8 @@ const char* FailurePhrase(ExitCode code) {
   switch (code) {
     case ExitCode::kOk: return "ok";
     case ExitCode::kNotFound: return "not found";
-    case ExitCode::kUsage: return "bad config";
-    case ExitCode::kUnreachable: return "repository unreachable";
+    case ExitCode::kUsage: return "usage error";
+    case ExitCode::kUnreachable: return "unreachable";
     case ExitCode::kAuth: return "authentication failed";
     case ExitCode::kPermission: return "permission denied";
     case ExitCode::kConflict: return "conflict";

@@ -1,7 +1,7 @@
 // report.h — how a failed command tells the operator what went wrong.
 //
 // Two lines on stderr, both through the log (so PostgreSQL's log keeps them):
-//   "<class>: <message>"   e.g. "repository unreachable: put 'wal/...': ..."
+//   "<class>: <message>"   e.g. "unreachable: put 'wal/...': ..."
 //   "HINT: <what to do>"
 // Secrets from the config are scrubbed from both.
 #pragma once
@@ -18,7 +18,7 @@ namespace walferry::cli {
 const char* ExitCodeName(ExitCode code);
 
 // The words that open a failure message: "repository unreachable",
-// "authentication failed", "permission denied", "bad config", ...
+// "authentication failed", "permission denied", "usage error", ...
 const char* FailurePhrase(ExitCode code);
 
 // The status's own hint, else a general one for its class (may be empty).

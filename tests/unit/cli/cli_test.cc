@@ -114,7 +114,7 @@ TEST(Cli, UnknownConfigKeyNamesFileAndLine) {
 TEST(Cli, CheckWithoutRepoIsBadConfig) {
   RunResult r = RunWalferry(WithArgs(kNoConfig, {"check"}));
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_TRUE(Has(r.err, "bad config: no repository configured")) << r.err;
+  EXPECT_TRUE(Has(r.err, "usage error: no repository configured")) << r.err;
   EXPECT_TRUE(Has(r.err, "HINT: ")) << r.err;
 }
 

@@ -12,6 +12,7 @@
 #include <functional>
 #include <optional>
 #include <span>
+#include <string>
 
 #include "walferry/exit_codes.h"
 #include "walferry/options.h"
@@ -59,5 +60,11 @@ Handler BindArchivePush(CLI::App& command);
 Handler BindRepoCreate(CLI::App& command);
 Handler BindArchiveGet(CLI::App& command);
 FailureOutcome ArchiveGetFailure(const Status& failure);
+Handler BindArchivePushWorker(CLI::App& command);
+Handler BindStatus(CLI::App& command);
+
+// archive-push without a spool (archive_commands.cc) and through it (spool_commands.cc).
+Status RunPushDirect(const Context& ctx, const std::string& path, const std::string& data_dir);
+Status RunSpoolPush(const Context& ctx, const std::string& path, const std::string& data_dir);
 
 }  // namespace walferry::cli

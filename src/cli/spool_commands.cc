@@ -1,12 +1,15 @@
 // spool_commands.cc — archive-push through the spool (the foreground side),
 // `walferry archive-push-worker` (the upload worker) and `walferry status`.
 // The mechanism and its guarantees: spool/push.h, man/walferry-archive-push.1.
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <chrono>
+#include <fstream>
 #include <memory>
 #include <thread>
 
@@ -34,7 +37,9 @@ std::string Cwd() {
 std::vector<std::string> WorkerArgv(const config::GlobalConfig& cfg, const std::string& data_dir) {
   std::vector<std::string> argv{spool::SelfExe()};
   for (const config::ResolvedOption& o : cfg.options) {
-    if (o.origin == config::Origin::kFlag) argv.push_back(config::FlagName(*o.spec) + "=" + o.value);
+    if (o.origin != config::Origin::kFlag) continue;
+    argv.push_back(config::FlagName(*o.spec));
+    argv.push_back(o.value);
   }
   argv.push_back("archive-push-worker");
   argv.push_back("--pg-data");
@@ -50,6 +55,16 @@ Status EnsureWorker(const config::GlobalConfig& cfg, const spool::PushDirs& dirs
   }
   log::Debug("starting the spool worker (log: '" + dirs.log + "')");
   return spool::SpawnDetached(WorkerArgv(cfg, data_dir), dirs.log);
+}
+
+// " (worker log: <its last line>)", or "".
+std::string LastLogLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (!line.empty()) last = line;
+  }
+  return last.empty() ? "" : " (worker log: " + last + ")";
 }
 
 // Free bytes on the spool's filesystem (-1 when unknown).
@@ -116,7 +131,7 @@ Status WaitForConfirmation(const Context& ctx, const spool::PushDirs& dirs, cons
     if (now >= deadline) {
       return Status::Unavailable("no confirmation of '" + name + "' from the spool worker within " +
                                  std::to_string(static_cast<int>(cfg.archive_timeout_seconds)) + " s" +
-                                 (err ? " (its last error: " + err->message + ")" : std::string()))
+                                 (err ? " (its last error: " + err->message + ")" : LastLogLine(dirs.log)))
           .WithHint("see 'walferry status' and the worker's log '" + dirs.log + "'; archive-timeout sets the wait");
     }
     if (now >= next_probe) {  // a worker killed meanwhile is started again
@@ -129,6 +144,9 @@ Status WaitForConfirmation(const Context& ctx, const spool::PushDirs& dirs, cons
     std::this_thread::sleep_for(std::chrono::milliseconds(i < 50 ? 2 : 10));
   }
 }
+
+std::atomic<bool> g_worker_stop{false};
+extern "C" void OnWorkerSignal(int) { g_worker_stop = true; }
 
 Status RunWorkerCommand(const Context& ctx, const std::string& pg_data, double idle_exit) {
   const auto& cfg = ctx.config;
@@ -154,6 +172,11 @@ Status RunWorkerCommand(const Context& ctx, const std::string& pg_data, double i
   opt.level = settings->level;
   opt.idle_exit_seconds = idle_exit;
   opt.prometheus_file = cfg.spool_prometheus_file;
+  opt.stop = &g_worker_stop;
+  struct sigaction sa {};
+  sa.sa_handler = OnWorkerSignal;
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGINT, &sa, nullptr);
   auto r = spool::RunWorker(**storage, *dirs, opt);
   if (!r.ok()) return r.status();
   if (!r->ran) log::Debug("another spool worker runs already ('" + dirs->lock + "'); nothing to do");

@@ -535,9 +535,11 @@ Result<WorkerReport> RunWorker(Storage& storage, const PushDirs& dirs, const Wor
   bool dirty = false, error_dirty = false;
   const int parallel = std::max(1, opt.parallel);
 
-  auto save = [&](bool force) {
+  // state.json (and the Prometheus file): at once for errors and when idle,
+  // at most every 250 ms while uploads run.
+  auto save = [&](bool force, bool idle) {
     int64_t t = now();
-    if (!force && !error_dirty && (!dirty || t - last_save < 250)) return;
+    if (!force && !error_dirty && (!dirty || (!idle && t - last_save < 250))) return;
     while (!state.recent.empty() && state.recent.size() > kRecentEvents) state.recent.pop_front();
     Status s = SaveState(dirs, state);
     if (!s.ok()) log::Warn("cannot update '" + dirs.state + "': " + s.message());
@@ -606,7 +608,8 @@ Result<WorkerReport> RunWorker(Storage& storage, const PushDirs& dirs, const Wor
       report.crashed = true;
       return report;
     }
-    save(false);
+    save(false, running.empty());
+    if (opt.stop != nullptr && *opt.stop && running.empty()) break;
 
     // New work, in archive order: staged copies first.
     bool pending = !running.empty();
@@ -634,6 +637,10 @@ Result<WorkerReport> RunWorker(Storage& storage, const PushDirs& dirs, const Wor
         running.push_back({name, std::async(std::launch::async, job, name, staged)});
       }
     }
+    if (opt.stop != nullptr && *opt.stop) {
+      for (auto& r : running) r.future.wait();
+      continue;  // collects them, then leaves below once nothing runs
+    }
     if (pending) {
       idle_since = now();
     } else if (now() - idle_since > static_cast<int64_t>(opt.idle_exit_seconds * 1000)) {
@@ -642,8 +649,10 @@ Result<WorkerReport> RunWorker(Storage& storage, const PushDirs& dirs, const Wor
     std::this_thread::sleep_for(std::chrono::milliseconds(
         running.empty() ? static_cast<int64_t>(opt.poll_seconds * 1000) : 2));
   }
-  save(true);
-  log::Info("spool worker exits: nothing to do for " + std::to_string(opt.idle_exit_seconds) + " s (" +
+  save(true, true);
+  const bool stopped = opt.stop != nullptr && *opt.stop;
+  log::Info(std::string("spool worker exits: ") +
+            (stopped ? "asked to stop" : "nothing to do for " + std::to_string(opt.idle_exit_seconds) + " s") + " (" +
             std::to_string(report.uploaded) + " uploaded, " + std::to_string(report.failed) + " failures)");
   return report;
 }

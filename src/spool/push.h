@@ -94,6 +94,8 @@ struct WorkerOptions {
   // Tests: stop (as a crash would) after this many completed steps; 0 = never.
   // Steps: 1 built, 2 stored, 3 ok written, 4 staged removed / err removed.
   int crash_after_steps = 0;
+  // Set (by a signal handler or a test): finish the uploads under way and exit.
+  const std::atomic<bool>* stop = nullptr;
   // Tests: the clock.
   std::function<int64_t()> now_ms;
 };

@@ -258,7 +258,7 @@ spool_full_hook() {
   local name=$1 before staged f
   before=$(done_names "$name")
   repo_down
-  wal_burst "$name" 96
+  wal_burst "$name" 400
   switch_wal "$name" >/dev/null
   wait_until 90 "archive_command fails once the spool is full" test_failed_archiving "$name"
   staged=$(find "$SPOOL_DIR" -path '*/push/staged/*' -type f ! -name '.wf-tmp.*' | wc -l)

@@ -153,8 +153,12 @@ e2e_cleanup() {
 # ($T/bin/walferry, found by /proc/PID/exe, never by name): spool workers and
 # archive-push calls of this test only
 own_walferry_pids() {
+  local p args
   [ -n "$BIN" ] || return 0
-  find /proc -mindepth 2 -maxdepth 2 -path '/proc/[0-9]*/exe' -lname "$BIN" 2>/dev/null | cut -d/ -f3
+  # candidates from ps (cheap), each confirmed by its /proc/PID/exe
+  while read -r p args; do
+    [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$BIN" ] && echo "$p"
+  done < <(ps -eo pid=,args= | grep -F -- "$BIN" | grep -v grep)
   return 0
 }
 # kill_own_walferry SIGNAL : sends SIGNAL to each of them; prints how many

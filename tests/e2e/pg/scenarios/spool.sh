@@ -57,7 +57,7 @@ start_wal_generator() {
     local end=$((SECONDS + $2))
     while [ $SECONDS -lt $end ] && [ ! -e "$T/generator.stop" ]; do
       wal_burst "$1" 16
-      sleep 0.3
+      sleep 0.5
     done
   ) &
   GENERATOR=$!
@@ -193,20 +193,36 @@ scenario_spool_burst() {
 }
 
 # ---------------------------------------------------------------- spool_kill9
+# Each round kills one of this test's walferry processes at a random moment: mostly the
+# upload worker (mid-read, mid-compression, mid-upload, mid-record), one time in five an
+# archive-push call PostgreSQL is waiting for (PostgreSQL's archiver then exits and is
+# restarted 10 s later, as it does for a signal). When no worker runs, one is started the way
+# archive-push starts it, so that every round finds work under way.
 spool_kill9_hook() {
-  local name=$1 trials=${WALFERRY_E2E_KILL9_TRIALS:-50} kills=0 rounds=0 pids victim
-  start_wal_generator "$name" 900
+  local name=$1 trials=${WALFERRY_E2E_KILL9_TRIALS:-50} kills=0 fg=0 rounds=0 p victim
+  local -a workers others
+  start_wal_generator "$name" 1800
   while [ "$kills" -lt "$trials" ]; do
     rounds=$((rounds + 1))
-    [ "$rounds" -le $((trials * 20)) ] || fail "only $kills kills in $rounds rounds"
-    sleep "0.$((RANDOM % 30 + 2))"
-    mapfile -t pids < <(own_walferry_pids)
-    [ "${#pids[@]}" -gt 0 ] || continue
-    victim=${pids[RANDOM % ${#pids[@]}]}
-    kill -KILL "$victim" 2>/dev/null && kills=$((kills + 1))
+    [ "$rounds" -le $((trials * 10)) ] || fail "only $kills kills in $rounds rounds"
+    sleep "0.$((RANDOM % 25 + 5))"
+    workers=() others=()
+    while read -r p; do
+      if grep -qa archive-push-worker "/proc/$p/cmdline" 2>/dev/null; then workers+=("$p"); else others+=("$p"); fi
+    done < <(own_walferry_pids)
+    if [ $((RANDOM % 5)) -eq 0 ] && [ "${#others[@]}" -gt 0 ]; then
+      victim=${others[RANDOM % ${#others[@]}]}
+      kill -KILL "$victim" 2>/dev/null && kills=$((kills + 1)) && fg=$((fg + 1))
+    elif [ "${#workers[@]}" -gt 0 ]; then
+      victim=${workers[RANDOM % ${#workers[@]}]}
+      kill -KILL "$victim" 2>/dev/null && kills=$((kills + 1))
+    else
+      as_pg "$BIN" --config "$CONF" archive-push-worker --pg-data "$(datadir "$name")" >>"$T/worker-started-by-test.log" 2>&1 &
+    fi
+    [ $((rounds % 25)) -ne 0 ] || log "$kills kills in $rounds rounds"
   done
   stop_wal_generator
-  log "$kills walferry processes killed with SIGKILL ($rounds rounds) during WAL generation"
+  log "$kills walferry processes killed with SIGKILL ($fg archive-push calls, $((kills - fg)) workers; $rounds rounds) during WAL generation"
 }
 
 scenario_spool_kill9() {

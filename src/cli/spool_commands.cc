@@ -78,15 +78,14 @@ int64_t FreeBytes(const std::string& dir) {
 // at most once a minute (the mtime of push/warned).
 void MaybeWarnBacklog(const config::GlobalConfig& cfg, const spool::PushDirs& dirs, const std::string& data_dir) {
   if (cfg.spool_backlog_warn <= 0) return;
+  struct stat st;
+  if (::stat(dirs.warned.c_str(), &st) == 0 && st.st_mtime + 60 > ::time(nullptr)) return;  // warned recently
   auto ready = spool::ListWithSuffix(data_dir + "/pg_wal/archive_status", ".ready");
-  if (static_cast<int>(ready.size()) < cfg.spool_backlog_warn &&
-      static_cast<int>(ready.size() + spool::ListWithSuffix(dirs.staged, "").size()) < cfg.spool_backlog_warn) {
+  if (static_cast<int>(ready.size() + spool::ListWithSuffix(dirs.staged, "").size()) < cfg.spool_backlog_warn) {
     return;
   }
   int64_t pending = spool::CountPending(dirs, data_dir);
   if (pending < cfg.spool_backlog_warn) return;
-  struct stat st;
-  if (::stat(dirs.warned.c_str(), &st) == 0 && st.st_mtime + 60 > ::time(nullptr)) return;
   if (!spool::WriteFileAtomic(dirs.push, "warned", "").ok()) return;
   log::Warn("spool backlog: " + std::to_string(pending) + " WAL files wait for repository " + cfg.storage.repo +
             " (spool-backlog-warn = " + std::to_string(cfg.spool_backlog_warn) + "); oldest: " +

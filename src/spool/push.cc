@@ -532,7 +532,9 @@ Result<WorkerReport> RunWorker(Storage& storage, const PushDirs& dirs, const Wor
   std::vector<Running> running;
   std::map<std::string, std::pair<int, int64_t>> backoff;  // name -> (failures, next try ms)
   int64_t idle_since = now(), last_prune = 0, last_temps = now(), last_save = 0;
-  bool dirty = false, error_dirty = false;
+  bool dirty = false, error_dirty = false, slot_freed = false;
+  int64_t last_scan = 0;
+  std::map<std::string, archive::SourceStat> confirmed;  // by this worker, or seen on disk
   const int parallel = std::max(1, opt.parallel);
 
   // state.json (and the Prometheus file): at once for errors and when idle,
@@ -563,6 +565,9 @@ Result<WorkerReport> RunWorker(Storage& storage, const PushDirs& dirs, const Wor
     }
     if (t - last_prune > 2000) {
       Prune(dirs, opt.data_dir);
+      for (auto it = confirmed.begin(); it != confirmed.end();) {  // bounded by the .ready files
+        it = Exists(opt.data_dir + "/pg_wal/archive_status/" + it->first + ".ready") ? std::next(it) : confirmed.erase(it);
+      }
       last_prune = t;
     }
     // Collect finished uploads.
@@ -574,7 +579,9 @@ Result<WorkerReport> RunWorker(Storage& storage, const PushDirs& dirs, const Wor
       Outcome o = running[i].future.get();
       running.erase(running.begin() + static_cast<long>(i));
       if (crashed) continue;
+      slot_freed = true;
       if (o.status.ok()) {
+        confirmed[o.name] = o.ok.source;
         ++report.uploaded;
         backoff.erase(o.name);
         state.last_success = o.ok;
@@ -613,7 +620,12 @@ Result<WorkerReport> RunWorker(Storage& storage, const PushDirs& dirs, const Wor
 
     // New work, in archive order: staged copies first.
     bool pending = !running.empty();
-    if (static_cast<int>(running.size()) < parallel) {
+    // Scan again when a slot came free, when idle, or every 100 ms: a scan reads two
+    // directories, and confirmations this worker made are known without reading them.
+    const bool scan = running.empty() || slot_freed || now() - last_scan >= 100;
+    if (scan && static_cast<int>(running.size()) < parallel) {
+      slot_freed = false;
+      last_scan = now();
       std::vector<std::pair<std::string, bool>> todo;
       for (const std::string& n : ListWithSuffix(dirs.staged, "")) todo.emplace_back(n, true);
       const std::string status_dir = opt.data_dir + "/pg_wal/archive_status";
@@ -628,7 +640,14 @@ Result<WorkerReport> RunWorker(Storage& storage, const PushDirs& dirs, const Wor
         if (busy.count(name)) continue;
         if (!staged) {
           if (Exists(dirs.staged + "/" + name)) continue;
-          if (IsConfirmed(dirs, opt.repo_url, name, opt.data_dir + "/pg_wal/" + name)) continue;
+          const std::string wal = opt.data_dir + "/pg_wal/" + name;
+          archive::SourceStat now_stat;
+          auto known = confirmed.find(name);
+          if (known != confirmed.end() && StatOf(wal, &now_stat) && SameSource(known->second, now_stat)) continue;
+          if (IsConfirmed(dirs, opt.repo_url, name, wal)) {
+            if (StatOf(wal, &now_stat)) confirmed[name] = now_stat;
+            continue;
+          }
         }
         pending = true;
         auto b = backoff.find(name);

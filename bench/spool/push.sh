@@ -234,12 +234,13 @@ KEEP_READY=1 RUN env KEEP_READY=1 bash "$TMP/tools/calls.sh" "$TMP/d-lat" "$TMP/
 RUN env KEEP_READY=1 bash "$TMP/tools/calls.sh" "$TMP/d-lat" "$TMP/calls-latency-nowarn.txt" "$TMP/lat-names.txt" \
   "$WF" --config "$TMP/tools/walferry-lat.conf" --spool-backlog-warn 0 archive-push >/dev/null
 # reference: the same binary doing nothing (walferry --version), and /bin/true: process start
-for ((i = 0; i < LATENCY; i++)); do
-  s=${EPOCHREALTIME/./}; RUN "$WF" --version >/dev/null; e=${EPOCHREALTIME/./}; echo "v $((e - s))"
-done >"$TMP/calls-version.txt"
-for ((i = 0; i < LATENCY; i++)); do
-  s=${EPOCHREALTIME/./}; RUN /bin/true; e=${EPOCHREALTIME/./}; echo "t $((e - s))"
-done >"$TMP/calls-true.txt"
+# (timed inside one shell of the postgres user, as calls.sh times archive-push)
+# shellcheck disable=SC2016
+RUN bash -c 'for ((i = 0; i < $1; i++)); do s=${EPOCHREALTIME/./}; "$2" --version >/dev/null; e=${EPOCHREALTIME/./}; echo "v $((e - s))"; done' \
+  _ "$LATENCY" "$WF" >"$TMP/calls-version.txt"
+# shellcheck disable=SC2016
+RUN bash -c 'for ((i = 0; i < $1; i++)); do s=${EPOCHREALTIME/./}; /bin/true; e=${EPOCHREALTIME/./}; echo "t $((e - s))"; done' \
+  _ "$LATENCY" >"$TMP/calls-true.txt"
 pct() { awk '{ print $2 }' "$1" | sort -n | awk -v p="$2" '{ a[NR] = $1 } END { i = int(NR * p / 100 + 0.5); if (i < 1) i = 1; printf "%.2f", a[i] / 1000 }'; }
 
 seg_s() { awk -v n="$SEGMENTS" -v ms="$1" 'BEGIN { printf "%.2f", n * 1000 / ms }'; }
@@ -252,7 +253,7 @@ seg_s() { awk -v n="$SEGMENTS" -v ms="$1" 'BEGIN { printf "%.2f", n * 1000 / ms 
   echo "  walferry / single-core zstd limit:                $(awk -v n="$SEGMENTS" -v c="$ZSTD_CPU" -v ms="$WF_MS" 'BEGIN { printf "%.2f", (n * 1000 / ms) / (n / c) }')"
   echo "  confirmed segment, p50 / p95 (process included):  $(pct "$TMP/calls-latency.txt" 50) / $(pct "$TMP/calls-latency.txt" 95) ms ($LATENCY calls)"
   echo "    with spool-backlog-warn = 0:                    $(pct "$TMP/calls-latency-nowarn.txt" 50) / $(pct "$TMP/calls-latency-nowarn.txt" 95) ms"
-  echo "    reference: walferry --version:               $(pct "$TMP/calls-version.txt" 50) / $(pct "$TMP/calls-version.txt" 95) ms; /bin/true: $(pct "$TMP/calls-true.txt" 50) / $(pct "$TMP/calls-true.txt" 95) ms (same runuser + env -i wrapper)"
+  echo "    reference: walferry --version:               $(pct "$TMP/calls-version.txt" 50) / $(pct "$TMP/calls-version.txt" 95) ms; /bin/true: $(pct "$TMP/calls-true.txt" 50) / $(pct "$TMP/calls-true.txt" 95) ms (process start only)"
   echo "  machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT/table.txt"
 cp "$TMP"/calls-*.txt "$OUT/"

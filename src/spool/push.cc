@@ -671,7 +671,7 @@ Result<WorkerReport> RunWorker(Storage& storage, const PushDirs& dirs, const Wor
   save(true, true);
   const bool stopped = opt.stop != nullptr && *opt.stop;
   log::Info(std::string("spool worker exits: ") +
-            (stopped ? "asked to stop" : "nothing to do for " + std::to_string(opt.idle_exit_seconds) + " s") + " (" +
+            (stopped ? "asked to stop" : "nothing to do for " + std::to_string(std::lround(opt.idle_exit_seconds * 1000)) + " ms") + " (" +
             std::to_string(report.uploaded) + " uploaded, " + std::to_string(report.failed) + " failures)");
   return report;
 }

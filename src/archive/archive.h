@@ -2,8 +2,12 @@
 // repository (archive_command) and get one back (restore_command).
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 
+#include "archive/repository.h"
 #include "walferry/pipeline.h"
 #include "walferry/status.h"
 #include "walferry/storage.h"
@@ -33,6 +37,29 @@ struct PushResult {
 // cluster's WAL), kCorruption (the file is not a whole WAL segment), and the
 // storage errors.
 Result<PushResult> Push(Storage& storage, const PushConfig& config);
+
+// Push in two steps, for the spool: BuildObject reads, checks, hashes and
+// compresses the file into the stored object (in memory: at most the
+// segment's size plus 1 MiB of read buffer); StoreObject checks the cluster
+// against the repository's identity and stores it write-once (Push's rules).
+struct SourceStat {  // the file that was read, as fstat(2) saw it
+  uint64_t dev = 0, ino = 0, size = 0;
+  int64_t mtime_ns = 0;
+};
+struct BuiltObject {
+  std::string name;  // WAL file name
+  std::string key;   // object key
+  ObjectHeader header;
+  std::optional<WalPageIdentity> page;
+  std::optional<ClusterIdentity> local;  // pg_control of data_dir
+  SourceStat source;
+  std::string buffer;  // [room][header line][compressed bytes]
+  size_t start = 0;    // where the object starts in buffer
+  std::string_view object() const { return std::string_view(buffer).substr(start); }
+};
+// `after_first_read` (optional) runs once the first chunk was read and checked.
+Result<BuiltObject> BuildObject(const PushConfig& config, const std::function<void()>& after_first_read = {});
+Result<PushResult> StoreObject(Storage& storage, const BuiltObject& built, const ClusterIdentity& repo);
 
 struct GetConfig {
   std::string wal_name;  // %f

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <functional>
 #include <future>
 
 #include "archive/archive.h"
@@ -51,12 +52,14 @@ Status CheckSameCluster(const ClusterIdentity& repo, const std::optional<Cluster
 
 }  // namespace
 
-Result<PushResult> Push(Storage& storage, const PushConfig& config) {
-  const std::string name = BaseName(config.path);
-  auto wal = ParseWalFileName(name);
+Result<BuiltObject> BuildObject(const PushConfig& config, const std::function<void()>& after_first_read) {
+  BuiltObject built;
+  built.name = BaseName(config.path);
+  auto wal = ParseWalFileName(built.name);
   if (!wal.ok()) return wal.status();
+  const std::string& name = built.name;
   const std::string path = fs::Resolve(config.path, config.data_dir);
-  const std::string key = WalObjectKey(*wal);
+  built.key = WalObjectKey(*wal);
 
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno(errno, "archive-push: open '" + path + "'");
@@ -64,6 +67,11 @@ Result<PushResult> Push(Storage& storage, const PushConfig& config) {
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return Status::FromErrno(errno, "archive-push: stat '" + path + "'");
+  built.source = {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+                  static_cast<uint64_t>(st.st_size),
+                  static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
   std::string chunk(kReadChunk, '\0');
   auto read_chunk = [&]() -> Result<size_t> {
     size_t got = 0;
@@ -79,18 +87,13 @@ Result<PushResult> Push(Storage& storage, const PushConfig& config) {
   auto first = read_chunk();
   if (!first.ok()) return first.status();
 
-  std::optional<WalPageIdentity> page;
   if (wal->HasWalHeader()) {
     auto p = ReadWalPageHeader(std::string_view(chunk.data(), *first), name);
     if (!p.ok()) return p.status();
-    page = *p;
+    built.page = *p;
   }
-  // The repository's identity (connection, TLS handshake, one GET) is fetched
-  // while the file is compressed; another cluster's file, or a repository
-  // that was never created, is refused before anything is stored.
-  const std::optional<ClusterIdentity> local = ReadDataDirIdentity(config.data_dir.empty() ? "." : config.data_dir);
-  std::future<Result<ClusterIdentity>> identity =
-      std::async(std::launch::async, [&storage] { return RequireIdentity(storage); });
+  built.local = ReadDataDirIdentity(config.data_dir.empty() ? "." : config.data_dir);
+  if (after_first_read) after_first_read();
 
   // Read, hash and compress in one pass. The object is built in one buffer,
   // never copied: room for the header line first, then the compressed bytes;
@@ -98,8 +101,7 @@ Result<PushResult> Push(Storage& storage, const PushConfig& config) {
   // object starts where the header does.
   constexpr size_t kHeaderRoom = 512;
   StringSink payload;
-  struct stat st;
-  if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+  if (st.st_size > 0) {
     // Worst case of incompressible input for every codec; reserving (unlike
     // growing) never holds two copies, and untouched capacity costs no memory.
     const size_t size = static_cast<size_t>(st.st_size);
@@ -116,22 +118,26 @@ Result<PushResult> Push(Storage& storage, const PushConfig& config) {
     n = *r;
   }
   WF_RETURN_IF_ERROR((*compressor)->Finish());
-  if (wal->kind == WalFileKind::kSegment && page && original.size() != page->segment_size) {
+  if (wal->kind == WalFileKind::kSegment && built.page && original.size() != built.page->segment_size) {
     return Status::Corruption("'" + path + "' has " + std::to_string(original.size()) + " bytes, a WAL segment of this cluster has " +
-                              std::to_string(page->segment_size))
+                              std::to_string(built.page->segment_size))
         .WithHint("a segment is archived only once PostgreSQL has completed it; was the file truncated or copied?");
   }
-
-  auto repo = identity.get();
-  if (!repo.ok()) return repo.status();
-  WF_RETURN_IF_ERROR(CheckSameCluster(*repo, local, page, name, storage.Describe()));
-
-  ObjectHeader header{name, config.codec, original.size(), original.Sha256Hex()};
-  const std::string header_line = EncodeHeader(header);
+  built.header = ObjectHeader{name, config.codec, original.size(), original.Sha256Hex()};
+  const std::string header_line = EncodeHeader(built.header);
   if (header_line.size() > kHeaderRoom) return Status::Internal("object header longer than its room");
-  const size_t start = kHeaderRoom - header_line.size();
-  payload.out.replace(start, header_line.size(), header_line);
-  const std::string_view object = std::string_view(payload.out).substr(start);
+  built.start = kHeaderRoom - header_line.size();
+  payload.out.replace(built.start, header_line.size(), header_line);
+  built.buffer = std::move(payload.out);
+  return built;
+}
+
+Result<PushResult> StoreObject(Storage& storage, const BuiltObject& built, const ClusterIdentity& repo) {
+  const std::string& name = built.name;
+  const std::string& key = built.key;
+  const ObjectHeader& header = built.header;
+  WF_RETURN_IF_ERROR(CheckSameCluster(repo, built.local, built.page, name, storage.Describe()));
+  const std::string_view object = built.object();
 
   PushResult result{key, header.size, object.size(), header.sha256_hex, false};
   PutOptions put;
@@ -162,6 +168,23 @@ Result<PushResult> Push(Storage& storage, const PushConfig& config) {
                                " bytes, sha256 " + header.sha256_hex.substr(0, 12) + "...); it is not overwritten")
       .WithHint("two clusters may be archiving into one repository, or this is an old file; find out before "
                 "archiving anything else: WAL in the repository is never replaced");
+}
+
+Result<PushResult> Push(Storage& storage, const PushConfig& config) {
+  // The repository's identity (connection, TLS handshake, one GET) is fetched
+  // while the file is compressed; another cluster's file, or a repository
+  // that was never created, is refused before anything is stored.
+  std::future<Result<ClusterIdentity>> identity;
+  auto built = BuildObject(config, [&] {
+    identity = std::async(std::launch::async, [&storage] { return RequireIdentity(storage); });
+  });
+  if (!built.ok()) {
+    if (identity.valid()) identity.wait();
+    return built.status();
+  }
+  auto repo = identity.get();
+  if (!repo.ok()) return repo.status();
+  return StoreObject(storage, *built, *repo);
 }
 
 }  // namespace walferry::archive

@@ -41,6 +41,12 @@ Result<std::unique_ptr<Storage>> Open(const config::GlobalConfig& cfg) {
 }
 
 Status RunPush(const Context& ctx, const std::string& path) {
+  if (!ctx.config.spool_path.empty()) return RunSpoolPush(ctx, path, WorkingDirectory());
+  return RunPushDirect(ctx, path, WorkingDirectory());
+}
+}  // namespace
+
+Status RunPushDirect(const Context& ctx, const std::string& path, const std::string& data_dir) {
   const auto start = std::chrono::steady_clock::now();
   auto storage = Open(ctx.config);
   if (!storage.ok()) return storage.status();
@@ -48,7 +54,7 @@ Status RunPush(const Context& ctx, const std::string& path) {
   if (!codec.ok()) return codec.status();
   archive::PushConfig pc;
   pc.path = path;
-  pc.data_dir = WorkingDirectory();
+  pc.data_dir = data_dir;
   pc.codec = *codec;
   pc.level = ctx.config.compression_level < 0 ? DefaultLevel(*codec) : ctx.config.compression_level;
   auto r = archive::Push(**storage, pc);
@@ -63,6 +69,8 @@ Status RunPush(const Context& ctx, const std::string& path) {
   }
   return Status::Ok();
 }
+
+namespace {
 
 Status RunGet(const Context& ctx, const std::string& wal_name, const std::string& path) {
   const auto start = std::chrono::steady_clock::now();

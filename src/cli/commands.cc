@@ -28,6 +28,10 @@ constexpr CommandSpec kCommands[] = {
                    "optional recovery target", BindBackupFetch},
   {"check", "check the configuration, then write, read back and delete a probe object in the "
             "repository", BindCheck},
+  {"archive-push-worker", "the spool's upload worker: archive-push starts it by itself when "
+                          "spool-path is set (see walferry-archive-push(1))", BindArchivePushWorker},
+  {"status", "the spool's backlog: pending WAL, oldest pending, last success and error, upload "
+             "rate (--json, --prometheus FILE)", BindStatus},
   {"repo-create", "create the repository, once, for the cluster whose data directory is the "
                   "working directory (or --pg-data)", BindRepoCreate},
   {"delete", "retention: delete old backups and the WAL no kept backup needs (a dry run "

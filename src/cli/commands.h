@@ -12,6 +12,7 @@
 #include <functional>
 #include <optional>
 #include <span>
+#include <string>
 
 #include "walferry/exit_codes.h"
 #include "walferry/options.h"
@@ -64,5 +65,11 @@ FailureOutcome ArchiveGetFailure(const Status& failure);
 Handler BindBackupPush(CLI::App& command);
 Handler BindBackupList(CLI::App& command);
 Handler BindBackupFetch(CLI::App& command);
+Handler BindArchivePushWorker(CLI::App& command);
+Handler BindStatus(CLI::App& command);
+
+// archive-push without a spool (archive_commands.cc) and through it (spool_commands.cc).
+Status RunPushDirect(const Context& ctx, const std::string& path, const std::string& data_dir);
+Status RunSpoolPush(const Context& ctx, const std::string& path, const std::string& data_dir);
 
 }  // namespace walferry::cli

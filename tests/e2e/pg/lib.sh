@@ -125,6 +125,7 @@ e2e_cleanup() {
   [ -z "${WATCHDOG:-}" ] || kill -TERM "$WATCHDOG" 2>/dev/null
   for p in "${BG_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
   for n in "${STARTED[@]}"; do stop_cluster_hard "$n"; done
+  kill_own_walferry KILL >/dev/null
   if declare -F scenario_cleanup >/dev/null; then scenario_cleanup; fi
   if [ "$FAILED" -ne 0 ] && [ -n "$T" ]; then
     local f
@@ -148,6 +149,25 @@ e2e_cleanup() {
 }
 
 # ---------------------------------------------------------------- walferry
+# own_walferry_pids : pids of the processes running this test's own copy of walferry
+# ($T/bin/walferry, found by /proc/PID/exe, never by name): spool workers and
+# archive-push calls of this test only
+own_walferry_pids() {
+  local p args
+  [ -n "$BIN" ] || return 0
+  # candidates from ps (cheap), each confirmed by its /proc/PID/exe
+  while read -r p args; do
+    [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$BIN" ] && echo "$p"
+  done < <(ps -eo pid=,args= | grep -F -- "$BIN" | grep -v grep)
+  return 0
+}
+# kill_own_walferry SIGNAL : sends SIGNAL to each of them; prints how many
+kill_own_walferry() {
+  local n=0 p
+  for p in $(own_walferry_pids); do kill "-$1" "$p" 2>/dev/null && n=$((n + 1)); done
+  echo "$n"
+}
+
 # write_walferry_conf FILE [EXTRA LINE...] : the scenario's repository (file:// or s3://)
 write_walferry_conf() {
   local file=$1
@@ -260,6 +280,7 @@ timezone = 'UTC'
 log_timezone = 'UTC'
 log_line_prefix = '%m [%p] %b '
 log_min_messages = info
+${CLUSTER_EXTRA_SETTINGS:-}
 EOF
 }
 

@@ -291,7 +291,10 @@ repo_up() {
   REPO_IS_DOWN=0
   log "repository up"
 }
-scenario_cleanup() { if [ "$REPO_IS_DOWN" = 1 ]; then repo_up; fi; }
+scenario_cleanup() {
+  if [ "$REPO_IS_DOWN" = 1 ]; then repo_up; fi
+  if declare -F spool_cleanup >/dev/null; then spool_cleanup; fi
+}
 
 # recover_to_mid_and_shut_down NAME : cluster NAME from the base backup recovers to the
 # restore point 'mid' and shuts down there: a recovery in progress

@@ -1,0 +1,373 @@
+// The archive-push side of the spool against the in-memory backend: what an
+// ok file proves, staged copies surviving crashes between any two steps, a
+// full spool, and the status report. CLI tests run the real binary.
+#include "spool/push.h"
+
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "archive/repository.h"
+#include "support/run_walferry.h"
+#include "support/temp_dir.h"
+
+namespace walferry::spool {
+namespace {
+
+namespace sfs = std::filesystem;
+using testing::RunResult;
+using testing::RunWalferry;
+using testing::TempDir;
+
+constexpr uint32_t kSegSize = 16u << 20;
+constexpr char kRepo[] = "memory://test";
+
+std::string Segment(uint64_t sysid, char fill) {
+  std::string s(kSegSize, fill);
+  uint16_t magic = 0xD110, info = 0x0002;
+  uint32_t block = 8192;
+  std::memcpy(s.data(), &magic, 2);
+  std::memcpy(s.data() + 2, &info, 2);
+  std::memcpy(s.data() + 24, &sysid, 8);
+  std::memcpy(s.data() + 32, &kSegSize, 4);
+  std::memcpy(s.data() + 36, &block, 4);
+  return s;
+}
+
+void MakeDataDir(const std::string& dir, uint64_t sysid) {
+  sfs::create_directories(dir + "/global");
+  sfs::create_directories(dir + "/pg_wal/archive_status");
+  std::ofstream(dir + "/global/pg_control") << std::string(reinterpret_cast<char*>(&sysid), 8) + std::string(8184, '\0');
+  std::ofstream(dir + "/PG_VERSION") << "15\n";
+}
+
+std::string Name(int i) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0000000100000000000000%02X", i);
+  return buf;
+}
+
+class SpoolPushTest : public ::testing::Test {
+ protected:
+  SpoolPushTest() : storage_(NewMemoryStorage()) {
+    data_ = t_.path() + "/data";
+    MakeDataDir(data_, 42);
+    EXPECT_TRUE(archive::CreateRepository(*storage_, data_).ok());
+    auto sp = OpenSpool(t_.path() + "/spool", kRepo, data_);
+    EXPECT_TRUE(sp.ok()) << sp.status().ToString();
+    auto d = OpenPushDirs(*sp);
+    EXPECT_TRUE(d.ok());
+    dirs_ = *d;
+  }
+  // A completed segment PostgreSQL marked .ready.
+  std::string Ready(int i, char fill = 'w') {
+    std::string path = data_ + "/pg_wal/" + Name(i);
+    std::ofstream(path, std::ios::binary) << Segment(42, fill);
+    std::ofstream(data_ + "/pg_wal/archive_status/" + Name(i) + ".ready");
+    return path;
+  }
+  void MarkDone(int i) {
+    sfs::rename(data_ + "/pg_wal/archive_status/" + Name(i) + ".ready",
+                data_ + "/pg_wal/archive_status/" + Name(i) + ".done");
+  }
+  WorkerOptions Options(int crash_after = 0) {
+    WorkerOptions o;
+    o.data_dir = data_;
+    o.repo_url = kRepo;
+    o.parallel = crash_after > 0 ? 1 : 3;
+    o.level = 1;
+    o.idle_exit_seconds = 0.05;
+    o.poll_seconds = 0.01;
+    o.crash_after_steps = crash_after;
+    return o;
+  }
+  WorkerReport Work(int crash_after = 0) {
+    auto r = RunWorker(*storage_, dirs_, Options(crash_after));
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : WorkerReport{};
+  }
+  bool Stored(int i) {
+    auto h = archive::ReadHeader(*storage_, "wal/" + Name(i).substr(0, 16) + "/" + Name(i));
+    return h.ok();
+  }
+  archive::BuiltObject Build(int i) {
+    auto b = archive::BuildObject(archive::PushConfig{"pg_wal/" + Name(i), data_, Codec::kZstd, 1});
+    EXPECT_TRUE(b.ok()) << b.status().ToString();
+    return *b;
+  }
+  TempDir t_{"wf-spool-push"};
+  std::string data_;
+  std::unique_ptr<Storage> storage_;
+  PushDirs dirs_;
+};
+
+TEST_F(SpoolPushTest, WorkerConfirmsEveryReadySegmentAndTheOkFileMatchesOnlyThatFile) {
+  std::string p1 = Ready(1), p2 = Ready(2);
+  std::ofstream(data_ + "/pg_wal/00000002.history") << "1\t0/3000000\tno recovery target specified\n";
+  std::ofstream(data_ + "/pg_wal/archive_status/00000002.history.ready");
+  EXPECT_FALSE(IsConfirmed(dirs_, kRepo, Name(1), p1));
+  WorkerReport r = Work();
+  EXPECT_TRUE(r.ran);
+  EXPECT_EQ(r.uploaded, 3);
+  EXPECT_EQ(r.failed, 0);
+  EXPECT_TRUE(Stored(1) && Stored(2));
+  EXPECT_TRUE(IsConfirmed(dirs_, kRepo, Name(1), p1));
+  EXPECT_TRUE(IsConfirmed(dirs_, kRepo, Name(2), p2));
+  EXPECT_TRUE(IsConfirmed(dirs_, kRepo, "00000002.history", data_ + "/pg_wal/00000002.history"));
+  // another repository's confirmation proves nothing here
+  EXPECT_FALSE(IsConfirmed(dirs_, "s3://other/repo", Name(1), p1));
+  // a file with the same name but another inode (recycled, rewritten) is not confirmed
+  sfs::remove(p1);
+  std::ofstream(p1, std::ios::binary) << Segment(42, 'x');
+  EXPECT_FALSE(IsConfirmed(dirs_, kRepo, Name(1), p1));
+  // ok record: the fields walferry-archive-push(1) documents
+  auto ok = DecodeOk(testing::ReadAll(dirs_.ok + "/" + Name(2)), "ok");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->key, "wal/0000000100000000/" + Name(2));
+  EXPECT_EQ(ok->size, kSegSize);
+  EXPECT_EQ(ok->sha256.size(), 64u);
+  EXPECT_EQ(ok->repo, kRepo);
+}
+
+TEST_F(SpoolPushTest, HistoryFilesGoFirstThenOldest) {
+  std::vector<std::string> v{Name(3), "00000002.history", Name(1), "000000010000000000000002.partial"};
+  std::sort(v.begin(), v.end(), ArchiveOrderLess);
+  EXPECT_EQ(v[0], "00000002.history");
+  EXPECT_EQ(v[1], Name(1));
+}
+
+TEST_F(SpoolPushTest, CrashBetweenAnyTwoStepsNeverConfirmsUnstoredDataAndConverges) {
+  for (int k = 1; k <= 4; ++k) {
+    SCOPED_TRACE("crash after step " + std::to_string(k));
+    storage_ = NewMemoryStorage();
+    ASSERT_TRUE(archive::CreateRepository(*storage_, data_).ok());
+    sfs::remove_all(dirs_.ok);
+    sfs::create_directories(dirs_.ok);
+    std::string p = Ready(1);
+    WorkerReport r = Work(k);
+    EXPECT_TRUE(r.crashed);
+    // the invariant: an ok file only for stored content
+    EXPECT_TRUE(!IsConfirmed(dirs_, kRepo, Name(1), p) || Stored(1));
+    EXPECT_EQ(sfs::exists(dirs_.ok + "/" + Name(1)), k >= 3);
+    EXPECT_EQ(Stored(1), k >= 2);
+    r = Work();  // the next run converges
+    EXPECT_EQ(r.failed, 0);
+    EXPECT_TRUE(IsConfirmed(dirs_, kRepo, Name(1), p));
+    EXPECT_TRUE(Stored(1));
+  }
+}
+
+TEST_F(SpoolPushTest, StagedCopyIsKeptUntilConfirmedThroughEveryCrashPoint) {
+  for (int k = 1; k <= 4; ++k) {
+    SCOPED_TRACE("crash after step " + std::to_string(k));
+    storage_ = NewMemoryStorage();
+    ASSERT_TRUE(archive::CreateRepository(*storage_, data_).ok());
+    std::string p = Ready(5, 'a' + k);
+    archive::BuiltObject b = Build(5);
+    ASSERT_TRUE(StageObject(dirs_, b).ok());
+    EXPECT_TRUE(IsStaged(dirs_, Name(5), p));
+    // PostgreSQL marks it .done once archive-push exited 0 in spool mode
+    MarkDone(5);
+    WorkerReport r = Work(k);
+    EXPECT_TRUE(r.crashed);
+    const bool staged = sfs::exists(dirs_.staged + "/" + Name(5));
+    EXPECT_TRUE(staged || (Stored(5) && sfs::exists(dirs_.ok + "/" + Name(5))));
+    EXPECT_EQ(staged, k < 4) << "removed only after the ok file is durable";
+    r = Work();
+    EXPECT_FALSE(sfs::exists(dirs_.staged + "/" + Name(5)));
+    EXPECT_TRUE(Stored(5));
+    // the stored object is the staged file's content: get it back
+    auto got = archive::Get(*storage_, archive::GetConfig{Name(5), t_.path() + "/back", ""});
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(testing::ReadAll(t_.path() + "/back"), Segment(42, 'a' + k));
+    sfs::remove(t_.path() + "/back");
+    sfs::remove(data_ + "/pg_wal/archive_status/" + Name(5) + ".done");
+  }
+}
+
+TEST_F(SpoolPushTest, FailuresAreRecordedPerSegmentWithTheirExitCode) {
+  storage_ = NewMemoryStorage();  // no repository: kFailedPrecondition
+  Ready(1);
+  std::atomic<bool> stop{false};
+  auto o = Options();
+  o.stop = &stop;
+  std::thread stopper([&] {
+    for (int i = 0; i < 500 && !LoadErr(dirs_, Name(1)); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    stop = true;
+  });
+  auto r = RunWorker(*storage_, dirs_, o);
+  stopper.join();
+  ASSERT_TRUE(r.ok());
+  EXPECT_GE(r->failed, 1);
+  auto err = LoadErr(dirs_, Name(1));
+  ASSERT_TRUE(err.has_value());
+  EXPECT_EQ(err->exit_code, 11);
+  Status s = err->ToStatus();
+  EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(s.message().find(Name(1)), std::string::npos) << s.message();
+  EXPECT_FALSE(sfs::exists(dirs_.ok + "/" + Name(1)));
+}
+
+TEST_F(SpoolPushTest, OkFilesArePrunedOncePostgresMarkedTheSegmentDone) {
+  Ready(1);
+  Ready(2);
+  Work();
+  ASSERT_TRUE(sfs::exists(dirs_.ok + "/" + Name(1)));
+  MarkDone(1);
+  Ready(3);
+  Work();
+  EXPECT_FALSE(sfs::exists(dirs_.ok + "/" + Name(1)));
+  EXPECT_TRUE(sfs::exists(dirs_.ok + "/" + Name(2)));
+}
+
+TEST_F(SpoolPushTest, StatusCountsPendingAndReportsSuccessAndRate) {
+  Ready(1);
+  Work();
+  Ready(2);
+  Ready(3);
+  SpoolStatus s = ComputeStatus(dirs_, kRepo, data_, NowMs());
+  EXPECT_EQ(s.pending_segments, 2);
+  EXPECT_EQ(s.pending_bytes, 2 * int64_t{kSegSize});
+  EXPECT_EQ(s.oldest, Name(2));
+  ASSERT_TRUE(s.last_success.has_value());
+  EXPECT_EQ(s.last_success->name, Name(1));
+  EXPECT_GT(s.segments_per_second, 0);
+  auto j = nlohmann::json::parse(StatusJson(s));
+  EXPECT_EQ(j["version"], 1);
+  EXPECT_EQ(j["pending"]["segments"], 2);
+  EXPECT_EQ(j["pending"]["oldest"], Name(2));
+  EXPECT_EQ(j["last_success"]["name"], Name(1));
+  EXPECT_TRUE(j["last_error"].is_null());
+  EXPECT_FALSE(j["worker"]["running"].get<bool>());
+  std::string prom = StatusPrometheus(s);
+  EXPECT_NE(prom.find("walferry_spool_pending_segments{repo=\"memory://test\"} 2\n"), std::string::npos) << prom;
+}
+
+// A spool on a 64 KiB tmpfs: staging is a clear kIo naming the spool, never a success.
+TEST_F(SpoolPushTest, FullSpoolIsAClearErrorNamingTheSpool) {
+  ASSERT_EQ(::geteuid(), 0u) << "this test mounts a tmpfs: run it as root (the test command does)";
+  std::string mnt = t_.path() + "/tiny";
+  sfs::create_directories(mnt);
+  ASSERT_EQ(::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=64k"), 0) << std::strerror(errno);
+  struct Unmount {
+    std::string m;
+    ~Unmount() { ::umount2(m.c_str(), MNT_DETACH); }
+  } unmount{mnt};
+  auto sp = OpenSpool(mnt + "/spool", kRepo, data_);
+  ASSERT_TRUE(sp.ok());
+  auto d = OpenPushDirs(*sp);
+  ASSERT_TRUE(d.ok());
+  std::ofstream(mnt + "/filler", std::ios::binary) << std::string(64 << 10, 'f');  // fills it
+  Ready(1);
+  Status s = StageObject(*d, Build(1));
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), Status::Code::kIo);
+  EXPECT_NE(s.message().find(mnt + "/spool"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("No space left"), std::string::npos) << s.message();
+  EXPECT_FALSE(sfs::exists(d->staged + "/" + Name(1)));
+  EXPECT_TRUE(ListWithSuffix(d->staged, "").empty());
+}
+
+// ---- the binary, as PostgreSQL runs it
+class SpoolCli : public ::testing::Test {
+ protected:
+  SpoolCli() {
+    data_ = t_.path() + "/data";
+    MakeDataDir(data_, 7);
+    sfs::create_directories(t_.path() + "/repo");
+    repo_ = "file://" + t_.path() + "/repo";
+    EXPECT_EQ(Run({"repo-create"}).exit_code, 0);
+  }
+  RunResult Run(std::vector<std::string> args, std::vector<std::string> extra = {}) {
+    std::vector<std::string> a{"--config", "", "--repo", repo_, "--spool-path", spool_};
+    a.insert(a.end(), extra.begin(), extra.end());
+    a.insert(a.end(), args.begin(), args.end());
+    return RunWalferry(a, {}, data_);
+  }
+  void Ready(int i) {
+    std::ofstream(data_ + "/pg_wal/" + Name(i), std::ios::binary) << Segment(7, 'w');
+    std::ofstream(data_ + "/pg_wal/archive_status/" + Name(i) + ".ready");
+  }
+  TempDir t_{"wf-spool-cli"};
+  std::string data_, repo_, spool_ = t_.path() + "/spool";
+};
+
+TEST_F(SpoolCli, PushThroughTheWorkerThenTheFastPathThenStatusJson) {
+  Ready(1);
+  Ready(2);
+  RunResult r = Run({"archive-push", "pg_wal/" + Name(1)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("through the spool"), std::string::npos) << r.err;
+  // the worker runs ahead: segment 2 gets confirmed without being asked for
+  RunResult s;
+  for (int i = 0; i < 200; ++i) {
+    s = Run({"status", "--json"});
+    ASSERT_EQ(s.exit_code, 0) << s.err;
+    auto j = nlohmann::json::parse(s.out);
+    if (j["pending"]["segments"] == 0 && j["uploaded"]["segments"] == 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  auto j = nlohmann::json::parse(s.out);
+  EXPECT_EQ(j["pending"]["segments"], 0) << s.out;
+  EXPECT_EQ(j["repo"], repo_);
+  EXPECT_EQ(j["uploaded"]["segments"], 2) << s.out;
+  EXPECT_TRUE(j["pending"]["oldest"].is_null());
+  // fast path: no repository access at all (the repository is gone, still exit 0)
+  sfs::rename(t_.path() + "/repo", t_.path() + "/repo.away");
+  r = Run({"archive-push", "pg_wal/" + Name(2)});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_LT(r.seconds, 0.5);
+  sfs::rename(t_.path() + "/repo.away", t_.path() + "/repo");
+  // the text form and the Prometheus file
+  r = Run({"status", "--prometheus", t_.path() + "/wf.prom"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("pending:      0 segments"), std::string::npos) << r.out;
+  EXPECT_NE(testing::ReadAll(t_.path() + "/wf.prom").find("walferry_spool_uploaded_segments_total"), std::string::npos);
+  // stop the worker we started (by its pid file), so that nothing outlives the test
+  std::string pid = testing::ReadAll(spool_ + "/" + RepoId(repo_) + "/push/worker.pid");
+  if (!pid.empty()) ::kill(std::stoi(pid), SIGTERM);
+}
+
+TEST_F(SpoolCli, StatusWithoutSpoolOrDataDirectoryIsAClearUsageError) {
+  RunResult r = RunWalferry({"--config", "", "--repo", repo_, "status", "--json"}, {}, data_);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("spool-path is not set"), std::string::npos) << r.err;
+  r = Run({"status", "--pg-data", t_.path()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("archive_status"), std::string::npos) << r.err;
+}
+
+TEST_F(SpoolCli, FullSpoolFallsBackToADirectConfirmedPush) {
+  ASSERT_EQ(::geteuid(), 0u) << "this test mounts a tmpfs: run it as root (the test command does)";
+  std::string mnt = t_.path() + "/tiny";
+  sfs::create_directories(mnt);
+  ASSERT_EQ(::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=256k"), 0) << std::strerror(errno);
+  struct Unmount {
+    std::string m;
+    ~Unmount() { ::umount2(m.c_str(), MNT_DETACH); }
+  } unmount{mnt};
+  spool_ = mnt + "/spool";
+  std::ofstream(mnt + "/filler", std::ios::binary) << std::string(200 << 10, 'f');
+  Ready(1);
+  RunResult r = Run({"archive-push", "pg_wal/" + Name(1)}, {"--archive-durability", "spool"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("is full"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(mnt + "/spool"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("archived 'pg_wal/" + Name(1) + "'"), std::string::npos) << r.err;
+  // with the repository unreachable as well: an error, never a false success
+  Ready(2);
+  sfs::rename(t_.path() + "/repo", t_.path() + "/repo.away");
+  r = Run({"archive-push", "pg_wal/" + Name(2)}, {"--archive-durability", "spool"});
+  EXPECT_NE(r.exit_code, 0) << r.err;
+  sfs::rename(t_.path() + "/repo.away", t_.path() + "/repo");
+}
+
+}  // namespace
+}  // namespace walferry::spool

@@ -23,6 +23,8 @@ constexpr CommandSpec kCommands[] = {
                   "archive-get %f %p')", BindArchiveGet, ArchiveGetFailure},
   {"check", "check the configuration, then write, read back and delete a probe object in the "
             "repository", BindCheck},
+  {"archive-get-worker", "internal: the restore prefetch worker that archive-get starts",
+                         BindArchiveGetWorker, nullptr, true},
   {"repo-create", "create the repository, once, for the cluster whose data directory is the "
                   "working directory (or --pg-data)", BindRepoCreate},
 };
@@ -126,7 +128,7 @@ int Main(int argc, char** argv) {
     auto b = std::make_unique<Bound>();
     b->spec = &spec;
     b->app = app.add_subcommand(spec.name, spec.help);
-    b->app->group("Commands");
+    b->app->group(spec.internal ? "" : "Commands");
     b->app->footer("Global options may come before or after the command; see 'walferry --help'.");
     b->flags.Register(*b->app);
     b->handler = spec.bind(*b->app);

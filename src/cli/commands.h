@@ -44,6 +44,7 @@ struct CommandSpec {
   const char* help;  // one line, for --help and the man page
   Binder bind;
   FailurePolicy on_failure = nullptr;  // nullptr: ExitCodeFor, always reported
+  bool internal = false;  // started by walferry itself: not in --help nor the man pages
 };
 
 // The table, in --help order.
@@ -58,6 +59,7 @@ Handler BindCheck(CLI::App& command);
 Handler BindArchivePush(CLI::App& command);
 Handler BindRepoCreate(CLI::App& command);
 Handler BindArchiveGet(CLI::App& command);
+Handler BindArchiveGetWorker(CLI::App& command);
 FailureOutcome ArchiveGetFailure(const Status& failure);
 
 }  // namespace walferry::cli

@@ -33,7 +33,7 @@ prefetch_wait_clean() {
 }
 
 scenario_prefetch_pitr() {
-  pitr_setup
+  pitr_setup 16
   local conf
   conf=$(prefetch_conf R 4)
   recover_from_backup R "recovery_target_time = '$TARGET'
@@ -52,7 +52,7 @@ restore_command = '$BIN --config $conf archive-get %f %p'"
   served=$(grep -c "restored '[0-9A-F]\{24\}' to 'pg_wal/RECOVERYXLOG' from the prefetch spool" <<<"$rlog" || true)
   direct=$(grep -c "restored '[0-9A-F]\{24\}' to 'pg_wal/RECOVERYXLOG' (" <<<"$rlog" || true)
   log "archive-get served $served segments from the prefetch spool, fetched $direct directly"
-  [ "$served" -ge 3 ] || fail "only $served segments served from the prefetch spool"
+  [ "$served" -ge 10 ] || fail "only $served segments served from the prefetch spool"
   [ "$served" -gt "$direct" ] || fail "prefetch served $served segments, fewer than the $direct fetched directly"
   getdir=$(prefetch_get_dir R) || fail "no spool directory for the repository in $T/R-spool"
   expect_match "the worker logged its downloads" "$(cat "$getdir/worker.log")" 'prefetched [0-9A-F]{24} '

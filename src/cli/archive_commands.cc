@@ -114,6 +114,12 @@ Status RunGet(const Context& ctx, const std::string& wal_name, const std::string
     if (!r.ok()) log::Warn("prefetched '" + wal_name + "' not used, fetching it instead: " + r.status().ToString());
     served = r.ok() && *r;
   }
+  if (spool && !served) {
+    // a new position (first call, a jump, a timeline switch): the worker starts on what
+    // follows while this call fetches the segment itself
+    Status s = spool::RequestPrefetch(*spool, wal_name, "", WorkerArgv(ctx.config));
+    if (!s.ok()) log::Warn("restore prefetch not started: " + s.ToString());
+  }
   if (served) {
     log::Info("restored '" + wal_name + "' to '" + path + "' from the prefetch spool (" +
               std::to_string(Millis(start)) + " ms)");

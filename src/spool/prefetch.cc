@@ -304,18 +304,56 @@ std::optional<Want> ReadWant(const SpoolDir& spool) {
   return w;
 }
 
-Result<bool> ServeFromSpool(const SpoolDir& spool, const std::string& segment, const std::string& dest) {
-  const std::string src = spool.get_dir + "/" + segment;
-  if (!FileExists(src)) return false;
-  // Only a running worker's files: a killed worker's leftovers wait for the next one to remove them.
+namespace {
+
+enum class InSpool { kReady, kInFlight, kAbsent };
+
+// get/<segment> is there, being written (its temp file), or neither.
+InSpool Look(const SpoolDir& spool, const std::string& segment) {
+  if (FileExists(spool.get_dir + "/" + segment)) return InSpool::kReady;
+  const std::string temp = segment + ".wf-tmp.";
+  for (const std::string& name : ListDir(spool.get_dir)) {
+    if (name.compare(0, temp.size(), temp) == 0) return InSpool::kInFlight;
+  }
+  return FileExists(spool.get_dir + "/" + segment) ? InSpool::kReady : InSpool::kAbsent;
+}
+
+bool WorkerRuns(const SpoolDir& spool) {
   auto probe = FileLock::TryAcquire(spool.get_dir + "/" + kLockFile);
-  if (!probe.ok()) return probe.status();
-  if (probe->held()) return false;
+  return probe.ok() && !probe->held();  // taken: no worker (released again at once)
+}
+
+Status SpawnWorker(const SpoolDir& spool, const std::vector<std::string>& worker_argv) {
+  const std::string log_path = spool.get_dir + "/" + kLogFile;
+  struct stat st;
+  if (::stat(log_path.c_str(), &st) == 0 && st.st_size > kMaxLogBytes) {
+    ::rename(log_path.c_str(), (log_path + ".1").c_str());
+  }
+  return SpawnDetached(worker_argv, log_path);
+}
+
+}  // namespace
+
+Result<bool> ServeFromSpool(const SpoolDir& spool, const std::string& segment, const std::string& dest,
+                            double wait_seconds) {
+  InSpool state = Look(spool, segment);
+  if (state == InSpool::kAbsent) return false;
+  // Only a running worker's files: a killed worker's leftovers wait for the next one to remove them.
+  if (!WorkerRuns(spool)) return false;
   // Tell the worker first, so that it does not fetch this segment again once it is gone.
   if (std::optional<Want> last = ReadWant(spool); last && last->segment != segment) {
     Status s = WriteWant(spool, Want{segment, last->segment_size});
     if (!s.ok()) log::Warn("prefetch request not recorded: " + s.ToString());
   }
+  // Being downloaded: waiting for it beats downloading it a second time.
+  const auto deadline = Clock::now() + std::chrono::duration<double>(wait_seconds);
+  while (state == InSpool::kInFlight && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    state = Look(spool, segment);
+    if (state == InSpool::kInFlight && !WorkerRuns(spool)) return false;
+  }
+  if (state != InSpool::kReady) return false;
+  const std::string src = spool.get_dir + "/" + segment;
   if (::rename(src.c_str(), dest.c_str()) != 0) {
     int err = errno;
     if (err == ENOENT) return false;  // discarded meanwhile
@@ -330,22 +368,22 @@ Result<bool> ServeFromSpool(const SpoolDir& spool, const std::string& segment, c
 
 Status RequestPrefetch(const SpoolDir& spool, const std::string& segment, const std::string& dest,
                        const std::vector<std::string>& worker_argv) {
-  auto size = SegmentSizeOfFile(dest);
-  if (!size.ok()) return size.status();
   std::optional<Want> last = ReadWant(spool);
-  if (!last || last->segment != segment || last->segment_size != *size) {
-    WF_RETURN_IF_ERROR(WriteWant(spool, Want{segment, *size}));
+  uint32_t size = 0;
+  if (!dest.empty()) {
+    auto from_file = SegmentSizeOfFile(dest);
+    if (!from_file.ok()) return from_file.status();
+    size = *from_file;
+  } else if (last) {
+    size = last->segment_size;  // one cluster per repository: one segment size
+  } else {
+    return Status::Ok();  // the first request ever: after the fetch, with the size
   }
-  auto probe = FileLock::TryAcquire(spool.get_dir + "/" + kLockFile);
-  if (!probe.ok()) return probe.status();
-  if (!probe->held()) return Status::Ok();  // a worker runs and will read want
-  probe->Release();
-  const std::string log_path = spool.get_dir + "/" + kLogFile;
-  struct stat st;
-  if (::stat(log_path.c_str(), &st) == 0 && st.st_size > kMaxLogBytes) {
-    ::rename(log_path.c_str(), (log_path + ".1").c_str());
+  if (!last || last->segment != segment || last->segment_size != size) {
+    WF_RETURN_IF_ERROR(WriteWant(spool, Want{segment, size}));
   }
-  return SpawnDetached(worker_argv, log_path);
+  if (WorkerRuns(spool)) return Status::Ok();  // it reads want
+  return SpawnWorker(spool, worker_argv);
 }
 
 Status RunPrefetchWorker(const SpoolDir& spool, const WorkerOptions& options, const StorageFactory& open_storage) {

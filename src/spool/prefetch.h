@@ -55,12 +55,17 @@ std::optional<Want> ReadWant(const SpoolDir& spool);
 
 // Moves get/<segment> to `dest` (absolute) when a worker runs and has it:
 // rename, or across filesystems copy to a temp file beside `dest`, fsync and
-// rename; then fsync of dest's directory. Ok(false) when there is nothing to
-// serve (then nothing changed at `dest`).
-Result<bool> ServeFromSpool(const SpoolDir& spool, const std::string& segment, const std::string& dest);
+// rename; then fsync of dest's directory. While the worker is still
+// downloading it, waits for it (at most `wait_seconds`). Ok(false) when there
+// is nothing to serve (then nothing changed at `dest`).
+Result<bool> ServeFromSpool(const SpoolDir& spool, const std::string& segment, const std::string& dest,
+                            double wait_seconds = 30);
 
-// After `segment` was put at `dest`: records the request and starts the worker
-// with `worker_argv` when none runs. Errors are for the log only.
+// Records that recovery asks for `segment` and starts the worker with
+// `worker_argv` when none runs. The segment size comes from the file at `dest`
+// once it is in place, or (empty `dest`, before a direct fetch, so that the
+// worker runs ahead meanwhile) from the previous request; without either it
+// does nothing. Errors are for the log only.
 Status RequestPrefetch(const SpoolDir& spool, const std::string& segment, const std::string& dest,
                        const std::vector<std::string>& worker_argv);
 

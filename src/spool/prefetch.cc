@@ -293,8 +293,19 @@ Result<uint32_t> SegmentSizeOfFile(const std::string& path) {
   return page->segment_size;
 }
 
+// A hint, not a record: written atomically (temp file, rename) but not fsynced. After a
+// crash no worker runs, and the next archive-get writes it again.
 Status WriteWant(const SpoolDir& spool, const Want& want) {
-  return WriteFileAtomic(spool.get_dir, kWantFile, want.segment + " " + std::to_string(want.segment_size) + "\n");
+  const std::string text = want.segment + " " + std::to_string(want.segment_size) + "\n";
+  const std::string tmp = spool.get_dir + "/.wf-tmp." + std::to_string(::getpid()) + "." + fs::RandomToken();
+  const std::string dest = spool.get_dir + "/" + kWantFile;
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  if (fd < 0) return Status::FromErrno(errno, "create '" + tmp + "'");
+  Status s = fs::WriteAll(fd, text.data(), text.size(), tmp);
+  if (::close(fd) != 0 && s.ok()) s = Status::FromErrno(errno, "close '" + tmp + "'");
+  if (s.ok() && ::rename(tmp.c_str(), dest.c_str()) != 0) s = Status::FromErrno(errno, "rename '" + tmp + "'");
+  if (!s.ok()) ::unlink(tmp.c_str());
+  return s;
 }
 
 std::optional<Want> ReadWant(const SpoolDir& spool) {

@@ -76,7 +76,7 @@ struct WorkerOptions {
   int parallel = 4;           // downloads at once
   double idle_seconds = 10;   // exit when want has not changed for this long
   double end_retry_seconds = 5;  // after "not found", ask again at most this often
-  double poll_seconds = 0.02;    // how often want is re-read when there is nothing to do
+  double poll_seconds = 0.005;   // how often want is re-read when there is nothing to do
 };
 using StorageFactory = std::function<Result<std::unique_ptr<Storage>>()>;
 

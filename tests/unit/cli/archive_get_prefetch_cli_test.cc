@@ -4,13 +4,13 @@
 #include <signal.h>
 
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <thread>
 
 #include "spool/spool.h"
 #include "support/run_walferry.h"
 #include "support/temp_dir.h"
+#include "support/wal_segment.h"
 
 namespace walferry {
 namespace {
@@ -20,27 +20,12 @@ using testing::RunWalferry;
 using testing::TempDir;
 namespace sfs = std::filesystem;
 
-std::string Segment(char fill) {
-  std::string s(16u << 20, fill);
-  uint16_t magic = 0xD110, info = 2;
-  uint32_t seg = 16u << 20, block = 8192;
-  uint64_t sysid = 7;
-  std::memcpy(s.data(), &magic, 2);
-  std::memcpy(s.data() + 2, &info, 2);
-  std::memcpy(s.data() + 24, &sysid, 8);
-  std::memcpy(s.data() + 32, &seg, 4);
-  std::memcpy(s.data() + 36, &block, 4);
-  return s;
-}
+std::string Segment(char fill) { return testing::WalSegment(7, fill); }
 
 class PrefetchCli : public ::testing::Test {
  protected:
   PrefetchCli() {
-    sfs::create_directories(data_.path() + "/pg_wal");
-    sfs::create_directories(data_.path() + "/global");
-    uint64_t sysid = 7;
-    data_.Write("global/pg_control", std::string(reinterpret_cast<char*>(&sysid), 8) + std::string(8184, '\0'));
-    data_.Write("PG_VERSION", "15\n");
+    testing::MakeDataDir(data_, 7);
     repo_ = "file://" + repo_dir_.path();
     EXPECT_EQ(Run({"repo-create"}).exit_code, 0);
     for (int i = 1; i <= 3; ++i) {

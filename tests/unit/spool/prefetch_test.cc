@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -16,6 +15,7 @@
 #include "archive/archive.h"
 #include "archive/repository.h"
 #include "support/temp_dir.h"
+#include "support/wal_segment.h"
 
 namespace walferry::spool {
 namespace {
@@ -70,17 +70,7 @@ TEST(PrefetchArithmetic, WindowIsTheNextSegmentsOfTheSameTimeline) {
 
 constexpr uint64_t kSysid = 7;
 
-std::string Segment(char fill, uint32_t size) {
-  std::string s(size, fill);
-  uint16_t magic = 0xD110, info = 0x0002;
-  uint32_t block = 8192;
-  std::memcpy(s.data(), &magic, 2);
-  std::memcpy(s.data() + 2, &info, 2);
-  std::memcpy(s.data() + 24, &kSysid, 8);
-  std::memcpy(s.data() + 32, &size, 4);
-  std::memcpy(s.data() + 36, &block, 4);
-  return s;
-}
+std::string Segment(char fill, uint32_t size) { return testing::WalSegment(kSysid, fill, size); }
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -104,10 +94,7 @@ class PrefetchWorkerTest : public ::testing::Test {
   static constexpr uint32_t kSize = kMiB;  // small segments: fast tests
 
   PrefetchWorkerTest() {
-    sfs::create_directories(data_.path() + "/global");
-    sfs::create_directories(data_.path() + "/pg_wal");
-    data_.Write("global/pg_control", std::string(reinterpret_cast<const char*>(&kSysid), 8) + std::string(8184, '\0'));
-    data_.Write("PG_VERSION", "15\n");
+    testing::MakeDataDir(data_, kSysid);
     storage_config_.repo = "file://" + repo_.path();
     auto storage = OpenStorage(storage_config_);
     EXPECT_TRUE(storage.ok());

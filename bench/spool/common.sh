@@ -178,6 +178,13 @@ while read -r n; do ln "$TMP/corpus/$n" "$TMP/push/pg_wal/$n"; done <"$TMP/names
   die "walferry archive-push of the corpus failed"
 [ ${#AS[@]} -eq 0 ] || chown -R postgres: "$TMP"
 
+# total_seconds TOOL : the sum of SECS[TOOL-rR] over the ROUNDS rounds
+total_seconds() {
+  local r sum=0
+  for ((r = 1; r <= ROUNDS; r++)); do sum=$(echo "$sum + ${SECS[$1-r$r]}" | bc -l); done
+  echo "$sum"
+}
+
 # the environment every timed call gets
 RUN=("${AS[@]}" env -i PATH=/usr/bin:/bin LANG=C.UTF-8 HOME="$TMP/home" TMPDIR="$TMP/home")
 MACHINE="$(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)), $(free -g | awk '/^Mem:/ { print $2 }') GiB RAM, $(uname -r)"

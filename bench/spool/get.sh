@@ -110,11 +110,7 @@ served=$(cat "$TMP"/work/walferry-r*.stderr | grep -c 'from the prefetch spool' 
       printf '%-10s %5d %10.2f %12.1f\n' "$t" "$r" "${SECS[$t-r$r]}" "$(echo "$NSEG / ${SECS[$t-r$r]}" | bc -l)"
     done
   done
-  wf=0 br=0
-  for ((r = 1; r <= ROUNDS; r++)); do
-    wf=$(echo "$wf + ${SECS[walferry-r$r]}" | bc -l)
-    br=$(echo "$br + ${SECS[pgbackrest-r$r]}" | bc -l)
-  done
-  printf 'walferry / pgBackRest segments/s over all rounds: %.2fx (target >= 2x)\n' "$(echo "$br / $wf" | bc -l)"
+  printf 'walferry / pgBackRest segments/s over all rounds: %.2fx (target >= 2x)\n' \
+    "$(echo "$(total_seconds pgbackrest) / $(total_seconds walferry)" | bc -l)"
   echo "walferry calls served from the prefetch spool: $served of $((NSEG * ROUNDS))"
 } | tee "$OUT/table.txt"

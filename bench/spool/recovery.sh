@@ -52,7 +52,7 @@ EOF
   for ((i = 0; i < 6000; i++)); do
     state=$(pg "$PGBIN/psql" -X -qAt -p "$port" -d postgres -c 'select pg_is_in_recovery()' 2>/dev/null || true)
     [ "$state" = f ] && break
-    grep -q 'FATAL' "$dir.log" && { tail -n 20 "$dir.log" >&2; die "$tool recovery failed"; }
+    pg "$PGBIN/pg_ctl" -D "$dir" status >/dev/null || { tail -n 20 "$dir.log" >&2; die "$tool recovery failed"; }
     sleep 0.05
   done
   t1=$(now_us)
@@ -78,11 +78,7 @@ served=$(cat "$TMP"/rec-walferry-r*.log | grep -c 'from the prefetch spool' || t
   for t in walferry cp; do
     for ((r = 1; r <= ROUNDS; r++)); do printf '%-10s %5d %10.2f\n' "$t" "$r" "${SECS[$t-r$r]}"; done
   done
-  wf=0 cpt=0
-  for ((r = 1; r <= ROUNDS; r++)); do
-    wf=$(echo "$wf + ${SECS[walferry-r$r]}" | bc -l)
-    cpt=$(echo "$cpt + ${SECS[cp-r$r]}" | bc -l)
-  done
-  printf 'walferry archive-get / local cp recovery time over all rounds: %.2fx (target <= 1.5x)\n' "$(echo "$wf / $cpt" | bc -l)"
+  printf 'walferry archive-get / local cp recovery time over all rounds: %.2fx (target <= 1.5x)\n' \
+    "$(echo "$(total_seconds walferry) / $(total_seconds cp)" | bc -l)"
   echo "walferry calls served from the prefetch spool: $served"
 } | tee "$OUT/table.txt"

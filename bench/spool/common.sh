@@ -10,7 +10,7 @@
 #    a base backup (pg_basebackup -X none, in base/), then 5-second pgbench runs, each after
 #    a CHECKPOINT (full-page images, as in production), until SEGMENTS segments were written
 #    after the backup; TARGET = clock_timestamp() after the last run, SUM_TARGET = the
-#    pgbench tables' checksum then; pg_switch_wal, everything archived, the cluster stopped,
+#    pgbench tables' checksum then; one more commit; pg_switch_wal, everything archived, the cluster stopped,
 # 4. walferry's repository (repo-create, then archive-push of every corpus segment, zstd 3).
 # Environment (all optional): WALFERRY_BENCH_SEGMENTS (default 64; 8..900),
 # WALFERRY_BENCH_PGBENCH_SCALE (20), WALFERRY_BENCH_PG_PORT (55632), WALFERRY_BENCH_S3_PORT
@@ -159,6 +159,7 @@ sleep 0.2
 TARGET=$(psql_1 'select clock_timestamp()')
 SUM_TARGET=$(psql_1 "$CHECKSUM_SQL")
 sleep 0.2
+psql_1 'create table after_target (x int)'  # a commit after the target: recovery stops before it
 psql_1 'select pg_switch_wal()' >/dev/null
 for ((i = 0; i < 240; i++)); do
   compgen -G "$PGDATA/pg_wal/archive_status/*.ready" >/dev/null || break

@@ -78,13 +78,13 @@ TEST(SpoolTest, LockOfAKilledProcessIsFree) {
   std::string path = t.path() + "/lock";
   pid_t pid = ::fork();
   if (pid == 0) {
-    auto l = FileLock::Acquire(path, 5);
+    auto l = FileLock::Acquire(path, 10);
     if (l.ok() && l->held()) ::pause();
     ::_exit(0);
   }
-  // wait until the child holds it, bounded
+  // wait until the child holds it, bounded (10 s: a forked child starts slowly under TSan on busy cores)
   bool seen = false;
-  for (int i = 0; i < 400 && !seen; ++i) {
+  for (int i = 0; i < 2000 && !seen; ++i) {
     auto l = FileLock::TryAcquire(path);
     seen = l.ok() && !l->held();
     if (!seen) ::usleep(5000);

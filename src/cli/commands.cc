@@ -10,6 +10,7 @@
 
 #include "cli/report.h"
 #include "common/log.h"
+#include "spool/spool.h"
 #include "walferry/exit_codes.h"
 
 namespace walferry::cli {
@@ -32,6 +33,8 @@ constexpr CommandSpec kCommands[] = {
                           "spool-path is set (see walferry-archive-push(1))", BindArchivePushWorker},
   {"status", "the spool's backlog: pending WAL, oldest pending, last success and error, upload "
              "rate (--json, --prometheus FILE)", BindStatus},
+  {"archive-get-worker", "internal: the restore prefetch worker that archive-get starts",
+                         BindArchiveGetWorker, nullptr, true},
   {"repo-create", "create the repository, once, for the cluster whose data directory is the "
                   "working directory (or --pg-data)", BindRepoCreate},
   {"delete", "retention: delete old backups and the WAL no kept backup needs (a dry run "
@@ -139,7 +142,7 @@ int Main(int argc, char** argv) {
     auto b = std::make_unique<Bound>();
     b->spec = &spec;
     b->app = app.add_subcommand(spec.name, spec.help);
-    b->app->group("Commands");
+    b->app->group(spec.internal ? "" : "Commands");
     b->app->footer("Global options may come before or after the command; see 'walferry --help'.");
     b->flags.Register(*b->app);
     b->handler = spec.bind(*b->app);
@@ -200,6 +203,22 @@ int Main(int argc, char** argv) {
   std::fflush(stdout);
   if (!s.ok()) return fail(s, &cfg.value());
   return static_cast<int>(ExitCode::kOk);
+}
+
+std::vector<std::string> WorkerArgv(const config::GlobalConfig& cfg,
+                                    const std::vector<std::string>& command) {
+  std::vector<std::string> argv{spool::SelfExe()};
+  argv.insert(argv.end(), command.begin(), command.end());
+  for (const config::ResolvedOption& o : cfg.options) {
+    if (o.origin != config::Origin::kFlag) continue;
+    if (o.value.empty()) {  // --config "": read no file
+      argv.push_back(config::FlagName(*o.spec));
+      argv.emplace_back();
+    } else {
+      argv.push_back(config::FlagName(*o.spec) + "=" + o.value);  // a value may start with '-'
+    }
+  }
+  return argv;
 }
 
 }  // namespace walferry::cli

@@ -13,6 +13,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "walferry/exit_codes.h"
 #include "walferry/options.h"
@@ -45,6 +46,7 @@ struct CommandSpec {
   const char* help;  // one line, for --help and the man page
   Binder bind;
   FailurePolicy on_failure = nullptr;  // nullptr: ExitCodeFor, always reported
+  bool internal = false;  // started by walferry itself: not in --help nor the man pages
 };
 
 // The table, in --help order.
@@ -61,6 +63,7 @@ Handler BindRepoCreate(CLI::App& command);
 Handler BindArchiveGet(CLI::App& command);
 Handler BindDelete(CLI::App& command);  // backup_ops_commands.cc
 Handler BindVerify(CLI::App& command);  // backup_ops_commands.cc
+Handler BindArchiveGetWorker(CLI::App& command);
 FailureOutcome ArchiveGetFailure(const Status& failure);
 Handler BindBackupPush(CLI::App& command);
 Handler BindBackupList(CLI::App& command);
@@ -69,6 +72,12 @@ Handler BindArchivePushWorker(CLI::App& command);
 Handler BindStatus(CLI::App& command);
 
 // archive-push without a spool (archive_commands.cc) and through it (spool_commands.cc).
+// The command line of a worker walferry starts by itself: this binary, `command` (the
+// subcommand and its own arguments), then every option this process was given as a flag,
+// as --name=value (the environment and the config file it names are inherited as they are).
+std::vector<std::string> WorkerArgv(const config::GlobalConfig& cfg,
+                                    const std::vector<std::string>& command);
+
 Status RunPushDirect(const Context& ctx, const std::string& path, const std::string& data_dir);
 Status RunSpoolPush(const Context& ctx, const std::string& path, const std::string& data_dir);
 

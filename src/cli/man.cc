@@ -72,6 +72,7 @@ std::string SectionHeading(const config::OptionSpec* previous, const config::Opt
 std::string Commands1() {
   std::string out;
   for (const CommandSpec& c : Commands()) {
+    if (c.internal) continue;
     out += ".TP\n.B " + TroffEscape(c.name) + "\n" + TroffEscape(Capitalized(c.help)) + ".\n";
   }
   return out;

@@ -32,21 +32,6 @@ std::string Cwd() {
   return ::getcwd(buf, sizeof buf) ? buf : ".";
 }
 
-// The worker gets the same configuration: the flags given to this process
-// (the environment and the config file it names are inherited as they are).
-std::vector<std::string> WorkerArgv(const config::GlobalConfig& cfg, const std::string& data_dir) {
-  std::vector<std::string> argv{spool::SelfExe()};
-  for (const config::ResolvedOption& o : cfg.options) {
-    if (o.origin != config::Origin::kFlag) continue;
-    argv.push_back(config::FlagName(*o.spec));
-    argv.push_back(o.value);
-  }
-  argv.push_back("archive-push-worker");
-  argv.push_back("--pg-data");
-  argv.push_back(data_dir);
-  return argv;
-}
-
 Status EnsureWorker(const config::GlobalConfig& cfg, const spool::PushDirs& dirs, const std::string& data_dir) {
   if (spool::ProbeWorker(dirs).running) return Status::Ok();
   struct stat st;
@@ -54,7 +39,7 @@ Status EnsureWorker(const config::GlobalConfig& cfg, const spool::PushDirs& dirs
     ::rename(dirs.log.c_str(), (dirs.log + ".old").c_str());  // keeps the log bounded: 2 x 8 MiB
   }
   log::Debug("starting the spool worker (log: '" + dirs.log + "')");
-  return spool::SpawnDetached(WorkerArgv(cfg, data_dir), dirs.log);
+  return spool::SpawnDetached(WorkerArgv(cfg, {"archive-push-worker", "--pg-data", data_dir}), dirs.log);
 }
 
 // " (worker log: <its last line>)", or "".

@@ -10,40 +10,25 @@
 
 #include "archive/repository.h"
 #include "support/temp_dir.h"
+#include "support/wal_segment.h"
 #include "walferry/wal_name.h"
 
 namespace walferry::archive {
 namespace {
 
+using testing::MakeDataDir;
 using testing::TempDir;
 namespace fsys = std::filesystem;
 
 constexpr uint32_t kSegSize = 16u << 20;
 
-// A WAL segment as PostgreSQL 15 writes it: a long page header, then bytes.
 std::string Segment(uint64_t sysid, char fill = 'w', uint32_t size = kSegSize) {
-  std::string s(size, fill);
-  uint16_t magic = 0xD110, info = 0x0002;
-  uint32_t block = 8192;
-  std::memcpy(s.data(), &magic, 2);
-  std::memcpy(s.data() + 2, &info, 2);
-  std::memcpy(s.data() + 24, &sysid, 8);
-  std::memcpy(s.data() + 32, &kSegSize, 4);
-  std::memcpy(s.data() + 36, &block, 4);
-  return s;
+  return testing::WalSegment(sysid, fill, size, kSegSize);
 }
 
 std::string ReadFile(const std::string& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-// A data directory as far as walferry reads one: global/pg_control and PG_VERSION.
-void MakeDataDir(const TempDir& dir, uint64_t sysid) {
-  fsys::create_directories(dir.path() + "/global");
-  fsys::create_directories(dir.path() + "/pg_wal");
-  dir.Write("global/pg_control", std::string(reinterpret_cast<char*>(&sysid), 8) + std::string(8184, '\0'));
-  dir.Write("PG_VERSION", "15\n");
 }
 
 class ArchiveTest : public ::testing::Test {

@@ -7,6 +7,7 @@
 
 #include "support/run_walferry.h"
 #include "support/temp_dir.h"
+#include "support/wal_segment.h"
 
 namespace walferry {
 namespace {
@@ -15,26 +16,12 @@ using testing::RunResult;
 using testing::RunWalferry;
 using testing::TempDir;
 
-std::string Segment(uint64_t sysid) {
-  std::string s(16u << 20, 'w');
-  uint16_t magic = 0xD110, info = 2;
-  uint32_t seg = 16u << 20, block = 8192;
-  std::memcpy(s.data(), &magic, 2);
-  std::memcpy(s.data() + 2, &info, 2);
-  std::memcpy(s.data() + 24, &sysid, 8);
-  std::memcpy(s.data() + 32, &seg, 4);
-  std::memcpy(s.data() + 36, &block, 4);
-  return s;
-}
+std::string Segment(uint64_t sysid) { return testing::WalSegment(sysid); }
 
 class ArchiveCli : public ::testing::Test {
  protected:
   ArchiveCli() {
-    std::filesystem::create_directories(data_.path() + "/pg_wal");
-    std::filesystem::create_directories(data_.path() + "/global");
-    uint64_t sysid = 7;
-    data_.Write("global/pg_control", std::string(reinterpret_cast<char*>(&sysid), 8) + std::string(8184, '\0'));
-    data_.Write("PG_VERSION", "15\n");
+    testing::MakeDataDir(data_, 7);
     repo_ = "file://" + repo_dir_.path();
     RunResult created = Run({"repo-create"});
     EXPECT_EQ(created.exit_code, 0) << created.err;

@@ -5,8 +5,11 @@
 # load; more load; a pause in which TARGET, SUM_T and MARKERS_T are recorded (no
 # transaction in flight: everything committed before has a commit time < TARGET, everything
 # after > TARGET, so the expected state at TARGET is exact); more load; the final state
-# (SUM_F, MARKERS_F); a segment switch and everything archived.
+# (SUM_F, MARKERS_F); a segment switch and everything archived. With SWITCHES, that many
+# more segments are completed before the target (pg_switch_wal after a small record each):
+# a longer WAL sequence for recovery to read, quickly.
 pitr_setup() {
+  local switches=${1:-0} i
   init_cluster P
   start_cluster P
   setup_schema P
@@ -19,6 +22,7 @@ pitr_setup() {
   # a scenario's own load between the base backup and the target (spool.sh: bursts, faults)
   if [ -n "${PITR_HOOK:-}" ]; then "$PITR_HOOK" P; fi
   load P 3 before-target
+  for ((i = 0; i < switches; i++)); do switch_wal P >/dev/null; done
   sleep 0.2
   TARGET=$(sql P 'SELECT clock_timestamp()')
   SUM_T=$(checksum P)

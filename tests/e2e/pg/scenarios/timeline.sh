@@ -13,7 +13,11 @@ lsn_offset() { local lo=${1#*/}; echo $((16#$lo % 16777216)); }
 
 streaming() { [ "$(sql "$1" "SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'")" = 1 ]; }
 
-scenario_timeline() {
+# timeline_setup: P on timeline 1, standby S promoted to timeline 2 (history file and .partial
+# archived), load on both afterwards, all archived. Sets TL_HIST, TL_PARTIAL, TL_OFFSET,
+# TL_SEG2 (S's last archived segment), TL_SEGP (P's last, on timeline 1 after the fork),
+# TL_SUM2 and TL_MARKERS2 (S's final state).
+timeline_setup() {
   init_cluster P
   start_cluster P
   setup_schema P
@@ -54,17 +58,48 @@ scenario_timeline() {
 
   # timeline 2 lives on S; P goes on alone on timeline 1
   load S 3 tl2
-  local sum2 markers2 seg2
-  sum2=$(checksum S)
-  markers2=$(markers S)
-  seg2=$(switch_wal S)
-  wait_archived S "$seg2" 120
+  TL_SUM2=$(checksum S)
+  TL_MARKERS2=$(markers S)
+  TL_SEG2=$(switch_wal S)
+  wait_archived S "$TL_SEG2" 120
   load P 2 tl1-after-fork
-  local segp
-  segp=$(switch_wal P)
-  wait_archived P "$segp" 120
+  TL_SEGP=$(switch_wal P)
+  wait_archived P "$TL_SEGP" 120
   expect_eq "no failed archive_command on P" "$(archiver_failures P)" 0
   expect_eq "no failed archive_command on S" "$(archiver_failures S)" 0
+  TL_HIST=$hist TL_PARTIAL=$partial TL_OFFSET=$offset
+}
+
+# timeline_recover NAME [SETTINGS] : a recovery from the original base backup with
+# recovery_target_timeline = 'latest' (and SETTINGS) follows timeline 2 through the archived
+# history file, not P's timeline 1 past the fork; exact data
+timeline_recover() {
+  local name=$1 hist=$TL_HIST seg2=$TL_SEG2 segp=$TL_SEGP
+  cluster_from_backup backups/base "$name"
+  append_conf "$name" "archive_mode = off
+recovery_target_timeline = 'latest'
+recovery_target_action = 'promote'
+${2:-}"
+  as_pg touch "$(datadir "$name")/recovery.signal"
+  start_cluster "$name"
+  wait_until 180 "$name finishes recovery" not_in_recovery "$name"
+  local rlog
+  rlog=$(log_of "$name")
+  expect_match "$name restored $hist from the archive" "$rlog" "restored log file \"$hist\" from archive"
+  expect_match "$name replayed timeline 2's segment $seg2" "$rlog" "restored log file \"$seg2\" from archive"
+  expect_no_match "$name never read P's timeline 1 past the fork" "$rlog" "restored log file \"$segp\""
+  expect_no_match "no restore_command failure in $name's log" "$rlog" 'could not restore|FATAL'
+  expect_eq "$name has timeline 2's marker rows" "$(markers "$name")" "$TL_MARKERS2"
+  expect_eq "$name has none of P's rows written on timeline 1 after the fork" \
+    "$(sql "$name" "SELECT count(*) FROM marker WHERE tag = 'tl1-after-fork'")" 0
+  expect_eq "$name's pgbench tables equal S's" "$(checksum "$name")" "$TL_SUM2"
+  expect_eq "$name was promoted to timeline 3" \
+    "$(sql "$name" 'SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)')" 00000003
+}
+
+scenario_timeline() {
+  timeline_setup
+  local hist=$TL_HIST partial=$TL_PARTIAL offset=$TL_OFFSET
 
   # what the repository holds
   mkdir -p "$T/check"
@@ -86,22 +121,5 @@ scenario_timeline() {
 
   # a later recovery from the original base backup follows timeline 2 through the
   # archived history file, not P's timeline 1 past the fork
-  cluster_from_backup backups/base R
-  append_conf R "archive_mode = off
-recovery_target_timeline = 'latest'
-recovery_target_action = 'promote'"
-  as_pg touch "$(datadir R)/recovery.signal"
-  start_cluster R
-  wait_until 180 "R finishes recovery" not_in_recovery R
-  local rlog
-  rlog=$(log_of R)
-  expect_match "R restored $hist from the archive" "$rlog" "restored log file \"$hist\" from archive"
-  expect_match "R replayed timeline 2's segment $seg2" "$rlog" "restored log file \"$seg2\" from archive"
-  expect_no_match "R never read P's timeline 1 past the fork" "$rlog" "restored log file \"$segp\""
-  expect_no_match "no restore_command failure in R's log" "$rlog" 'could not restore|FATAL'
-  expect_eq "R has timeline 2's marker rows" "$(markers R)" "$markers2"
-  expect_eq "R has none of P's rows written on timeline 1 after the fork" \
-    "$(sql R "SELECT count(*) FROM marker WHERE tag = 'tl1-after-fork'")" 0
-  expect_eq "R's pgbench tables equal S's" "$(checksum R)" "$sum2"
-  expect_eq "R was promoted to timeline 3" "$(sql R 'SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)')" 00000003
+  timeline_recover R
 }

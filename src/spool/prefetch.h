@@ -1,0 +1,88 @@
+// prefetch.h — restore prefetch: archive-get runs ahead of PostgreSQL's recovery.
+//
+// archive-get of a WAL segment (with spool-path and archive-get-prefetch > 0)
+// serves SPOOL/<repo-id>/get/<name> by rename when a prefetch worker put it
+// there, else fetches it as usual; then it writes get/want ("<name> <segment
+// size>") and starts the worker when none runs. The worker (holding
+// get/worker.lock) keeps the next N segments of want's timeline in get/, each
+// verified by archive::Get (temp file, fsync, rename), and discards every other
+// segment file there. See man/walferry-archive-get.1, section SPOOL.
+//
+// Files in get/:
+//   want          the segment PostgreSQL asked for last, and the segment size
+//   worker.lock   flock held by the running worker
+//   worker.log    the worker's stderr (worker.log.1: the previous one)
+//   <segment>     prefetched, verified segments; "<segment>.wf-tmp.*" while being written
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "spool/spool.h"
+#include "walferry/status.h"
+#include "walferry/storage.h"
+
+namespace walferry::spool {
+
+// ---- segment arithmetic (PostgreSQL's XLogSegNo over file names)
+
+// True for the sizes PostgreSQL allows: powers of two from 1 MiB to 1 GiB.
+bool ValidSegmentSize(uint32_t segment_size);
+// The segment after `segment` (a 24-hex-digit segment name) on the same
+// timeline; segments per log id are 0x100000000 / segment_size.
+// kInvalidArgument for another name or size, or a segment number out of range.
+Result<std::string> NextSegment(std::string_view segment, uint32_t segment_size);
+// The `count` segments after `segment`, in order.
+Result<std::vector<std::string>> PrefetchWindow(std::string_view segment, uint32_t segment_size, int count);
+// The segment size from the long page header at the start of the file at `path`.
+Result<uint32_t> SegmentSizeOfFile(const std::string& path);
+
+// ---- the request (get/want)
+
+struct Want {
+  std::string segment;
+  uint32_t segment_size = 0;
+};
+Status WriteWant(const SpoolDir& spool, const Want& want);
+std::optional<Want> ReadWant(const SpoolDir& spool);
+
+// ---- the foreground (archive-get)
+
+// Moves get/<segment> to `dest` (absolute) when a worker runs and has it:
+// rename, or across filesystems copy to a temp file beside `dest`, fsync and
+// rename; then fsync of dest's directory. While the worker is still
+// downloading it, waits for it (at most `wait_seconds`). Ok(false) when there
+// is nothing to serve (then nothing changed at `dest`).
+Result<bool> ServeFromSpool(const SpoolDir& spool, const std::string& segment, const std::string& dest,
+                            double wait_seconds = 30);
+
+// Records that recovery asks for `segment` and starts the worker with
+// `worker_argv` when none runs. The segment size comes from the file at `dest`
+// once it is in place, or (empty `dest`, before a direct fetch, so that the
+// worker runs ahead meanwhile) from the previous request; without either it
+// does nothing. Errors are for the log only.
+Status RequestPrefetch(const SpoolDir& spool, const std::string& segment, const std::string& dest,
+                       const std::vector<std::string>& worker_argv);
+
+// ---- the worker
+
+struct WorkerOptions {
+  int window = 8;             // archive-get-prefetch
+  int parallel = 4;           // downloads at once
+  double idle_seconds = 10;   // exit when want has not changed for this long
+  double end_retry_seconds = 5;  // after "not found", ask again at most this often
+  double poll_seconds = 0.005;   // how often want is re-read when there is nothing to do
+};
+using StorageFactory = std::function<Result<std::unique_ptr<Storage>>()>;
+
+// The worker's life: takes get/worker.lock (Ok at once when another worker
+// holds it), removes what a previous worker left, prefetches until idle, then
+// removes its prefetched files and returns. Logs through log::.
+Status RunPrefetchWorker(const SpoolDir& spool, const WorkerOptions& options, const StorageFactory& open_storage);
+
+}  // namespace walferry::spool

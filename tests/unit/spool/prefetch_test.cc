@@ -1,0 +1,237 @@
+// Restore prefetch: segment arithmetic, the worker against a file:// repository
+// (in process), and serving by rename.
+#include "spool/prefetch.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "archive/archive.h"
+#include "archive/repository.h"
+#include "support/temp_dir.h"
+#include "support/wal_segment.h"
+
+namespace walferry::spool {
+namespace {
+
+namespace sfs = std::filesystem;
+using testing::TempDir;
+
+constexpr uint32_t kMiB = 1u << 20;
+
+std::string Next(const std::string& name, uint32_t size) {
+  auto r = NextSegment(name, size);
+  return r.ok() ? *r : "error: " + r.status().message();
+}
+
+TEST(PrefetchArithmetic, NextSegmentWithinAndAcrossLogIds) {
+  // 16 MiB: 256 segments per log id, the last one is ...000000FF
+  EXPECT_EQ(Next("000000010000000000000001", 16 * kMiB), "000000010000000000000002");
+  EXPECT_EQ(Next("0000000100000000000000FE", 16 * kMiB), "0000000100000000000000FF");
+  EXPECT_EQ(Next("0000000100000000000000FF", 16 * kMiB), "000000010000000100000000");
+  EXPECT_EQ(Next("00000003000000AB000000FF", 16 * kMiB), "00000003000000AC00000000") << "timeline kept";
+  // 1 MiB: 4096 per log id
+  EXPECT_EQ(Next("0000000100000000000000FF", kMiB), "000000010000000000000100");
+  EXPECT_EQ(Next("000000010000000000000FFF", kMiB), "000000010000000100000000");
+  // 1 GiB: 4 per log id
+  EXPECT_EQ(Next("000000010000000000000002", 1024 * kMiB), "000000010000000000000003");
+  EXPECT_EQ(Next("000000010000000000000003", 1024 * kMiB), "000000010000000100000000");
+  // 64 MiB: 64 per log id
+  EXPECT_EQ(Next("00000001000000050000003F", 64 * kMiB), "000000010000000600000000");
+  // the end of the address space
+  EXPECT_FALSE(NextSegment("00000001FFFFFFFF000000FF", 16 * kMiB).ok());
+}
+
+TEST(PrefetchArithmetic, RefusesWhatIsNotASegmentOrASize) {
+  EXPECT_FALSE(NextSegment("000000010000000000000100", 16 * kMiB).ok()) << "no segment 0x100 at 16 MiB";
+  EXPECT_FALSE(NextSegment("00000001000000000000000", 16 * kMiB).ok());
+  EXPECT_FALSE(NextSegment("00000002.history", 16 * kMiB).ok());
+  EXPECT_FALSE(NextSegment("000000010000000000000001", 0).ok()) << "an identity's unknown size";
+  EXPECT_FALSE(NextSegment("000000010000000000000001", 3 * kMiB).ok());
+  EXPECT_FALSE(NextSegment("000000010000000000000001", 2048 * kMiB).ok());
+  EXPECT_FALSE(NextSegment("000000010000000000000001", kMiB / 2).ok());
+}
+
+TEST(PrefetchArithmetic, WindowIsTheNextSegmentsOfTheSameTimeline) {
+  auto w = PrefetchWindow("0000000200000000000000FE", 16 * kMiB, 3);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(*w, (std::vector<std::string>{"0000000200000000000000FF", "000000020000000100000000",
+                                          "000000020000000100000001"}));
+  EXPECT_TRUE(PrefetchWindow("000000010000000000000001", 16 * kMiB, 0)->empty());
+}
+
+// ---- a cluster's WAL in a file:// repository
+
+constexpr uint64_t kSysid = 7;
+
+std::string Segment(char fill, uint32_t size) { return testing::WalSegment(kSysid, fill, size); }
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> SegmentFiles(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : sfs::directory_iterator(dir)) {
+    std::string n = e.path().filename();
+    if (n.size() >= 24 && n.find_first_not_of("0123456789ABCDEF") >= 24) out.push_back(n);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class PrefetchWorkerTest : public ::testing::Test {
+ protected:
+  static constexpr uint32_t kSize = kMiB;  // small segments: fast tests
+
+  PrefetchWorkerTest() {
+    testing::MakeDataDir(data_, kSysid);
+    storage_config_.repo = "file://" + repo_.path();
+    auto storage = OpenStorage(storage_config_);
+    EXPECT_TRUE(storage.ok());
+    storage_ = std::move(*storage);
+    EXPECT_TRUE(archive::CreateRepository(*storage_, data_.path()).ok());
+    auto dir = OpenSpool(data_.path() + "/../" + sfs::path(data_.path()).filename().string() + "-spool",
+                         storage_config_.repo, data_.path());
+    EXPECT_TRUE(dir.ok()) << dir.status().ToString();
+    spool_ = *dir;
+    options_.window = 4;
+    options_.parallel = 2;
+    options_.idle_seconds = 0.6;
+    options_.end_retry_seconds = 30;
+  }
+  ~PrefetchWorkerTest() override { sfs::remove_all(spool_.root); }
+
+  // Archives segment `name` with content `fill`.
+  void Archive(const std::string& name, char fill = 'w') {
+    data_.Write("pg_wal/" + name, Segment(fill, kSize));
+    auto r = archive::Push(*storage_, archive::PushConfig{"pg_wal/" + name, data_.path(), Codec::kLz4, 0});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  StorageFactory Factory() {
+    return [this]() -> Result<std::unique_ptr<Storage>> {
+      ++opened_;
+      return OpenStorage(storage_config_);
+    };
+  }
+  // Runs the worker in a thread; returns it (join it).
+  std::thread StartWorker() {
+    return std::thread([this] { worker_status_ = RunPrefetchWorker(spool_, options_, factory_); });
+  }
+  // Waits (at most 5 s) until get/ holds exactly `want`.
+  bool WaitFor(const std::vector<std::string>& want) {
+    for (int i = 0; i < 500; ++i) {
+      if (SegmentFiles(spool_.get_dir) == want) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+
+  TempDir data_{"wf-prefetch-data"};
+  TempDir repo_{"wf-prefetch-repo"};
+  StorageConfig storage_config_;
+  std::unique_ptr<Storage> storage_;
+  SpoolDir spool_;
+  WorkerOptions options_;
+  std::atomic<int> opened_{0};
+  StorageFactory factory_ = Factory();
+  Status worker_status_;
+};
+
+TEST_F(PrefetchWorkerTest, FetchesTheWindowStopsAtTheEndAndFollowsTheRequest) {
+  for (int i = 1; i <= 6; ++i) Archive("00000001000000000000000" + std::to_string(i), static_cast<char>('a' + i));
+  ASSERT_TRUE(WriteWant(spool_, Want{"000000010000000000000001", kSize}).ok());
+  std::thread worker = StartWorker();
+  EXPECT_TRUE(WaitFor({"000000010000000000000002", "000000010000000000000003", "000000010000000000000004",
+                       "000000010000000000000005"}))
+      << "the next 4 segments";
+  EXPECT_TRUE(ReadAll(spool_.get_dir + "/000000010000000000000003") == Segment('a' + 3, kSize)) << "verified content";
+
+  // replay moves on: what was passed is discarded (the requested one stays until archive-get
+  // takes it), the window slides up to the end of the archive
+  ASSERT_TRUE(WriteWant(spool_, Want{"000000010000000000000004", kSize}).ok());
+  EXPECT_TRUE(WaitFor({"000000010000000000000004", "000000010000000000000005", "000000010000000000000006"}))
+      << "7 and later are not in the repository: nothing more";
+
+  // a new timeline: the old one's files are discarded
+  Archive("000000020000000000000005", 'T');
+  ASSERT_TRUE(WriteWant(spool_, Want{"000000020000000000000004", kSize}).ok());
+  EXPECT_TRUE(WaitFor({"000000020000000000000005"}));
+  EXPECT_TRUE(ReadAll(spool_.get_dir + "/000000020000000000000005") == Segment('T', kSize));
+
+  worker.join();  // idle after 0.6 s
+  EXPECT_TRUE(worker_status_.ok()) << worker_status_.ToString();
+  EXPECT_TRUE(SegmentFiles(spool_.get_dir).empty()) << "the worker removes what it prefetched when it exits";
+  EXPECT_LE(opened_.load(), options_.parallel) << "one storage per download thread";
+}
+
+TEST_F(PrefetchWorkerTest, ASecondWorkerLeavesAtOnceAndLeftoversOfAKilledOneAreRemoved) {
+  Archive("000000010000000000000002");
+  // a killed worker's leftovers: a finished file and a temp
+  std::ofstream(spool_.get_dir + "/000000010000000000000009") << "stale";
+  std::ofstream(spool_.get_dir + "/000000010000000000000002.wf-tmp.abc") << "half";
+  auto lock = FileLock::TryAcquire(spool_.get_dir + "/worker.lock");
+  ASSERT_TRUE(lock.ok() && lock->held());
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(RunPrefetchWorker(spool_, options_, factory_).ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(200)) << "lock held: leaves";
+  EXPECT_EQ(SegmentFiles(spool_.get_dir).size(), 2u) << "and touches nothing";
+  lock->Release();
+
+  ASSERT_TRUE(WriteWant(spool_, Want{"000000010000000000000001", kSize}).ok());
+  std::thread worker = StartWorker();
+  EXPECT_TRUE(WaitFor({"000000010000000000000002"})) << "stale files removed, 2 fetched, 3 missing";
+  worker.join();
+}
+
+TEST_F(PrefetchWorkerTest, ServesByRenameOnlyWhileAWorkerRuns) {
+  Archive("000000010000000000000002", 'q');
+  const std::string dest = data_.path() + "/pg_wal/RECOVERYXLOG";
+  std::ofstream(spool_.get_dir + "/000000010000000000000002") << "leftover of a killed worker";
+  auto served = ServeFromSpool(spool_, "000000010000000000000002", dest);
+  ASSERT_TRUE(served.ok());
+  EXPECT_FALSE(*served) << "no worker: never served";
+  EXPECT_FALSE(sfs::exists(dest));
+
+  ASSERT_TRUE(WriteWant(spool_, Want{"000000010000000000000001", kSize}).ok());
+  std::thread worker = StartWorker();
+  for (int i = 0; i < 500 && ReadAll(spool_.get_dir + "/000000010000000000000002").size() != kSize; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  served = ServeFromSpool(spool_, "000000010000000000000002", dest);
+  ASSERT_TRUE(served.ok()) << served.status().ToString();
+  EXPECT_TRUE(*served);
+  EXPECT_TRUE(ReadAll(dest) == Segment('q', kSize));
+  EXPECT_FALSE(sfs::exists(spool_.get_dir + "/000000010000000000000002")) << "moved, not copied";
+  EXPECT_EQ(ReadWant(spool_)->segment, "000000010000000000000002") << "the worker is told first";
+  EXPECT_FALSE(*ServeFromSpool(spool_, "000000010000000000000003", dest)) << "not prefetched: not served";
+  worker.join();
+}
+
+TEST_F(PrefetchWorkerTest, RequestRecordsThePositionAndSegmentSizeFromTheFile) {
+  const std::string dest = data_.path() + "/pg_wal/RECOVERYXLOG";
+  std::ofstream(dest, std::ios::binary) << Segment('x', kSize);
+  // a worker "runs" (the lock is held): nothing is spawned, the request is recorded
+  auto lock = FileLock::TryAcquire(spool_.get_dir + "/worker.lock");
+  ASSERT_TRUE(lock.ok() && lock->held());
+  EXPECT_TRUE(RequestPrefetch(spool_, "00000001000000000000000A", dest, {"/nonexistent"}).ok());
+  auto want = ReadWant(spool_);
+  ASSERT_TRUE(want.has_value());
+  EXPECT_EQ(want->segment, "00000001000000000000000A");
+  EXPECT_EQ(want->segment_size, kSize);
+  std::ofstream(dest, std::ios::binary) << "not a WAL segment";
+  EXPECT_FALSE(RequestPrefetch(spool_, "00000001000000000000000B", dest, {"/nonexistent"}).ok());
+  EXPECT_EQ(ReadWant(spool_)->segment, "00000001000000000000000A");
+}
+
+}  // namespace
+}  // namespace walferry::spool

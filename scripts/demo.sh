@@ -12,7 +12,9 @@
 #      archived by archive_command = 'walferry archive-push %p' under a pgbench load, a
 #      base backup, then a point-in-time recovery that reads every WAL file back through
 #      restore_command = 'walferry archive-get %f %p', and prints what it verified
-#      (tests/e2e/pg/run.sh pitr, once with a file:// and once with the s3:// repository),
+#      (tests/e2e/pg/run.sh pitr file); then the same with walferry alone through the S3
+#      server: walferry backup-push under pgbench, backup-list, backup-fetch LATEST
+#      --target-time, and an exact recovery (tests/e2e/pg/run.sh backup_pitr s3),
 #   6. stops what it started (by pid, on any exit) and removes the temporary directory.
 # Exit 0 only if all of it succeeded. Ports: WALFERRY_DEMO_S3_PORT (default 19000; the
 # server also takes PORT+1..PORT+9) and WALFERRY_DEMO_S3_TLS_PORT (default 19443).
@@ -68,19 +70,19 @@ check "2/4 check: a repository in S3, over HTTPS, the server's certificate verif
   --repo s3://walferry-test/demo --s3-endpoint "https://127.0.0.1:$TLS_PORT" \
   --s3-ca-file "$S3_CA_FILE" --s3-uri-style path --s3-region us-east-1
 
-# pitr BACKEND — the point-in-time recovery scenario, showing what it verified
+# pitr WHAT SCENARIO BACKEND — a point-in-time recovery scenario, showing what it verified
 pitr() {
-  local what=$1 backend=$2 rc=0
+  local what=$1 scenario=$2 backend=$3 rc=0
   echo
   say "$what"
-  echo "+ tests/e2e/pg/run.sh pitr $backend build/walferry"
+  echo "+ tests/e2e/pg/run.sh $scenario $backend build/walferry"
   WALFERRY_TEST_S3_ENDPOINT=http://127.0.0.1:$PORT WALFERRY_TEST_S3_TLS_ENDPOINT=https://127.0.0.1:$TLS_PORT \
     WALFERRY_TEST_S3_CA_FILE=$S3_CA_FILE WALFERRY_TEST_S3_BUCKET=walferry-test \
     WALFERRY_TEST_S3_ACCESS_KEY=walferry WALFERRY_TEST_S3_SECRET_KEY=walferry-secret \
-    run bash "$ROOT/tests/e2e/pg/run.sh" pitr "$backend" "$ROOT/build/walferry" || rc=$?
+    run bash "$ROOT/tests/e2e/pg/run.sh" "$scenario" "$backend" "$ROOT/build/walferry" || rc=$?
   if [ "$rc" -eq 0 ]; then say "=> OK: point-in-time recovery verified"; else say "=> FAILED (exit $rc)"; failures=$((failures + 1)); fi
 }
-pitr "3/4 archive, base backup and point-in-time recovery with PostgreSQL 15: file:// repository" file
-pitr "4/4 the same through the S3 server (HTTPS)" s3
+pitr "3/4 archive, base backup and point-in-time recovery with PostgreSQL 15: file:// repository" pitr file
+pitr "4/4 walferry alone through the S3 server (HTTPS): backup-push, backup-fetch, exact point-in-time recovery" backup_pitr s3
 echo
 [ "$failures" -eq 0 ]

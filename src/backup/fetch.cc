@@ -9,8 +9,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <mutex>
+#include <thread>
 
 #include "backup/backup.h"
 #include "common/fs.h"
@@ -21,6 +24,10 @@ namespace walferry::backup {
 namespace {
 
 constexpr char kTempSuffix[] = ".wf-fetch";
+// Write-back of a file starts every this many bytes written (sync_file_range),
+// so that the disk writes while the next bytes are downloaded, checked and
+// decompressed, and the sync at the end finds little left to do.
+constexpr uint64_t kWriteBackBytes = 8ull << 20;
 
 // An open file descriptor, closed at scope end.
 class Fd {
@@ -46,6 +53,66 @@ class Fd {
 
  private:
   int fd_ = -1;
+};
+
+// fsyncs finished files on a thread of its own, so that the workers go on
+// downloading and writing while the disk catches up (instead of one syncfs
+// of everything at the end, which would also wait for other programs' data).
+class Syncer {
+ public:
+  Syncer() : thread_([this] { Loop(); }) {}
+  ~Syncer() { (void)Finish(); }
+  Syncer(const Syncer&) = delete;
+  Syncer& operator=(const Syncer&) = delete;
+
+  // Queues the open file `fd` (shown as `path` in errors) for fsync; waits
+  // while kMaxQueued files are queued, which bounds the open descriptors.
+  void Add(Fd fd, std::string path) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return queue_.size() < kMaxQueued || done_; });
+    queue_.push_back({std::move(fd), std::move(path)});
+    cv_.notify_all();
+  }
+  // Waits until every queued file is synced; the first fsync failure.
+  Status Finish() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+      cv_.notify_all();
+    }
+    if (thread_.joinable()) thread_.join();
+    return first_;
+  }
+
+ private:
+  static constexpr size_t kMaxQueued = 64;
+  struct Item {
+    Fd fd;
+    std::string path;
+  };
+
+  void Loop() {
+    for (;;) {
+      Item item;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return !queue_.empty() || done_; });
+        if (queue_.empty()) return;
+        item = std::move(queue_.front());
+        queue_.pop_front();
+        cv_.notify_all();
+      }
+      if (::fsync(item.fd.get()) != 0 && first_.ok())
+        first_ = Status::FromErrno(errno, "fsync '" + item.path + "'");
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Item> queue_;
+  bool done_ = false;
+  Status first_;  // written by the thread only; read after join
+  std::thread thread_;
 };
 
 // Opens the directory `rel` below `base` one component at a time, never
@@ -123,7 +190,6 @@ class Fetcher {
     uint64_t total = 0;
     for (const auto& f : m_.files) total += f.size;
     if (cfg_.progress) cfg_.progress->total = total;
-    auto by_object = FilesByObject(m_);
     Status s = ParallelFor(m_.objects.size(), cfg_.parallel, [&](size_t i) {
       Writer w(*this);
       return ReadObject(storage_, m_, static_cast<uint32_t>(i), &w);
@@ -139,12 +205,9 @@ class Fetcher {
     }
     Status extra = WriteExtras();
     if (!extra.ok()) return Incomplete(extra);
-    for (const auto& [oid, root] : roots_) {
-      if (::syncfs(root.fd.get()) != 0)
-        return Incomplete(Status::FromErrno(errno, "sync '" + root.path + "'"));
-    }
-    if (::syncfs(dest_.fd.get()) != 0)
-      return Incomplete(Status::FromErrno(errno, "sync '" + dest_.path + "'"));
+    Status synced = syncer_.Finish();
+    if (synced.ok()) synced = SyncDirs();
+    if (!synced.ok()) return Incomplete(synced);
     FetchResult r;
     r.manifest = m_;
     for (const auto& f : m_.files) {
@@ -181,34 +244,49 @@ class Fetcher {
                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
       if (fd < 0) return Status::FromErrno(errno, "create '" + shown_ + kTempSuffix + "'");
       fd_ = Fd(fd);
+      written_ = started_ = 0;
       return Status::Ok();
     }
     Status Data(const char* data, size_t n) override {
       WF_RETURN_IF_ERROR(fs::WriteAll(fd_.get(), data, n, shown_));
+      written_ += n;
+      if (written_ - started_ >= kWriteBackBytes) StartWriteBack();
       if (f_.cfg_.progress) f_.cfg_.progress->done += n;
       return Status::Ok();
     }
     Status End(const ManifestFile& file) override {
+      StartWriteBack();
       if (::fchmod(fd_.get(), file.mode & 07777) != 0)
         return Status::FromErrno(errno, "chmod '" + shown_ + "'");
       struct timespec times[2] = {{file.mtime, 0}, {file.mtime, 0}};
       if (::futimens(fd_.get(), times) != 0)
         return Status::FromErrno(errno, "set the time of '" + shown_ + "'");
-      fd_.Reset();
       // Only a verified file takes its name (the visitor's End comes after the check).
       if (::renameat(parent_.get(), tmp_.c_str(), parent_.get(), name_.c_str()) != 0) {
         Status s = Status::FromErrno(errno, "rename to '" + shown_ + "'");
+        fd_.Reset();
         ::unlinkat(parent_.get(), tmp_.c_str(), 0);
         return s;
       }
+      f_.syncer_.Add(std::move(fd_), shown_);
       parent_.Reset();
       return Status::Ok();
     }
 
    private:
+    // Starts (does not wait for) the write-back of the bytes written since the
+    // last call. Only a head start: the Syncer's fsync makes the file durable.
+    void StartWriteBack() {
+      if (written_ == started_) return;
+      ::sync_file_range(fd_.get(), static_cast<off64_t>(started_),
+                        static_cast<off64_t>(written_ - started_), SYNC_FILE_RANGE_WRITE);
+      started_ = written_;
+    }
+
     Fetcher& f_;
     Fd parent_, fd_;
     std::string name_, tmp_, shown_;
+    uint64_t written_ = 0, started_ = 0;  // bytes written; write-back started up to here
   };
 
   Status PrepareDest() {
@@ -356,8 +434,32 @@ class Fetcher {
     int fd = ::openat(dest_.fd.get(), name.c_str(),
                       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) return Status::FromErrno(errno, "create '" + dest_.path + "/" + name + "'");
-    Fd closer(fd);
-    return fs::WriteAll(fd, text.data(), text.size(), dest_.path + "/" + name);
+    Fd file(fd);
+    WF_RETURN_IF_ERROR(fs::WriteAll(fd, text.data(), text.size(), dest_.path + "/" + name));
+    syncer_.Add(std::move(file), dest_.path + "/" + name);
+    return Status::Ok();
+  }
+
+  // fsyncs every directory restored (its entries: files, links,
+  // subdirectories), the tablespace directories and DEST.
+  Status SyncDirs() {
+    for (const auto& f : m_.files) {
+      if (f.type != FileType::kDir) continue;
+      auto where = Resolve(f.path);
+      if (!where.ok()) return where.status();
+      auto [root, rel] = *where;
+      auto dir = OpenDirBelow(root->fd.get(), rel, root->path);
+      if (!dir.ok()) return dir.status();
+      if (::fsync(dir->get()) != 0)
+        return Status::FromErrno(errno, "fsync directory '" + root->path + "/" + rel + "'");
+    }
+    for (const auto& [oid, root] : roots_) {
+      if (::fsync(root.fd.get()) != 0)
+        return Status::FromErrno(errno, "fsync directory '" + root.path + "'");
+    }
+    if (::fsync(dest_.fd.get()) != 0)
+      return Status::FromErrno(errno, "fsync directory '" + dest_.path + "'");
+    return Status::Ok();
   }
 
   // backup_label, tablespace_map (with the locations as restored) and the
@@ -405,6 +507,7 @@ class Fetcher {
   BackupManifest m_;
   Root dest_;
   std::map<uint32_t, Root> roots_;
+  Syncer syncer_;
 };
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <string>
 
+#include "support/run_walferry.h"
 #include "support/temp_dir.h"
 
 namespace walferry {
@@ -63,7 +64,7 @@ TEST(LazyLib, VariadicCurlFunctionsForwardEveryArgumentType) {
   ASSERT_NE(effective, nullptr);
   EXPECT_EQ(std::string(effective), url);
   // A long option out of range is refused by libcurl, not misread.
-  EXPECT_EQ(curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 7L), CURLE_BAD_FUNCTION_ARGUMENT);
+  EXPECT_EQ(curl_easy_setopt(h, CURLOPT_TIMEOUT, -1L), CURLE_BAD_FUNCTION_ARGUMENT);
   curl_slist* list = curl_slist_append(nullptr, "X-A: b");
   ASSERT_NE(list, nullptr);
   EXPECT_EQ(curl_easy_setopt(h, CURLOPT_HTTPHEADER, list), CURLE_OK);  // slist
@@ -106,6 +107,22 @@ TEST(LazyLib, AMissingLibraryNamesItAndItsPackage) {
   EXPECT_NE(incomplete.Available().ToString().find("no symbol walferry_no_such_symbol"),
             std::string::npos)
       << incomplete.Available().ToString();
+}
+
+// A libcurl that cannot be loaded (here: an empty file found first through
+// LD_LIBRARY_PATH) is exit 9 naming the library and the package, before any
+// connection is tried: never a crash, never a success.
+TEST(LazyLib, TheBinaryWithoutLibcurlFailsClearly) {
+  walferry::testing::TempDir libs;
+  std::ofstream(libs.path() + "/libcurl.so.4").flush();
+  auto r = walferry::testing::RunWalferry(
+      {"backup-list", "--repo", "s3://walferry-test/x", "--s3-endpoint", "http://127.0.0.1:9",
+       "--s3-uri-style", "path", "--s3-access-key-id", "a", "--s3-secret-access-key", "b"},
+      {{"PATH", "/usr/bin:/bin"}, {"LD_LIBRARY_PATH", libs.path()}});
+  EXPECT_EQ(r.exit_code, 9) << r.err;
+  EXPECT_NE(r.err.find("cannot load libcurl.so.4 (Debian package libcurl4)"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("install the Debian package libcurl4"), std::string::npos) << r.err;
 }
 
 std::string Command(const std::string& command) {

@@ -49,10 +49,10 @@ TEST(LazyLib, VariadicCurlFunctionsForwardEveryArgumentType) {
   CURL* h = curl_easy_init();
   ASSERT_NE(h, nullptr);
   std::string body;
-  EXPECT_EQ(curl_easy_setopt(h, CURLOPT_URL, url.c_str()), CURLE_OK);               // string
-  EXPECT_EQ(curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L), CURLE_OK);                   // long
-  EXPECT_EQ(curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, Collect), CURLE_OK);         // function
-  EXPECT_EQ(curl_easy_setopt(h, CURLOPT_WRITEDATA, &body), CURLE_OK);               // object
+  EXPECT_EQ(curl_easy_setopt(h, CURLOPT_URL, url.c_str()), CURLE_OK);                  // string
+  EXPECT_EQ(curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L), CURLE_OK);                      // long
+  EXPECT_EQ(curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, Collect), CURLE_OK);            // function
+  EXPECT_EQ(curl_easy_setopt(h, CURLOPT_WRITEDATA, &body), CURLE_OK);                  // object
   EXPECT_EQ(curl_easy_setopt(h, CURLOPT_RESUME_FROM_LARGE, curl_off_t{4}), CURLE_OK);  // off_t
   ASSERT_EQ(curl_easy_perform(h), CURLE_OK);
   EXPECT_EQ(body, "456789");

@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "common/lazy_lib.h"
+
 namespace walferry::backup {
 namespace {
 
@@ -15,6 +17,8 @@ std::string Trim(std::string s) {
 }  // namespace
 
 Result<std::unique_ptr<PgSession>> PgSession::Connect(const std::string& conninfo) {
+  // libpq is loaded on first use (common/lazy_lib.h).
+  WF_RETURN_IF_ERROR(LibpqAvailable());
   // A conninfo that does not parse is refused before connecting; its text is
   // never echoed (it may hold a password).
   if (!conninfo.empty()) {

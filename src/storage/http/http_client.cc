@@ -4,10 +4,13 @@
 #include <cctype>
 #include <cstring>
 
+#include "common/lazy_lib.h"
+
 namespace walferry::http {
 namespace {
 
 std::once_flag g_curl_init;
+CURLcode g_curl_init_rc = CURLE_OK;
 
 struct Exchange {
   Response* response;
@@ -89,7 +92,7 @@ Status TransportError(CURLcode code, const char* detail, const Request& r) {
 }  // namespace
 
 Client::Client(ClientOptions options) : options_(std::move(options)) {
-  std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  std::call_once(g_curl_init, [] { g_curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
 Client::~Client() {
@@ -114,6 +117,13 @@ void Client::Release(CURL* handle) {
 }
 
 Result<Response> Client::Send(const Request& request, const BodySink* sink) {
+  // libcurl is loaded on first use (common/lazy_lib.h): a missing one is a
+  // clear error naming the package, not a crash or a null handle.
+  if (g_curl_init_rc != CURLE_OK) {
+    WF_RETURN_IF_ERROR(LibcurlAvailable());
+    return Status::Internal(std::string("curl_global_init failed: ") +
+                            curl_easy_strerror(g_curl_init_rc));
+  }
   CURL* h = Acquire();
   if (h == nullptr) return Status::Internal("curl_easy_init failed");
   curl_easy_reset(h);  // keeps the connection cache

@@ -118,6 +118,7 @@ std::string Lowercase1(std::string s) {
 std::span<const CommandSpec> Commands() { return kCommands; }
 
 int Main(int argc, char** argv) {
+  if (std::optional<int> fast = ArchivePushFastPath(argc, argv)) return *fast;
   CLI::App app("walferry: keeps PostgreSQL recoverable by archiving WAL and base backups to S3",
                "walferry");
   app.set_help_flag("-h,--help", "print this help and exit");

@@ -78,6 +78,11 @@ Handler BindStatus(CLI::App& command);
 std::vector<std::string> WorkerArgv(const config::GlobalConfig& cfg,
                                     const std::vector<std::string>& command);
 
+// archive-push of a segment the spool has confirmed, decided before the command line parser
+// is even built (the ~2 ms it costs to set up matter on this path): the exit code, or nullopt
+// when the call is not that (then Main handles it as any other).
+std::optional<int> ArchivePushFastPath(int argc, char** argv);
+
 Status RunPushDirect(const Context& ctx, const std::string& path, const std::string& data_dir);
 Status RunSpoolPush(const Context& ctx, const std::string& path, const std::string& data_dir);
 

@@ -11,6 +11,8 @@
 #include <chrono>
 #include <fstream>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <thread>
 
 #include "archive/archive.h"
@@ -195,22 +197,74 @@ Status RunStatus(const Context& ctx, const StatusArgs& args) {
   return Status::Ok();
 }
 
+// The fast path: the segment is confirmed already (or staged, in spool mode). No
+// connection, no repository identity: a stat, one small read, one JSON parse.
+bool AlreadyConfirmed(const config::GlobalConfig& cfg, const std::string& path,
+                      const std::string& data_dir) {
+  const std::string name = BaseName(path);
+  const std::string wal_path = fs::Resolve(path, data_dir);
+  spool::PushDirs fast = spool::PushPaths(cfg.spool_path, cfg.storage.repo);
+  const bool spool_mode = cfg.archive_durability == "spool";
+  if (!spool::IsConfirmed(fast, cfg.storage.repo, name, wal_path) &&
+      !(spool_mode && spool::IsStaged(fast, name, wal_path))) {
+    return false;
+  }
+  log::Debug("'" + name + "' is confirmed in the spool already");
+  MaybeWarnBacklog(cfg, fast, data_dir);
+  return true;
+}
+
 }  // namespace
+
+std::optional<int> ArchivePushFastPath(int argc, char** argv) {
+  // Only the plain shape: global options as --name=value or --name value (names from the
+  // option table; booleans only with '='), the command, one path. Anything else, and any
+  // doubt, goes to the full command line parser.
+  config::ConfigSources sources;
+  std::string path;
+  bool command = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a.starts_with("--")) {
+      const size_t eq = a.find('=');
+      const std::string name(a.substr(2, eq == std::string_view::npos ? std::string_view::npos : eq - 2));
+      const config::OptionSpec* o = config::FindOption(name);
+      if (o == nullptr || sources.flags.count(name) != 0) return std::nullopt;
+      if (eq != std::string_view::npos) {
+        sources.flags[name] = std::string(a.substr(eq + 1));
+      } else if (o->type != config::OptionType::kBool && i + 1 < argc) {
+        sources.flags[name] = argv[++i];
+      } else {
+        return std::nullopt;
+      }
+    } else if (a.starts_with("-")) {
+      return std::nullopt;
+    } else if (!command) {
+      if (a != "archive-push") return std::nullopt;
+      command = true;
+    } else if (path.empty()) {
+      path = a;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (!command || path.empty()) return std::nullopt;
+  sources.env = config::ReadEnvironment();
+  auto cfg = config::ResolveConfig(sources);
+  if (!cfg.ok() || cfg->spool_path.empty() || cfg->storage.repo.empty()) return std::nullopt;
+  log::SetCommand("archive-push");
+  log::SetLevel(cfg->log_level);
+  if (!AlreadyConfirmed(*cfg, path, Cwd())) return std::nullopt;
+  return static_cast<int>(ExitCode::kOk);
+}
 
 Status RunSpoolPush(const Context& ctx, const std::string& path, const std::string& data_dir) {
   const auto& cfg = ctx.config;
   WF_RETURN_IF_ERROR(config::RequireRepo(cfg));
   const std::string name = BaseName(path);
+  if (AlreadyConfirmed(cfg, path, data_dir)) return Status::Ok();
   const std::string wal_path = fs::Resolve(path, data_dir);
-  // The fast path: confirmed already. No connection, no repository identity.
-  spool::PushDirs fast = spool::PushPaths(cfg.spool_path, cfg.storage.repo);
   const bool spool_mode = cfg.archive_durability == "spool";
-  if (spool::IsConfirmed(fast, cfg.storage.repo, name, wal_path) ||
-      (spool_mode && spool::IsStaged(fast, name, wal_path))) {
-    log::Debug("'" + name + "' is confirmed in the spool already");
-    MaybeWarnBacklog(cfg, fast, data_dir);
-    return Status::Ok();
-  }
   auto settings = Settings(cfg);
   if (!settings.ok()) return settings.status();
   auto sp = spool::OpenSpool(cfg.spool_path, cfg.storage.repo, data_dir);

@@ -139,7 +139,7 @@ Status RunGetWorker(const Context& ctx) {
   }
   auto dir = spool::OpenSpool(ctx.config.spool_path, ctx.config.storage.repo, "");
   if (!dir.ok()) return dir.status();
-  spool::WorkerOptions options;
+  spool::PrefetchOptions options;
   options.window = ctx.config.archive_get_prefetch;
   options.parallel = ctx.config.parallel;
   const config::GlobalConfig& cfg = ctx.config;

@@ -102,7 +102,7 @@ Status CopyAtomically(const std::string& src, const std::string& dest) {
 // What the worker knows, shared by its download threads.
 class Prefetcher {
  public:
-  Prefetcher(const SpoolDir& spool, const WorkerOptions& options, const StorageFactory& open_storage)
+  Prefetcher(const SpoolDir& spool, const PrefetchOptions& options, const StorageFactory& open_storage)
       : spool_(spool), options_(options), open_storage_(open_storage), last_request_(Clock::now()) {}
 
   void Run() {
@@ -219,7 +219,7 @@ class Prefetcher {
   }
 
   const SpoolDir& spool_;
-  const WorkerOptions& options_;
+  const PrefetchOptions& options_;
   const StorageFactory& open_storage_;
   std::mutex mu_;
   std::condition_variable wake_;
@@ -397,7 +397,7 @@ Status RequestPrefetch(const SpoolDir& spool, const std::string& segment, const 
   return SpawnWorker(spool, worker_argv);
 }
 
-Status RunPrefetchWorker(const SpoolDir& spool, const WorkerOptions& options, const StorageFactory& open_storage) {
+Status RunPrefetchWorker(const SpoolDir& spool, const PrefetchOptions& options, const StorageFactory& open_storage) {
   auto lock = FileLock::TryAcquire(spool.get_dir + "/" + kLockFile);
   if (!lock.ok()) return lock.status();
   if (!lock->held()) {

@@ -71,7 +71,7 @@ Status RequestPrefetch(const SpoolDir& spool, const std::string& segment, const 
 
 // ---- the worker
 
-struct WorkerOptions {
+struct PrefetchOptions {
   int window = 8;             // archive-get-prefetch
   int parallel = 4;           // downloads at once
   double idle_seconds = 10;   // exit when want has not changed for this long
@@ -83,6 +83,6 @@ using StorageFactory = std::function<Result<std::unique_ptr<Storage>>()>;
 // The worker's life: takes get/worker.lock (Ok at once when another worker
 // holds it), removes what a previous worker left, prefetches until idle, then
 // removes its prefetched files and returns. Logs through log::.
-Status RunPrefetchWorker(const SpoolDir& spool, const WorkerOptions& options, const StorageFactory& open_storage);
+Status RunPrefetchWorker(const SpoolDir& spool, const PrefetchOptions& options, const StorageFactory& open_storage);
 
 }  // namespace walferry::spool

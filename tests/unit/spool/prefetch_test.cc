@@ -141,7 +141,7 @@ class PrefetchWorkerTest : public ::testing::Test {
   StorageConfig storage_config_;
   std::unique_ptr<Storage> storage_;
   SpoolDir spool_;
-  WorkerOptions options_;
+  PrefetchOptions options_;
   std::atomic<int> opened_{0};
   StorageFactory factory_ = Factory();
   Status worker_status_;

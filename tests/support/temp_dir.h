@@ -2,10 +2,12 @@
 #pragma once
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <system_error>
 
 namespace walferry::testing {
 
@@ -15,7 +17,17 @@ class TempDir {
     std::string tmpl = (std::filesystem::temp_directory_path() / (stem + "-XXXXXX")).string();
     path_ = ::mkdtemp(tmpl.data());
   }
-  ~TempDir() { std::filesystem::remove_all(path_); }
+  // Never throws: a process the test started (a spool worker on its way out) may still be
+  // creating or removing files inside; retried a few times, bounded.
+  ~TempDir() {
+    std::error_code ec;
+    for (int i = 0; i < 50; ++i) {
+      ec.clear();
+      std::filesystem::remove_all(path_, ec);
+      if (!ec) return;
+      ::usleep(20000);
+    }
+  }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
 

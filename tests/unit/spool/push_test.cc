@@ -332,7 +332,13 @@ TEST_F(SpoolCli, PushThroughTheWorkerThenTheFastPathThenStatusJson) {
   EXPECT_NE(testing::ReadAll(t_.path() + "/wf.prom").find("walferry_spool_uploaded_segments_total"), std::string::npos);
   // stop the worker we started (by its pid file), so that nothing outlives the test
   std::string pid = testing::ReadAll(spool_ + "/" + RepoId(repo_) + "/push/worker.pid");
-  if (!pid.empty()) ::kill(std::stoi(pid), SIGTERM);
+  if (!pid.empty()) {
+    const pid_t worker = std::stoi(pid);
+    ::kill(worker, SIGTERM);
+    for (int i = 0; i < 500 && ::kill(worker, 0) == 0; ++i) {  // gone within 10 s
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
 }
 
 TEST_F(SpoolCli, StatusWithoutSpoolOrDataDirectoryIsAClearUsageError) {

@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "walferry/status.h"
-#include "walferry/storage.h"
+#include "walferry/bytes.h"
 
 namespace walferry {
 

@@ -379,7 +379,7 @@ class S3Storage final : public Storage {
       if (a.status.ok()) return std::move(*r);
       last = a.status;
       if (a.expired && !refreshed && creds_->Invalidate(creds->keys)) {
-        log::Info(op + ": the server refused the credentials from " + creds_->SourceName() +
+        log::Debug(op + ": the server refused the credentials from " + creds_->SourceName() +
                   " as expired (" + a.status.message() + "); fetching new ones and sending again");
         refreshed = true;
         again_now = true;
@@ -407,9 +407,12 @@ class S3Storage final : public Storage {
     // token past its expiration: temporary credentials that are (nearly)
     // expired by our clock are fetched again as well.
     constexpr int64_t kSkewSeconds = 60;
+    // An answer to HEAD has no body, hence no code: a refusal of temporary
+    // credentials there may be an expired token too.
+    const bool refused = r.status == 403 || r.status == 400;
     a.expired = s3::IsExpiredCredentialsCode(e.code) ||
-                ((r.status == 403 || r.status == 400) && used.expiration != 0 &&
-                 Now() + kSkewSeconds >= used.expiration);
+                (refused && used.expiration != 0 && Now() + kSkewSeconds >= used.expiration) ||
+                (refused && req.method == "HEAD" && e.code.empty() && !used.keys.session_token.empty());
     return a;
   }
 

@@ -148,6 +148,16 @@ struct S3Config {
   std::string access_key_id;
   std::string secret_access_key;
   std::string session_token;
+  // Where the three above came from, in words ("from --s3-access-key-id"),
+  // for `check` and error messages. Without them, the AWS credential chain
+  // applies (src/storage/s3/credentials.h; README "Credentials").
+  std::string credentials_origin;
+  // False when s3-region was left at its default: then AWS_REGION,
+  // AWS_DEFAULT_REGION or the AWS profile's region, if set, is used.
+  bool region_from_option = true;
+  std::string sts_endpoint;  // STS for role assumption; "" = AWS_ENDPOINT_URL_STS or AWS's regional one
+  // Tests: the credentials' clock (unix seconds); empty = the system clock.
+  std::function<int64_t()> credentials_clock;
   std::string storage_class;  // x-amz-storage-class when not empty
   std::string sse;            // x-amz-server-side-encryption when not empty
   uint64_t multipart_threshold = 64ull << 20;  // bodies above use multipart
@@ -170,5 +180,11 @@ Result<std::unique_ptr<Storage>> OpenStorage(const StorageConfig& config);
 Result<std::unique_ptr<Storage>> OpenPosixStorage(const std::string& root);
 Result<std::unique_ptr<Storage>> OpenS3Storage(const S3Config& config);
 std::unique_ptr<Storage> NewMemoryStorage();
+
+// Which credentials an S3 repository with this config uses, in words (the
+// source, the access key id, whether temporary and until when), never a
+// secret. Resolves the chain now: may ask STS, a container agent or the EC2
+// instance metadata service.
+Result<std::string> DescribeS3Credentials(const S3Config& config);
 
 }  // namespace walferry

@@ -8,6 +8,11 @@
 # key walferry, secret walferry-secret, bucket walferry-test, created here (override with
 # S3_ACCESS_KEY, S3_SECRET_KEY, S3_BUCKET). tls.sh puts a TLS front before it.
 #
+# STS (AssumeRole, GetSessionToken) is served on the same endpoint: a new DIR gets the role
+# walferry-test-role (ARN in DIR/sts-role-arn, arn:aws:iam:::role/walferry-test-role) that
+# the test user may assume, with a role policy allowing s3:* on every bucket, and the user
+# gets the caps "roles=*". A DIR made by an older start.sh has no STS until rm -rf DIR.
+#
 # Ports, all on 127.0.0.1: PORT (S3), PORT+1 (mon), PORT+2..PORT+9 (osd); they must be free.
 # A DIR stays bound to its PORT (the mon's address is in its monmap).
 #
@@ -113,6 +118,8 @@ rgw_enable_lc_threads = false
 rgw_gc_obj_min_wait = 10
 rgw_gc_processor_period = 10
 rgw_gc_processor_max_time = 10
+rgw_s3_auth_use_sts = true
+rgw_sts_key = walferrytestkey1
 CONF
 }
 
@@ -179,6 +186,25 @@ if [ "$code" = 403 ]; then
   done
   [ "$code" = 200 ] || { echo "start.sh: user $ACCESS not accepted (HTTP $code), see $L/admin.out" >&2; exit 1; }
 fi
+
+# make_sts_role — the role the test user assumes through STS (once, with the user); its
+# ARN goes to DIR/sts-role-arn, written last so that a failed attempt is redone.
+make_sts_role() {
+  grep -q '^rgw_s3_auth_use_sts = true' "$C" || return 0   # a DIR from an older start.sh
+  local role=walferry-test-role
+  radosgw-admin -c "$C" caps add --uid="$ACCESS" --caps="roles=*" >>"$L/admin.out" 2>&1 ||
+    { echo "start.sh: radosgw-admin caps add failed, see $L/admin.out" >&2; exit 1; }
+  if ! radosgw-admin -c "$C" role get --role-name="$role" >>"$L/admin.out" 2>&1; then
+    radosgw-admin -c "$C" role create --role-name="$role" --path=/ \
+      --assume-role-policy-doc='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam:::user/'"$ACCESS"'"]},"Action":["sts:AssumeRole"]}]}' \
+      >>"$L/admin.out" 2>&1 || { echo "start.sh: radosgw-admin role create failed, see $L/admin.out" >&2; exit 1; }
+  fi
+  radosgw-admin -c "$C" role-policy put --role-name="$role" --policy-name=walferry-s3 \
+    --policy-doc='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*"],"Resource":["arn:aws:s3:::*"]}]}' \
+    >>"$L/admin.out" 2>&1 || { echo "start.sh: radosgw-admin role-policy put failed, see $L/admin.out" >&2; exit 1; }
+  echo "arn:aws:iam:::role/$role" >"$DIR/sts-role-arn"
+}
+if [ "$code" = 200 ] && [ ! -f "$DIR/sts-role-arn" ]; then make_sts_role; fi
 
 for _ in $(seq 100); do                # 200 created, 409 already there (ours)
   code=$(s3 -X PUT "$ENDPOINT/$BUCKET") || true

@@ -41,7 +41,9 @@ std::string FromWhere(const config::ResolvedOption* r) {
 std::string DescribeCredentials(const config::GlobalConfig& cfg) {
   const S3Config& s3 = cfg.storage.s3;
   if (s3.access_key_id.empty() && s3.secret_access_key.empty()) {
-    return "none configured";
+    // No keys of walferry's own: the AWS credential chain says which.
+    Result<std::string> chain = DescribeS3Credentials(s3);
+    return chain.ok() ? *chain : "none usable (" + chain.status().message() + ")";
   }
   std::string d =
       "access key id '" + s3.access_key_id + "' (" + FromWhere(Find(cfg, "s3-access-key-id")) +

@@ -126,6 +126,10 @@ const OptionSpec kOptions[] = {
   {.name = "s3-stall-timeout", .type = T::kSeconds, .section = S::kS3, .default_value = "30",
    .value_name = "SECONDS", .help = "fail a request that moves no byte for this long",
    .min_value = 1, .max_value = 3600},
+  {.name = "s3-sts-endpoint", .type = T::kUrl, .section = S::kS3, .default_value = "",
+   .value_name = "URL",
+   .help = "STS endpoint for assuming roles, such as a regional or private one (default: "
+           "AWS_ENDPOINT_URL_STS, else https://sts.REGION.amazonaws.com)"},
 };
 // clang-format on
 
@@ -699,6 +703,13 @@ Result<GlobalConfig> ResolveConfig(const ConfigSources& sources) {
   s3.retry.max_seconds = typed["s3-retry-seconds"].seconds;
   s3.connect_timeout_seconds = typed["s3-connect-timeout"].seconds;
   s3.stall_timeout_seconds = typed["s3-stall-timeout"].seconds;
+  s3.sts_endpoint = typed["s3-sts-endpoint"].text;
+  for (const ResolvedOption& r : config.options) {  // for the credential chain
+    if (r.spec->name == std::string_view("s3-region")) s3.region_from_option = r.origin != Origin::kDefault;
+    if (r.spec->name == std::string_view("s3-access-key-id")) {
+      s3.credentials_origin = "s3-access-key-id " + std::string(r.origin == Origin::kDefault ? "default" : "from " + r.where);
+    }
+  }
   return config;
 }
 

@@ -11,6 +11,13 @@
 // time, on network errors, timeouts, 5xx, 429/SlowDown and RequestTimeout;
 // never on authentication, permission or request errors.
 //
+// Credentials: a CredentialsProvider (credentials.h) shared by every thread
+// of the Storage gives the credentials of each attempt; an attempt signs
+// with one set from start to end. An answer saying the credentials expired
+// (ExpiredToken, InvalidToken, ..., or a 403 once temporary credentials are
+// past their expiration) makes the provider fetch new ones, and the request
+// is sent again once at once, not counted as an attempt.
+//
 // Conditional create: If-None-Match: * on PUT. A store that answers 501 to it
 // is remembered (per Storage object) and then a HEAD before the PUT stands in.
 #include <algorithm>
@@ -22,6 +29,7 @@
 #include "common/crypto.h"
 #include "common/log.h"
 #include "storage/http/http_client.h"
+#include "storage/s3/credentials.h"
 #include "storage/s3/s3_xml.h"
 #include "storage/s3/sigv4.h"
 #include "walferry/storage.h"
@@ -58,15 +66,16 @@ S3Request WithDigests(S3Request r) {
 struct Attempt {  // NOLINT
   Status status;
   bool retry = false;
+  bool expired = false;  // the credentials were refused as expired: refresh, send again
 };
 
 class S3Storage final : public Storage {
  public:
-  explicit S3Storage(S3Config cfg)
+  S3Storage(S3Config cfg, std::shared_ptr<s3::CredentialsProvider> creds)
       : cfg_(std::move(cfg)),
+        creds_(std::move(creds)),
         client_(http::ClientOptions{cfg_.ca_file, cfg_.verify_tls, cfg_.connect_timeout_seconds,
                                     cfg_.stall_timeout_seconds}) {
-    creds_ = s3::Credentials{cfg_.access_key_id, cfg_.secret_access_key, cfg_.session_token};
     std::string endpoint = cfg_.endpoint.empty() ? "https://s3." + cfg_.region + ".amazonaws.com"
                                                  : cfg_.endpoint;
     auto sep = endpoint.find("://");
@@ -332,8 +341,12 @@ class S3Storage final : public Storage {
                                  const http::BodySink* sink = nullptr) {
     const auto start = Clock::now();
     Status last;
+    bool refreshed = false;  // once per request
+    bool again_now = false;
     for (int attempt = 0; attempt < std::max(1, cfg_.retry.max_attempts); ++attempt) {
-      if (attempt > 0) {
+      if (again_now) {
+        again_now = false;
+      } else if (attempt > 0) {
         double delay = BackoffSeconds(attempt);
         double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
         if (elapsed + delay > cfg_.retry.max_seconds) break;
@@ -345,8 +358,14 @@ class S3Storage final : public Storage {
       if (!prepared.ok()) return prepared.status();
       if (!prepared->has_value()) return http::Response{};
       const S3Request& req = **prepared;
+      auto creds = creds_->Get();
+      if (!creds.ok()) {
+        last = creds.status().Annotate(op + ": get credentials from " + creds_->SourceName());
+        if (last.Retryable()) continue;
+        return last;
+      }
       auto t0 = Clock::now();
-      auto r = client_.Send(Build(req), sink);
+      auto r = client_.Send(Build(req, creds->keys), sink);
       double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
       if (!r.ok()) {
         last = r.status().Annotate(op);
@@ -356,9 +375,17 @@ class S3Storage final : public Storage {
       }
       log::Trace(op + ": " + req.method + " -> http " + std::to_string(r->status) + " (" +
                  std::to_string(static_cast<int>(ms)) + " ms)");
-      Attempt a = Classify(*r, req, op);
+      Attempt a = Classify(*r, req, op, *creds);
       if (a.status.ok()) return std::move(*r);
       last = a.status;
+      if (a.expired && !refreshed && creds_->Invalidate(creds->keys)) {
+        log::Debug(op + ": the server refused the credentials from " + creds_->SourceName() +
+                  " as expired (" + a.status.message() + "); fetching new ones and sending again");
+        refreshed = true;
+        again_now = true;
+        --attempt;  // not counted: the request itself did not fail
+        continue;
+      }
       if (!a.retry) return last;
     }
     return last.Retryable() ? Status(last).WithHint("check that the S3 endpoint is up and reachable (gave up after " +
@@ -367,13 +394,30 @@ class S3Storage final : public Storage {
   }
 
   // Turns an HTTP answer into ok / a retryable failure / a final failure.
-  Attempt Classify(const http::Response& r, const S3Request& req, const std::string& op) {
+  Attempt Classify(const http::Response& r, const S3Request& req, const std::string& op,
+                   const s3::TimedCredentials& used) {
     if (r.status >= 200 && r.status < 300) {
       // CompleteMultipartUpload can fail after sending 200: the error is in the body.
       if (req.method == "POST" && s3::IsErrorDocument(r.body)) return FromError(200, s3::ParseError(r.body), op);
       return {Status::Ok()};
     }
-    return FromError(r.status, s3::ParseError(r.body), op);
+    const s3::ErrorDoc e = s3::ParseError(r.body);
+    Attempt a = FromError(r.status, e, op);
+    // Some stores (radosgw) answer a plain 403 AccessDenied to a session
+    // token past its expiration: temporary credentials that are (nearly)
+    // expired by our clock are fetched again as well.
+    constexpr int64_t kSkewSeconds = 60;
+    // An answer to HEAD has no body, hence no code: a refusal of temporary
+    // credentials there may be an expired token too.
+    const bool refused = r.status == 403 || r.status == 400;
+    a.expired = s3::IsExpiredCredentialsCode(e.code) ||
+                (refused && used.expiration != 0 && Now() + kSkewSeconds >= used.expiration) ||
+                (refused && req.method == "HEAD" && e.code.empty() && !used.keys.session_token.empty());
+    return a;
+  }
+
+  int64_t Now() const {
+    return cfg_.credentials_clock ? cfg_.credentials_clock() : static_cast<int64_t>(std::time(nullptr));
   }
 
   Attempt FromError(long http, const s3::ErrorDoc& e, const std::string& op) {
@@ -384,7 +428,8 @@ class S3Storage final : public Storage {
     if (c == "InvalidAccessKeyId" || c == "SignatureDoesNotMatch" || c == "InvalidToken" ||
         c == "ExpiredToken" || c == "TokenRefreshRequired" || c == "AuthorizationHeaderMalformed" ||
         c == "InvalidSecurity" || c == "MissingSecurityHeader") {
-      return {Status::Auth(what).WithHint("check the access key id and secret (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or s3-access-key-id/s3-secret-access-key) and the region")};
+      return {Status::Auth(what).WithHint("check the credentials, from " + creds_->SourceName() +
+                                          ", and the region (see \"Credentials\" in man walferry)")};
     }
     if (c == "RequestTimeTooSkewed") return {Status::Auth(what).WithHint("this machine's clock is off: fix NTP")};
     if (c == "AccessDenied" || c == "AllAccessDisabled" || c == "AccountProblem") {
@@ -424,7 +469,7 @@ class S3Storage final : public Storage {
   }
 
   // Signs a request and builds its URL.
-  http::Request Build(const S3Request& req) {
+  http::Request Build(const S3Request& req, const s3::Credentials& creds) {
     std::string path = path_style_ ? "/" + s3::UriEncode(cfg_.bucket, true) : "";
     path += "/" + s3::UriEncode(req.key, false);
     if (path_style_ && req.key.empty()) path.pop_back();  // "/bucket" for bucket requests
@@ -432,7 +477,7 @@ class S3Storage final : public Storage {
     const std::string payload_sha = req.body_sha256_hex.empty() ? crypto::Sha256Hex(req.body) : req.body_sha256_hex;
     const std::string amz_date = s3::AmzDate(std::time(nullptr));
     Params headers = {{"host", host_}, {"x-amz-date", amz_date}, {"x-amz-content-sha256", payload_sha}};
-    if (!creds_.session_token.empty()) headers.emplace_back("x-amz-security-token", creds_.session_token);
+    if (!creds.session_token.empty()) headers.emplace_back("x-amz-security-token", creds.session_token);
     if (req.method == "PUT" || req.method == "POST") {
       headers.emplace_back("content-md5", crypto::Base64(req.body_md5.empty() ? crypto::Md5(req.body) : req.body_md5));
     }
@@ -443,7 +488,7 @@ class S3Storage final : public Storage {
     std::string query = s3::CanonicalQuery(req.query);
     out.url = scheme_ + "://" + host_ + path + (query.empty() ? "" : "?" + query);
     out.headers = headers;
-    out.headers.emplace_back("Authorization", s3::Sign(in, creds_, cfg_.region, "s3", amz_date));
+    out.headers.emplace_back("Authorization", s3::Sign(in, creds, cfg_.region, "s3", amz_date));
     if (req.method == "PUT" || req.method == "POST") out.headers.emplace_back("Content-Type", "application/octet-stream");
     out.body = req.body;
     return out;
@@ -511,14 +556,55 @@ class S3Storage final : public Storage {
 
   enum { kUnknown = 0, kUnsupported = 1 };
   S3Config cfg_;
-  s3::Credentials creds_;
+  std::shared_ptr<s3::CredentialsProvider> creds_;
   http::Client client_;
   std::string scheme_, host_;
   bool path_style_ = true;
   std::atomic<int> if_none_match_{kUnknown};
 };
 
+// The chain's inputs from an S3Config, with the region resolved.
+Result<std::shared_ptr<s3::CredentialsProvider>> ProviderFor(S3Config* config) {
+  s3::CredentialEnvironment env = s3::ProcessEnvironment();
+  if (config->credentials_clock) env.now = config->credentials_clock;
+  if (!config->region_from_option) {
+    if (std::string r = s3::RegionFromEnvironment(env); !r.empty()) config->region = r;
+  }
+  s3::ChainOptions o;
+  o.static_keys = {config->access_key_id, config->secret_access_key, config->session_token};
+  o.static_origin = config->credentials_origin.empty() ? "s3-access-key-id" : config->credentials_origin;
+  o.region = config->region;
+  o.sts_endpoint = config->sts_endpoint;
+  o.ca_file = config->ca_file;
+  o.verify_tls = config->verify_tls;
+  o.connect_timeout_seconds = config->connect_timeout_seconds;
+  o.stall_timeout_seconds = config->stall_timeout_seconds;
+  auto source = s3::ResolveCredentialChain(o, env);
+  if (!source.ok()) return source.status();
+  return std::make_shared<s3::CredentialsProvider>(std::move(source).value(), env.now);
+}
+
 }  // namespace
+
+Result<std::string> DescribeS3Credentials(const S3Config& config) {
+  S3Config c = config;
+  auto provider = ProviderFor(&c);
+  if (!provider.ok()) return provider.status();
+  auto creds = (*provider)->Get();
+  if (!creds.ok()) return creds.status().Annotate("get credentials from " + (*provider)->SourceName());
+  std::string d = (*provider)->SourceName() + ": access key id '" + creds->keys.access_key_id + "'";
+  if (!creds->keys.session_token.empty()) d += ", session token set";
+  if (creds->expiration != 0) {
+    std::time_t t = static_cast<std::time_t>(creds->expiration);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    d += ", temporary until " + std::string(buf) + " (refreshed before then)";
+  }
+  if (!config.region_from_option && c.region != config.region) d += "; region " + c.region + " from the AWS settings";
+  return d;
+}
 
 Result<std::unique_ptr<Storage>> OpenS3Storage(const S3Config& config) {
   auto bad = [](const std::string& m) { return Status::InvalidArgument(m); };
@@ -530,13 +616,12 @@ Result<std::unique_ptr<Storage>> OpenS3Storage(const S3Config& config) {
   if (config.uri_style != "path" && config.uri_style != "host") {
     return bad("s3-uri-style '" + config.uri_style + "' must be 'path' or 'host'");
   }
-  if (config.region.empty()) return bad("s3-region is empty");
   if (config.part_size < kMinPartSize) return bad("s3-part-size must be at least 5MiB (S3's minimum part size)");
-  if (config.access_key_id.empty() || config.secret_access_key.empty()) {
-    return Status::Auth("s3: no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or s3-access-key-id and s3-secret-access-key")
-        .WithHint("credentials can also go in the config file (mode 0600)");
-  }
-  return std::unique_ptr<Storage>(new S3Storage(config));
+  S3Config c = config;
+  auto provider = ProviderFor(&c);
+  if (!provider.ok()) return provider.status();
+  if (c.region.empty()) return bad("s3-region is empty");
+  return std::unique_ptr<Storage>(new S3Storage(std::move(c), std::move(provider).value()));
 }
 
 }  // namespace walferry

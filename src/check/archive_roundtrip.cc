@@ -81,7 +81,8 @@ Result<PgSettings> ReadPgSettings(backup::PgSession& pg) {
   for (const auto& r : *rows) {
     if (r.size() == 2) v[r[0]] = r[1];
   }
-  auto recovery = pg.Value("ask PostgreSQL whether it is in recovery", "SELECT pg_is_in_recovery()");
+  auto recovery =
+      pg.Value("ask PostgreSQL whether it is in recovery", "SELECT pg_is_in_recovery()");
   if (!recovery.ok()) return recovery.status();
   PgSettings s;
   s.server_version = pg.ServerVersion();
@@ -121,8 +122,9 @@ Status ArchiveRoundTrip(backup::PgSession& pg, Storage& storage, const RoundTrip
       return Status::FailedPrecondition("repository " + storage.Describe() +
                                         " belongs to the cluster with system identifier " + theirs +
                                         ", the server is cluster " + *sysid)
-          .WithHint("each cluster needs its own repository (another --repo or prefix), created "
-                    "once with 'walferry repo-create'");
+          .WithHint(
+              "each cluster needs its own repository (another --repo or prefix), created "
+              "once with 'walferry repo-create'");
     }
     *detail = "system identifier " + *sysid;
     return Status::Ok();
@@ -144,8 +146,9 @@ Status ArchiveRoundTrip(backup::PgSession& pg, Storage& storage, const RoundTrip
                          "FROM pg_switch_wal() l");
     if (rows.status().code() == Status::Code::kPermission) {
       return Status(rows.status())
-          .WithHint("run check as a superuser, or GRANT EXECUTE ON FUNCTION pg_switch_wal() TO "
-                    "the role it connects as");
+          .WithHint(
+              "run check as a superuser, or GRANT EXECUTE ON FUNCTION pg_switch_wal() TO "
+              "the role it connects as");
     }
     if (!rows.ok()) return rows.status();
     if (rows->size() != 1 || rows->front().size() != 2) {
@@ -156,17 +159,18 @@ Status ArchiveRoundTrip(backup::PgSession& pg, Storage& storage, const RoundTrip
       return Status::Internal("pg_switch_wal() named '" + seg + "', not a WAL segment");
     }
     segment = seg;
-    *detail = rows->front()[1] == "t"
-                  ? "no WAL since the last switch, nothing switched; last completed segment " +
-                        segment
-                  : "segment " + segment + " completed";
+    *detail =
+        rows->front()[1] == "t"
+            ? "no WAL since the last switch, nothing switched; last completed segment " + segment
+            : "segment " + segment + " completed";
     return Status::Ok();
   };
   if (!step("switch wal", do_switch)) return first_failure;
 
   // 3. The real archive_command archives it (pg_stat_archiver), bounded.
   auto wait = [&](std::string* detail) -> Status {
-    const auto deadline = Clock::now() + std::chrono::duration<double>(options.archive_wait_seconds);
+    const auto deadline =
+        Clock::now() + std::chrono::duration<double>(options.archive_wait_seconds);
     for (;;) {
       auto a = ReadArchiver(pg);
       if (!a.ok()) return a.status();
@@ -176,14 +180,14 @@ Status ArchiveRoundTrip(backup::PgSession& pg, Storage& storage, const RoundTrip
         return Status::Ok();
       }
       if (a->failed_count > before.failed_count) {
-        return Status::Unavailable(
-                   "PostgreSQL's archiver failed to archive '" + a->last_failed_wal + "' at " +
-                   a->last_failed_time + " (" +
-                   std::to_string(a->failed_count - before.failed_count) +
-                   " failure(s) since check switched to a new segment after " + segment +
-                   "); archive_command did not store it")
-            .WithHint("PostgreSQL's log has archive_command's own error (walferry logs it "
-                      "there); fix it, then run check again");
+        return Status::Unavailable("PostgreSQL's archiver failed to archive '" +
+                                   a->last_failed_wal + "' at " + a->last_failed_time + " (" +
+                                   std::to_string(a->failed_count - before.failed_count) +
+                                   " failure(s) since check switched to a new segment after " +
+                                   segment + "); archive_command did not store it")
+            .WithHint(
+                "PostgreSQL's log has archive_command's own error (walferry logs it "
+                "there); fix it, then run check again");
       }
       if (Clock::now() >= deadline) {
         return Status::Unavailable(
@@ -192,8 +196,9 @@ Status ArchiveRoundTrip(backup::PgSession& pg, Storage& storage, const RoundTrip
                    " s (pg_stat_archiver: last archived '" + a->last_archived_wal + "'" +
                    (a->last_archived_time.empty() ? "" : " at " + a->last_archived_time) +
                    ", no failure)")
-            .WithHint("the archiver may be working through a backlog (see pg_stat_archiver and "
-                      "pg_wal/archive_status); wait longer with --archive-wait");
+            .WithHint(
+                "the archiver may be working through a backlog (see pg_stat_archiver and "
+                "pg_wal/archive_status); wait longer with --archive-wait");
       }
       std::this_thread::sleep_for(std::chrono::duration<double>(options.poll_seconds));
     }
@@ -209,8 +214,9 @@ Status ArchiveRoundTrip(backup::PgSession& pg, Storage& storage, const RoundTrip
       return Status::NotFound("PostgreSQL archived '" + segment + "' (pg_stat_archiver), but " +
                               storage.Describe() + " has no '" + key +
                               "': archive_command stores WAL somewhere else")
-          .WithHint("archive_command and check must use the same configuration: give check the "
-                    "--config (or --repo) that archive_command gives walferry");
+          .WithHint(
+              "archive_command and check must use the same configuration: give check the "
+              "--config (or --repo) that archive_command gives walferry");
     }
     if (!info.ok()) return info.status();
     *detail = "'" + key + "', " + std::to_string(info->size) + " bytes stored";
@@ -222,7 +228,8 @@ Status ArchiveRoundTrip(backup::PgSession& pg, Storage& storage, const RoundTrip
   auto read_back = [&](std::string* detail) -> Status {
     std::string tmpl = TempParent(options) + "/walferry-check.XXXXXX";
     if (::mkdtemp(tmpl.data()) == nullptr) {
-      return Status::FromErrno(errno, "create a temporary directory in '" + TempParent(options) + "'")
+      return Status::FromErrno(errno,
+                               "create a temporary directory in '" + TempParent(options) + "'")
           .WithHint("set TMPDIR to a writable directory with room for one WAL segment");
     }
     const std::string dir = tmpl;
@@ -233,7 +240,8 @@ Status ArchiveRoundTrip(backup::PgSession& pg, Storage& storage, const RoundTrip
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);  // our own directory: the segment and nothing else
     if (!got.ok()) return got.status();
-    *detail = std::to_string(got->size) + " bytes, size and sha256 verified, temporary copy removed";
+    *detail =
+        std::to_string(got->size) + " bytes, size and sha256 verified, temporary copy removed";
     return Status::Ok();
   };
   step("read back", read_back);

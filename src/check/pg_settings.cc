@@ -29,8 +29,8 @@ std::vector<Word> SplitShell(std::string_view s) {
     char c = s[i];
     if (c == ' ' || c == '\t') {
       end_word();
-    } else if (c == '\n' || c == ';' || c == '&' || c == '|' || c == '(' || c == ')' ||
-               c == '<' || c == '>') {
+    } else if (c == '\n' || c == ';' || c == '&' || c == '|' || c == '(' || c == ')' || c == '<' ||
+               c == '>') {
       end_word();
       std::string op(1, c);
       if ((c == '&' || c == '|') && i + 1 < s.size() && s[i + 1] == c) op += s[++i];
@@ -41,7 +41,9 @@ std::vector<Word> SplitShell(std::string_view s) {
     } else if (c == '"') {
       in_word = true;
       for (++i; i < s.size() && s[i] != '"'; ++i) {
-        if (s[i] == '\\' && i + 1 < s.size() && std::string_view("\"\\$`").find(s[i + 1]) != std::string_view::npos) ++i;
+        if (s[i] == '\\' && i + 1 < s.size() &&
+            std::string_view("\"\\$`").find(s[i + 1]) != std::string_view::npos)
+          ++i;
         cur += s[i];
       }
     } else if (c == '\\' && i + 1 < s.size()) {
@@ -160,12 +162,12 @@ void CheckArchiveCommand(const PgSettings& pg, const CheckSide& self, std::vecto
     return;
   }
   if (call->command != "archive-push") {
-    out->push_back({s, Severity::kError,
-                    "archive_command calls walferry " +
-                        (call->command.empty() ? std::string("without a command")
-                                               : Quoted(call->command)) +
-                        ", not archive-push",
-                    fix});
+    out->push_back(
+        {s, Severity::kError,
+         "archive_command calls walferry " +
+             (call->command.empty() ? std::string("without a command") : Quoted(call->command)) +
+             ", not archive-push",
+         fix});
     return;
   }
   if (call->args.size() != 1 || call->args[0] != "%p") {
@@ -212,13 +214,13 @@ void CheckRestoreCommand(const PgSettings& pg, const CheckSide& self, std::vecto
   }
   if (call->command != "archive-get" || call->args.size() != 2 || call->args[0] != "%f" ||
       call->args[1] != "%p") {
-    out->push_back({s, Severity::kError,
-                    "restore_command calls walferry " +
-                        (call->command.empty() ? std::string("without a command")
-                                               : Quoted(call->command)) +
-                        (call->command == "archive-get" ? " without the arguments %f %p" : "") +
-                        ": recovery would fail on its first WAL file",
-                    fix});
+    out->push_back(
+        {s, Severity::kError,
+         "restore_command calls walferry " +
+             (call->command.empty() ? std::string("without a command") : Quoted(call->command)) +
+             (call->command == "archive-get" ? " without the arguments %f %p" : "") +
+             ": recovery would fail on its first WAL file",
+         fix});
     return;
   }
   if (auto f = CompareConfiguration(s, *call, pg, self, Severity::kError)) {
@@ -307,7 +309,8 @@ std::vector<Finding> AnalyzeSettings(const PgSettings& pg, const CheckSide& self
                    "primary does (archive_mode = always would archive here too)",
                    ""});
   } else {
-    out.push_back({"archive_mode", Severity::kOk, "archive_mode is " + Quoted(pg.archive_mode), ""});
+    out.push_back(
+        {"archive_mode", Severity::kOk, "archive_mode is " + Quoted(pg.archive_mode), ""});
   }
 
   CheckArchiveCommand(pg, self, &out);

@@ -30,8 +30,8 @@ struct PgSettings {
 
 // What check itself runs with.
 struct CheckSide {
-  std::string config_file;  // absolute; "" when check read no config file
-  std::string repo;         // check's repository URL
+  std::string config_file;     // absolute; "" when check read no config file
+  std::string repo;            // check's repository URL
   bool repo_from_file = true;  // false: --repo or WALFERRY_REPO overrode the config file's
   std::string default_config_file = "/etc/walferry.conf";
 };
@@ -53,9 +53,9 @@ struct Finding {
 
 // A walferry call found in a shell command line such as archive_command.
 struct WalferryCall {
-  std::string program;            // the word that runs walferry ("/usr/bin/walferry")
-  std::string command;            // "archive-push"; "" when none was given
-  std::vector<std::string> args;  // the command's positional arguments ("%p")
+  std::string program;                // the word that runs walferry ("/usr/bin/walferry")
+  std::string command;                // "archive-push"; "" when none was given
+  std::vector<std::string> args;      // the command's positional arguments ("%p")
   std::optional<std::string> config;  // --config (or WALFERRY_CONFIG=) as written
   std::optional<std::string> repo;    // --repo (or WALFERRY_REPO=) as written
 };

@@ -119,9 +119,10 @@ Status CheckPostgres(const Context& ctx, const CheckArgs& args, Storage& storage
     record("postgresql connection", session.status(), 0, "");
     say(prefix + "connection failed");
     return Status(session.status())
-        .WithHint("set pg-conninfo (--pg-conninfo) or the PG* variables (PGHOST, PGPORT, PGUSER, "
-                  "PGDATABASE) to reach the server whose archive_command uses this repository; "
-                  "--no-pg checks the repository alone");
+        .WithHint(
+            "set pg-conninfo (--pg-conninfo) or the PG* variables (PGHOST, PGPORT, PGUSER, "
+            "PGDATABASE) to reach the server whose archive_command uses this repository; "
+            "--no-pg checks the repository alone");
   }
   backup::PgSession& pg = **session;
   auto settings = check::ReadPgSettings(pg);
@@ -174,8 +175,9 @@ Status CheckPostgres(const Context& ctx, const CheckArgs& args, Storage& storage
   }
   record("postgresql settings", Status::Ok(), 0, "");
   if (settings->in_recovery) {
-    say(prefix + "archive round trip skipped: pg_switch_wal() cannot run on a standby; run "
-                 "check against the primary");
+    say(prefix +
+        "archive round trip skipped: pg_switch_wal() cannot run on a standby; run "
+        "check against the primary");
     (*report)["postgresql"]["round_trip"] = "skipped: standby";
     return Status::Ok();
   }
@@ -184,8 +186,7 @@ Status CheckPostgres(const Context& ctx, const CheckArgs& args, Storage& storage
   options.archive_wait_seconds = args.archive_wait;
   Status s = check::ArchiveRoundTrip(pg, storage, options, [&](const check::StepResult& r) {
     say(prefix + r.name + (r.status.ok() ? " ok (" : " failed (") +
-        std::to_string(Millis(r.millis)) + " ms" + (r.detail.empty() ? "" : "; " + r.detail) +
-        ")");
+        std::to_string(Millis(r.millis)) + " ms" + (r.detail.empty() ? "" : "; " + r.detail) + ")");
     record(r.name, r.status, r.millis, r.detail);
   });
   (*report)["postgresql"]["round_trip"] = s.ok() ? "ok" : "failed";
@@ -263,10 +264,12 @@ Status RunCheck(const Context& ctx, const CheckArgs& args) {
 Handler BindCheck(CLI::App& command) {
   auto args = std::make_shared<CheckArgs>();
   command.add_flag("--json", args->json, "print the report as one JSON object on stdout");
-  CLI::Option* pg = command.add_flag("--pg", args->pg,
-                   "check through PostgreSQL even without pg-conninfo or PG* variables (libpq's "
-                   "defaults: the local socket)");
-  command.add_flag("--no-pg", args->no_pg, "check the repository only, never connect to PostgreSQL")
+  CLI::Option* pg = command.add_flag(
+      "--pg", args->pg,
+      "check through PostgreSQL even without pg-conninfo or PG* variables (libpq's "
+      "defaults: the local socket)");
+  command
+      .add_flag("--no-pg", args->no_pg, "check the repository only, never connect to PostgreSQL")
       ->excludes(pg);
   command
       .add_option("--archive-wait", args->archive_wait,

@@ -90,7 +90,7 @@ TEST(PgSettings, ArchiveCommandThatIsNotWalferry) {
     PgSettings pg = Example();
     pg.archive_command = cmd;
     auto findings = AnalyzeSettings(pg, Self());
-  const Finding* f = For(findings, "archive_command");
+    const Finding* f = For(findings, "archive_command");
     ASSERT_NE(f, nullptr) << cmd;
     EXPECT_EQ(f->severity, Severity::kError) << cmd;
     EXPECT_NE(f->message.find("does not call walferry"), std::string::npos) << f->message;
@@ -156,8 +156,9 @@ TEST(PgSettings, ConfigPathsCompareAsTheArchiverResolvesThem) {
   // The environment variable counts as --config; a flag wins over it.
   pg.archive_command = "WALFERRY_CONFIG=/etc/walferry.conf walferry archive-push %p";
   EXPECT_EQ(SeverityOf(pg, Self(), "archive_command"), Severity::kOk);
-  pg.archive_command = "env WALFERRY_CONFIG=/etc/a.conf walferry --config /etc/walferry.conf "
-                       "archive-push %p";
+  pg.archive_command =
+      "env WALFERRY_CONFIG=/etc/a.conf walferry --config /etc/walferry.conf "
+      "archive-push %p";
   EXPECT_EQ(SeverityOf(pg, Self(), "archive_command"), Severity::kOk);
 }
 

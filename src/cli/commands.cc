@@ -42,6 +42,8 @@ constexpr CommandSpec kCommands[] = {
              "until confirmed)", BindDelete},
   {"verify", "check every backup object and the WAL from each backup to the newest segment; "
              "exit 0 only if all is recoverable", BindVerify},
+  {"completion", "internal: print the bash completion script ('walferry completion bash')",
+                 BindCompletion, nullptr, true},
 };
 // clang-format on
 

@@ -28,7 +28,8 @@ constexpr CommandSpec kCommands[] = {
   {"backup-fetch", "restore a base backup (NAME or LATEST) into a data directory, verified, with "
                    "optional recovery target", BindBackupFetch},
   {"check", "check the configuration, then write, read back and delete a probe object in the "
-            "repository", BindCheck},
+            "repository; with a PostgreSQL connection, also its archiving settings and a WAL "
+            "segment's round trip through its archive_command (see walferry-check(1))", BindCheck},
   {"archive-push-worker", "the spool's upload worker: archive-push starts it by itself when "
                           "spool-path is set (see walferry-archive-push(1))", BindArchivePushWorker},
   {"status", "the spool's backlog: pending WAL, oldest pending, last success and error, upload "
@@ -41,6 +42,8 @@ constexpr CommandSpec kCommands[] = {
              "until confirmed)", BindDelete},
   {"verify", "check every backup object and the WAL from each backup to the newest segment; "
              "exit 0 only if all is recoverable", BindVerify},
+  {"completion", "internal: print the bash completion script ('walferry completion bash')",
+                 BindCompletion, nullptr, true},
 };
 // clang-format on
 

@@ -70,6 +70,7 @@ Handler BindBackupList(CLI::App& command);
 Handler BindBackupFetch(CLI::App& command);
 Handler BindArchivePushWorker(CLI::App& command);
 Handler BindStatus(CLI::App& command);
+Handler BindCompletion(CLI::App& command);  // completion.cc
 
 // archive-push without a spool (archive_commands.cc) and through it (spool_commands.cc).
 // The command line of a worker walferry starts by itself: this binary, `command` (the

@@ -78,16 +78,18 @@ Result<DeleteReport> DeleteBackups(Storage& storage, const DeleteConfig& config)
   WF_RETURN_IF_ERROR(ValidatePolicy(config.policy));
   auto identity = archive::RequireIdentity(storage);
   if (!identity.ok()) return identity.status();
-  auto manifests = ListBackups(storage);
-  if (!manifests.ok()) {
-    return Status(manifests.status())
-        .WithHint(
-            "delete decides from every manifest and deletes nothing while one cannot be read; run "
-            "'walferry verify'");
-  }
+  auto scan = ScanBackups(storage);
+  if (!scan.ok()) return scan.status();
+  std::vector<BackupManifest>* manifests = &scan->backups;
   const uint64_t seg_size = SegmentSizeOf(*manifests, *identity);
 
   DeleteReport report;
+  for (const DamagedBackup& d : scan->damaged) {
+    report.damaged.emplace_back(d.name, d.status.message());
+    log::Warn("backup '" + d.name + "' has a manifest that cannot be used (" +
+              d.status.message() +
+              "): it is kept, and no WAL is deleted while it exists, as it may need any of it");
+  }
   report.repository = storage.Describe();
   report.dry_run = !config.confirm;
   report.policy = config.policy;
@@ -95,13 +97,13 @@ Result<DeleteReport> DeleteBackups(Storage& storage, const DeleteConfig& config)
   std::vector<RetentionBackup> input;
   std::map<std::string, const BackupManifest*> by_name;
   for (const BackupManifest& m : *manifests) {
-    auto start = SegmentNumber(m.start_wal.substr(8), seg_size);
+    auto start = SegmentNumber(m.start_wal.size() == 24 ? m.start_wal.substr(8) : "", seg_size);
     auto start_t = ParseUtc(m.start_time);
     auto stop_t = ParseUtc(m.stop_time);
     if (m.start_wal.size() != 24 || !start.ok() || !start_t.ok() || !stop_t.ok()) {
-      return Status::Corruption("manifest '" + ManifestKey(m.name) +
-                                "': start_wal, start_time or stop_time unusable")
-          .WithHint("delete deletes nothing while a manifest is damaged; run 'walferry verify'");
+      // Decoded, but unusable for the plan: kept like a damaged one.
+      report.damaged.emplace_back(m.name, "start_wal, start_time or stop_time unusable");
+      continue;
     }
     input.push_back({m.name, m.kind, *start_t, *stop_t, m.timeline, *start});
     by_name[m.name] = &m;
@@ -131,7 +133,9 @@ Result<DeleteReport> DeleteBackups(Storage& storage, const DeleteConfig& config)
   }
   auto wal = ListAll(storage, "wal/");
   if (!wal.ok()) return wal.status();
-  if (report.running.empty()) {
+  if (!report.damaged.empty()) {
+    report.wal_delete_below.reset();  // no WAL goes: the damaged backup's start is unknown
+  } else if (report.running.empty()) {
     report.wal = WalToDelete(*wal, plan->wal_cutoff_segno, seg_size);
   } else {
     log::Warn("backup/" + report.running.front() +
@@ -178,6 +182,9 @@ std::string DeleteReportText(const DeleteReport& r) {
            "  (left by an interrupted delete)\n";
   }
   size_t gone = 0;
+  for (const auto& [name, why] : r.damaged) {
+    out += "damaged  " + name + "  kept (its manifest cannot be used: " + Printable(why) + ")\n";
+  }
   for (const auto& b : r.backups) {
     out += std::string(b.keep ? "keep    " : (r.dry_run ? "delete  " : "deleted ")) + " " + b.name +
            "  stopped " + b.stop_time + "  timeline " + std::to_string(b.timeline) + "  " +
@@ -187,7 +194,10 @@ std::string DeleteReportText(const DeleteReport& r) {
   char wal[256];
   if (r.wal.empty()) {
     std::snprintf(wal, sizeof wal, "wal      nothing to delete%s\n",
-                  !r.running.empty()   ? " (a backup-push may be running: WAL is kept this time)"
+                  !r.damaged.empty()
+                      ? " (a backup's manifest cannot be used: all WAL is kept until it is "
+                        "repaired or removed; 'walferry verify' names it)"
+                  : !r.running.empty() ? " (a backup-push may be running: WAL is kept this time)"
                   : r.wal_delete_below ? ""
                                        : " (no backup in the repository)");
   } else {
@@ -213,6 +223,8 @@ std::string DeleteReportJson(const DeleteReport& r) {
                        {"action", b.keep ? "keep" : "delete"},
                        {"reason", b.reason}});
   }
+  json damaged = json::array();
+  for (const auto& [name, why] : r.damaged) damaged.push_back({{"name", name}, {"error", why}});
   json wal = {{"delete_below", r.wal_delete_below ? json(*r.wal_delete_below) : json(nullptr)},
               {"objects", r.wal.size()},
               {"bytes", r.wal_bytes},
@@ -230,8 +242,9 @@ std::string DeleteReportJson(const DeleteReport& r) {
             {"wal", wal},
             {"unfinished", r.unfinished},
             {"running", r.running},
+            {"damaged", damaged},
             {"deleted", deleted}};
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace walferry::backup

@@ -41,6 +41,10 @@ struct DeleteReport {
   std::vector<Backup> backups;          // oldest first
   std::vector<std::string> unfinished;  // names with a marker and no manifest
   std::vector<std::string> running;     // unmarked, no manifest, written within kRunningPushSeconds
+  // Backups whose manifest cannot be read or decoded (or has a newer format):
+  // never deleted, and while one exists no WAL is deleted (which WAL it needs
+  // is unknown). Name and why.
+  std::vector<std::pair<std::string, std::string>> damaged;
   std::optional<std::string> wal_delete_below;  // segment name; nullopt: no WAL goes
   std::vector<ObjectInfo> wal;                  // the WAL objects that go
   uint64_t wal_bytes = 0;

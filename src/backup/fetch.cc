@@ -8,11 +8,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <limits.h>
+#include <stdlib.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "backup/backup.h"
@@ -23,7 +28,6 @@
 namespace walferry::backup {
 namespace {
 
-constexpr char kTempSuffix[] = ".wf-fetch";
 // Write-back of a file starts every this many bytes written (sync_file_range),
 // so that the disk writes while the next bytes are downloaded, checked and
 // decompressed, and the sync at the end finds little left to do.
@@ -65,12 +69,22 @@ class Syncer {
   Syncer(const Syncer&) = delete;
   Syncer& operator=(const Syncer&) = delete;
 
-  // Queues the open file `fd` (shown as `path` in errors) for fsync; waits
-  // while kMaxQueued files are queued, which bounds the open descriptors.
-  void Add(Fd fd, std::string path) {
+  // An open file (shown as `path` in errors) to fsync, then rename from
+  // `from` in directory `from_dir` (borrowed) to `to` in `to_dir` (none: stays).
+  struct Item {
+    Fd fd;
+    std::string path;
+    int from_dir = -1;
+    std::string from;
+    Fd to_dir;
+    std::string to;
+  };
+  // Queues `item`; waits while kMaxQueued items are queued, which bounds the
+  // open descriptors.
+  void Add(Item item) {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] { return queue_.size() < kMaxQueued || done_; });
-    queue_.push_back({std::move(fd), std::move(path)});
+    queue_.push_back(std::move(item));
     cv_.notify_all();
   }
   // Waits until every queued file is synced; the first fsync failure.
@@ -86,10 +100,6 @@ class Syncer {
 
  private:
   static constexpr size_t kMaxQueued = 64;
-  struct Item {
-    Fd fd;
-    std::string path;
-  };
 
   void Loop() {
     for (;;) {
@@ -102,8 +112,14 @@ class Syncer {
         queue_.pop_front();
         cv_.notify_all();
       }
-      if (::fsync(item.fd.get()) != 0 && first_.ok())
+      if (!first_.ok()) continue;  // the restore failed: nothing more takes its name
+      if (::fsync(item.fd.get()) != 0) {
         first_ = Status::FromErrno(errno, "fsync '" + item.path + "'");
+        continue;
+      }
+      if (item.to_dir.ok() &&
+          ::renameat(item.from_dir, item.from.c_str(), item.to_dir.get(), item.to.c_str()) != 0)
+        first_ = Status::FromErrno(errno, "rename to '" + item.path + "'");
     }
   }
 
@@ -176,7 +192,52 @@ std::string Quote(const std::string& v) {  // a postgresql.conf string value
 struct Root {
   std::string path;
   Fd fd;
+  bool created = false;  // by this restore (removed again if it fails before writing)
+  // The staging directory in this root: files are written and fsynced there
+  // under numbers, then renamed to their names. Its name is one no entry of
+  // the manifest has at the top of this root, so it cannot collide.
+  std::string staging;
+  Fd staging_fd;
 };
+
+constexpr char kStagingName[] = ".walferry-fetch-staging";
+constexpr char kControlFile[] = "global/pg_control";
+
+// `path` made absolute-normal: "//" and a trailing '/' collapse; "." and ".."
+// components are refused (nullopt). Then resolved through the deepest existing
+// ancestor (realpath), so that two spellings of one directory compare equal.
+std::optional<std::string> CanonicalDir(const std::string& path) {
+  if (path.empty() || path[0] != '/') return std::nullopt;
+  std::vector<std::string> parts;
+  size_t at = 0;
+  while (at <= path.size()) {
+    size_t slash = path.find('/', at);
+    if (slash == std::string::npos) slash = path.size();
+    std::string part = path.substr(at, slash - at);
+    if (part == "." || part == "..") return std::nullopt;
+    if (!part.empty()) parts.push_back(part);
+    at = slash + 1;
+  }
+  // The deepest existing ancestor, resolved; the rest appended as given.
+  for (size_t keep = parts.size() + 1; keep-- > 0;) {
+    std::string prefix = "/";
+    for (size_t i = 0; i < keep; ++i) prefix += (i ? "/" : "") + parts[i];
+    char buf[PATH_MAX];
+    if (::realpath(prefix.c_str(), buf) == nullptr) continue;
+    std::string out = buf;
+    for (size_t i = keep; i < parts.size(); ++i) out += (out == "/" ? "" : "/") + parts[i];
+    return out;
+  }
+  return std::nullopt;
+}
+
+// a == b, or one is inside the other.
+bool Overlaps(const std::string& a, const std::string& b) {
+  auto inside = [](const std::string& x, const std::string& y) {  // x inside y
+    return y == "/" || (x.size() > y.size() && x.compare(0, y.size(), y) == 0 && x[y.size()] == '/');
+  };
+  return a == b || inside(a, b) || inside(b, a);
+}
 
 class Fetcher {
  public:
@@ -184,30 +245,18 @@ class Fetcher {
 
   Result<FetchResult> Run(BackupManifest m) {
     m_ = std::move(m);
-    WF_RETURN_IF_ERROR(PrepareDest());
-    WF_RETURN_IF_ERROR(PrepareTablespaces());
-    WF_RETURN_IF_ERROR(MakeTree());
-    uint64_t total = 0;
-    for (const auto& f : m_.files) total += f.size;
-    if (cfg_.progress) cfg_.progress->total = total;
-    Status s = ParallelFor(m_.objects.size(), cfg_.parallel, [&](size_t i) {
-      Writer w(*this);
-      return ReadObject(storage_, m_, static_cast<uint32_t>(i), &w);
-    });
-    if (!s.ok()) return Incomplete(s);
-    for (const auto& f : m_.files) {  // empty files have no object
-      if (f.type == FileType::kFile && !f.object) {
-        Writer w(*this);
-        Status e = w.Begin(f);
-        if (e.ok()) e = w.End(f);
-        if (!e.ok()) return Incomplete(e);
-      }
+    // Every check first: a refused restore creates nothing.
+    WF_RETURN_IF_ERROR(CheckManifest());
+    WF_RETURN_IF_ERROR(PlanDest());
+    WF_RETURN_IF_ERROR(PlanTablespaces());
+    Status prepared = PrepareDirs();
+    if (prepared.ok()) prepared = PrepareStaging();
+    if (!prepared.ok()) {
+      RemoveCreatedDirs();
+      return prepared;
     }
-    Status extra = WriteExtras();
-    if (!extra.ok()) return Incomplete(extra);
-    Status synced = syncer_.Finish();
-    if (synced.ok()) synced = SyncDirs();
-    if (!synced.ok()) return Incomplete(synced);
+    Status s = Restore();
+    if (!s.ok()) return Incomplete(s);
     FetchResult r;
     r.manifest = m_;
     for (const auto& f : m_.files) {
@@ -218,31 +267,72 @@ class Fetcher {
   }
 
  private:
+  // The order that makes an interrupted restore unusable instead of wrong
+  // (man/walferry-backup-fetch.1): global/pg_control, without which
+  // PostgreSQL does not start, is removed first (--force) and takes its name
+  // last, after every other file, backup_label, tablespace_map and the
+  // recovery settings are durable.
+  Status Restore() {
+    WF_RETURN_IF_ERROR(RemoveOldControlFile());
+    WF_RETURN_IF_ERROR(MakeTree());
+    uint64_t total = 0;
+    for (const auto& f : m_.files) total += f.size;
+    if (cfg_.progress) cfg_.progress->total = total;
+    Status s = ParallelFor(m_.objects.size(), cfg_.parallel, [&](size_t i) {
+      Writer w(*this);
+      return ReadObject(storage_, m_, static_cast<uint32_t>(i), &w);
+    });
+    if (!s.ok()) return s;
+    for (const auto& f : m_.files) {  // empty files have no object
+      if (f.type == FileType::kFile && !f.object) {
+        Writer w(*this);
+        Status e = w.Begin(f);
+        if (e.ok()) e = w.End(f);
+        if (!e.ok()) return e;
+      }
+    }
+    WF_RETURN_IF_ERROR(syncer_.Finish());  // every file fsynced, then renamed
+    WF_RETURN_IF_ERROR(WriteExtras());
+    WF_RETURN_IF_ERROR(SyncDirs());
+    if (!control_staged_) {
+      return Status::Internal("backup-fetch: global/pg_control was not restored");
+    }
+    auto global = OpenDirBelow(dest_.fd.get(), "global", dest_.path);
+    if (!global.ok()) return global.status();
+    if (::renameat(dest_.staging_fd.get(), control_tmp_.c_str(), global->get(), "pg_control") != 0)
+      return Status::FromErrno(errno, "rename to '" + dest_.path + "/global/pg_control'");
+    if (::fsync(global->get()) != 0)
+      return Status::FromErrno(errno, "fsync directory '" + dest_.path + "/global'");
+    RemoveStaging();
+    return Status::Ok();
+  }
+
   class Writer final : public FileVisitor {
    public:
     explicit Writer(Fetcher& f) : f_(f) {}
     ~Writer() override {
       if (fd_.ok()) {
         fd_.Reset();
-        ::unlinkat(parent_.get(), tmp_.c_str(), 0);
+        ::unlinkat(root_->staging_fd.get(), tmp_.c_str(), 0);
       }
     }
     Status Begin(const ManifestFile& file) override {
       auto where = f_.Resolve(file.path);
       if (!where.ok()) return where.status();
       auto [root, rel] = *where;
+      root_ = root;
       size_t slash = rel.rfind('/');
-      std::string dir = slash == std::string::npos ? "" : rel.substr(0, slash);
+      dir_ = slash == std::string::npos ? "" : rel.substr(0, slash);
       name_ = slash == std::string::npos ? rel : rel.substr(slash + 1);
-      shown_ = root->path + "/" + rel;
-      auto parent = OpenDirBelow(root->fd.get(), dir, root->path);
-      if (!parent.ok()) return parent.status();
-      parent_ = std::move(*parent);
-      tmp_ = name_ + kTempSuffix;
-      ::unlinkat(parent_.get(), tmp_.c_str(), 0);
-      int fd = ::openat(parent_.get(), tmp_.c_str(),
+      shown_ = root->path + "/" + Printable(rel);
+      control_ = root == &f_.dest_ && file.path == kControlFile;
+      tmp_ = std::to_string(&file - f_.m_.files.data());  // the file's index: unique
+      ::unlinkat(root->staging_fd.get(), tmp_.c_str(), 0);
+      int fd = ::openat(root->staging_fd.get(), tmp_.c_str(),
                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-      if (fd < 0) return Status::FromErrno(errno, "create '" + shown_ + kTempSuffix + "'");
+      if (fd < 0)
+        return Status::FromErrno(errno, "create '" + root->path + "/" + root->staging + "/" +
+                                            tmp_ + "' (for '" + shown_ + "')");
       fd_ = Fd(fd);
       written_ = started_ = 0;
       return Status::Ok();
@@ -256,20 +346,35 @@ class Fetcher {
     }
     Status End(const ManifestFile& file) override {
       StartWriteBack();
-      if (::fchmod(fd_.get(), file.mode & 07777) != 0)
+      // Never setuid, setgid or sticky: only permission bits a data directory uses.
+      if (::fchmod(fd_.get(), file.mode & 0777) != 0)
         return Status::FromErrno(errno, "chmod '" + shown_ + "'");
       struct timespec times[2] = {{file.mtime, 0}, {file.mtime, 0}};
       if (::futimens(fd_.get(), times) != 0)
         return Status::FromErrno(errno, "set the time of '" + shown_ + "'");
-      // Only a verified file takes its name (the visitor's End comes after the check).
-      if (::renameat(parent_.get(), tmp_.c_str(), parent_.get(), name_.c_str()) != 0) {
-        Status s = Status::FromErrno(errno, "rename to '" + shown_ + "'");
-        fd_.Reset();
-        ::unlinkat(parent_.get(), tmp_.c_str(), 0);
-        return s;
+      // Only a verified file (End comes after the check) takes its name, and
+      // only once it is durable: the syncer fsyncs it, then renames it.
+      Syncer::Item item;
+      item.fd = std::move(fd_);
+      item.path = shown_;
+      item.from_dir = root_->staging_fd.get();
+      item.from = tmp_;
+      if (control_) {
+        // Held back in the staging directory until the very end.
+        std::lock_guard<std::mutex> lock(f_.mu_);
+        f_.control_staged_ = true;
+        f_.control_tmp_ = tmp_;
+      } else {
+        auto parent = OpenDirBelow(root_->fd.get(), dir_, root_->path);
+        if (!parent.ok()) {
+          item.fd.Reset();
+          ::unlinkat(root_->staging_fd.get(), tmp_.c_str(), 0);
+          return parent.status();
+        }
+        item.to_dir = std::move(*parent);
+        item.to = name_;
       }
-      f_.syncer_.Add(std::move(fd_), shown_);
-      parent_.Reset();
+      f_.syncer_.Add(std::move(item));
       return Status::Ok();
     }
 
@@ -284,12 +389,24 @@ class Fetcher {
     }
 
     Fetcher& f_;
-    Fd parent_, fd_;
-    std::string name_, tmp_, shown_;
+    Root* root_ = nullptr;
+    Fd fd_;
+    std::string dir_, name_, tmp_, shown_;
+    bool control_ = false;
     uint64_t written_ = 0, started_ = 0;  // bytes written; write-back started up to here
   };
 
-  Status PrepareDest() {
+  // A backup without global/pg_control is no data directory, and the order of
+  // the restore (pg_control last) depends on it.
+  Status CheckManifest() {
+    for (const auto& f : m_.files) {
+      if (f.path == kControlFile && f.type == FileType::kFile) return Status::Ok();
+    }
+    return Status::Corruption("manifest of backup '" + m_.name + "' lists no global/pg_control")
+        .WithHint("the manifest was damaged or altered; restore from another backup");
+  }
+
+  Status PlanDest() {
     bool exists = false;
     bool empty = IsEmptyDir(cfg_.dest, &exists);
     if (exists && !empty && !cfg_.force) {
@@ -298,16 +415,23 @@ class Fetcher {
               "restore into a new or empty directory, or pass --force to restore over its "
               "contents");
     }
-    if (!exists) WF_RETURN_IF_ERROR(fs::CreateDirs(cfg_.dest));
-    int fd = ::open(cfg_.dest.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return Status::FromErrno(errno, "open '" + cfg_.dest + "'");
+    auto canon = CanonicalDir(cfg_.dest);
+    if (!canon) {
+      return Status::InvalidArgument("'" + cfg_.dest +
+                                     "' is not a usable directory path (absolute, without . or "
+                                     ".. components)");
+    }
     dest_.path = cfg_.dest;
-    dest_.fd = Fd(fd);
-    if (::fchmod(fd, 0700) != 0) return Status::FromErrno(errno, "chmod '" + cfg_.dest + "'");
+    dest_canonical_ = *canon;
+    dest_exists_ = exists;
     return Status::Ok();
   }
 
-  Status PrepareTablespaces() {
+  // Where each tablespace goes, and the rules a location from the repository
+  // must meet (man/walferry-backup-fetch.1, TABLESPACES): a location is used
+  // only if the operator mapped it, or it is the recorded one and empty or
+  // absent; never DEST, inside DEST, above DEST, or overlapping another one.
+  Status PlanTablespaces() {
     for (auto& [key, dir] : cfg_.tablespace_map) {
       bool known = std::any_of(
           m_.tablespaces.begin(), m_.tablespaces.end(),
@@ -318,41 +442,180 @@ class Fetcher {
             .WithHint("'walferry backup-list --json' lists each backup's tablespaces");
       }
     }
+    std::vector<std::pair<uint32_t, std::string>> canon;  // oid, canonical dir
     for (const auto& t : m_.tablespaces) {
+      const std::string oid = std::to_string(t.oid);
+      const std::string what = "tablespace " + oid + " ('" + Printable(t.name, 64) + "')";
       std::string dir = t.location;
-      auto by_oid = cfg_.tablespace_map.find(std::to_string(t.oid));
+      auto by_oid = cfg_.tablespace_map.find(oid);
       auto by_name = cfg_.tablespace_map.find(t.name);
+      bool mapped = true;
       if (by_oid != cfg_.tablespace_map.end())
         dir = by_oid->second;
       else if (!t.name.empty() && by_name != cfg_.tablespace_map.end())
         dir = by_name->second;
-      if (dir.empty() || dir[0] != '/') {
-        return Status::InvalidArgument("tablespace " + std::to_string(t.oid) + " ('" + t.name +
-                                       "') would go to '" + dir +
-                                       "', which is not an absolute path")
-            .WithHint("remap it with --tablespace-map " + std::to_string(t.oid) + "=/absolute/dir");
+      else
+        mapped = false;
+      const std::string remap = "remap it with --tablespace-map " + oid + "=/empty/dir";
+      auto c = CanonicalDir(dir);
+      if (!c || HasControlByte(dir)) {
+        return Status::InvalidArgument(what + " would go to '" + Printable(dir) +
+                                       "', which is not an absolute directory path (without . or "
+                                       ".. components or control bytes)")
+            .WithHint(remap);
+      }
+      if (*c == "/" || Overlaps(*c, dest_canonical_)) {
+        return Status::InvalidArgument(what + " would go to '" + Printable(dir) +
+                                       "', which is or overlaps DEST '" + cfg_.dest + "'")
+            .WithHint(remap + " outside DEST");
+      }
+      for (const auto& [other, odir] : canon) {
+        if (Overlaps(*c, odir)) {
+          return Status::InvalidArgument(what + " would go to '" + Printable(dir) +
+                                         "', which is or overlaps the directory of tablespace " +
+                                         std::to_string(other) + " ('" + Printable(odir) + "')")
+              .WithHint("give each tablespace its own directory with --tablespace-map");
+        }
       }
       bool exists = false;
-      if (!IsEmptyDir(dir, &exists) && !cfg_.force) {
-        return Status::InvalidArgument("tablespace " + std::to_string(t.oid) + " ('" + t.name +
-                                       "') would be restored to '" + dir +
-                                       "', which is not an empty directory")
-            .WithHint("remap it with --tablespace-map " + std::to_string(t.oid) +
-                      "=/empty/dir, or pass --force");
+      bool empty = IsEmptyDir(dir, &exists);
+      // --force restores over a non-empty directory only where the operator
+      // said so: DEST and mapped tablespaces; never over a location the
+      // repository names.
+      if (!empty && (!cfg_.force || !mapped)) {
+        return Status::InvalidArgument(what + " would be restored to '" + Printable(dir) +
+                                       "', which is not an empty directory" +
+                                       (mapped ? "" : " (its location recorded in the backup)"))
+            .WithHint(mapped ? remap + ", or pass --force"
+                             : remap + " (--force restores over a tablespace directory only when "
+                                       "it is mapped explicitly)");
       }
-      if (!exists) WF_RETURN_IF_ERROR(fs::CreateDirs(dir));
-      int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (fd < 0) return Status::FromErrno(errno, "open '" + dir + "'");
-      if (::fchmod(fd, 0700) != 0) {
-        Status s = Status::FromErrno(errno, "chmod '" + dir + "'");
-        ::close(fd);
-        return s;
-      }
+      canon.emplace_back(t.oid, *c);
       Root r;
       r.path = dir;
-      r.fd = Fd(fd);
+      r.created = !exists;
       roots_[t.oid] = std::move(r);
     }
+    return Status::Ok();
+  }
+
+  static bool HasControlByte(const std::string& s) {
+    return std::any_of(s.begin(), s.end(), [](char ch) {
+      unsigned char c = static_cast<unsigned char>(ch);
+      return c < 0x20 || c == 0x7f;
+    });
+  }
+
+  Status OpenRoot(Root& r, bool create) {
+    if (create) WF_RETURN_IF_ERROR(fs::CreateDirs(r.path));
+    int fd = ::open(r.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return Status::FromErrno(errno, "open '" + r.path + "'");
+    r.fd = Fd(fd);
+    if (::fchmod(fd, 0700) != 0) return Status::FromErrno(errno, "chmod '" + r.path + "'");
+    return Status::Ok();
+  }
+
+  Status PrepareDirs() {
+    dest_.created = !dest_exists_;
+    WF_RETURN_IF_ERROR(OpenRoot(dest_, !dest_exists_));
+    for (auto& [oid, root] : roots_) WF_RETURN_IF_ERROR(OpenRoot(root, root.created));
+    return Status::Ok();
+  }
+
+  // A failed preparation leaves no directory it created behind (only empty
+  // ones are removed: rmdir refuses the others).
+  void RemoveCreatedDirs() {
+    auto remove = [](Root& r) {
+      if (!r.created) return;
+      if (r.staging_fd.ok()) {
+        r.staging_fd.Reset();
+        ::unlinkat(r.fd.get(), r.staging.c_str(), AT_REMOVEDIR);
+      }
+      r.fd.Reset();
+      ::rmdir(r.path.c_str());
+    };
+    for (auto& [oid, root] : roots_) remove(root);
+    remove(dest_);
+  }
+
+  // One staging directory per root (a rename cannot cross filesystems).
+  Status PrepareStaging() {
+    std::map<Root*, std::set<std::string>> top;  // the names at the top of each root
+    for (const auto& f : m_.files) {
+      auto where = Resolve(f.path);
+      if (!where.ok()) continue;  // a tablespace link itself: DEST's pg_tblspc/OID
+      auto [root, rel] = *where;
+      top[root].insert(rel.substr(0, rel.find('/')));
+    }
+    auto prepare = [&](Root& r) -> Status {
+      std::string name = kStagingName;
+      for (int i = 1; top[&r].count(name) || top[&r].count(name + ".tmp"); ++i)
+        name = std::string(kStagingName) + "-" + std::to_string(i);
+      r.staging = name;
+      const std::string shown = r.path + "/" + name;
+      if (::mkdirat(r.fd.get(), name.c_str(), 0700) != 0 && errno != EEXIST)
+        return Status::FromErrno(errno, "create directory '" + shown + "'");
+      int fd = ::openat(r.fd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0) {
+        return Status::FromErrno(errno, "open '" + shown + "'")
+            .WithHint("something else than walferry's staging directory is in the way: remove it");
+      }
+      r.staging_fd = Fd(fd);
+      return ClearStaging(r);  // left by an interrupted restore (--force)
+    };
+    WF_RETURN_IF_ERROR(prepare(dest_));
+    for (auto& [oid, root] : roots_) WF_RETURN_IF_ERROR(prepare(root));
+    return Status::Ok();
+  }
+
+  // Removes the (flat) files in a staging directory.
+  Status ClearStaging(Root& r) {
+    int fd = ::dup(r.staging_fd.get());
+    if (fd < 0) return Status::FromErrno(errno, "dup");
+    DIR* d = ::fdopendir(fd);
+    if (!d) {
+      ::close(fd);
+      return Status::FromErrno(errno, "read '" + r.path + "/" + r.staging + "'");
+    }
+    std::vector<std::string> names;
+    while (dirent* e = ::readdir(d)) {
+      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+        names.emplace_back(e->d_name);
+    }
+    ::closedir(d);
+    for (const auto& n : names) {
+      if (::unlinkat(r.staging_fd.get(), n.c_str(), 0) != 0 && errno != ENOENT)
+        return Status::FromErrno(errno, "remove '" + r.path + "/" + r.staging + "/" +
+                                            Printable(n) + "' (a staging directory)");
+    }
+    return Status::Ok();
+  }
+
+  void RemoveStaging() {
+    auto remove = [&](Root& r) {
+      if (!r.staging_fd.ok()) return;
+      (void)ClearStaging(r);
+      r.staging_fd.Reset();
+      if (::unlinkat(r.fd.get(), r.staging.c_str(), AT_REMOVEDIR) == 0) ::fsync(r.fd.get());
+    };
+    for (auto& [oid, root] : roots_) remove(root);
+    remove(dest_);
+  }
+
+  // --force over an old data directory: its pg_control goes first, durably,
+  // so that PostgreSQL cannot start from a mix of old and new files.
+  Status RemoveOldControlFile() {
+    auto global = OpenDirBelow(dest_.fd.get(), "global", dest_.path);
+    if (!global.ok()) return Status::Ok();  // no such directory (or not one: MakeTree replaces it)
+    if (::unlinkat(global->get(), "pg_control", 0) != 0) {
+      if (errno == ENOENT) return Status::Ok();
+      if (errno != EISDIR && errno != EPERM)
+        return Status::FromErrno(errno, "remove '" + dest_.path + "/global/pg_control'");
+      if (::unlinkat(global->get(), "pg_control", AT_REMOVEDIR) != 0)
+        return Status::FromErrno(errno, "remove '" + dest_.path + "/global/pg_control'");
+    }
+    if (::fsync(global->get()) != 0)
+      return Status::FromErrno(errno, "fsync directory '" + dest_.path + "/global'");
     return Status::Ok();
   }
 
@@ -366,7 +629,7 @@ class Fetcher {
           if (std::to_string(o) == oid)
             return std::pair<Root*, std::string>(&root, path.substr(slash + 1));
         }
-        return Status::Corruption("manifest of backup '" + m_.name + "': '" + path +
+        return Status::Corruption("manifest of backup '" + m_.name + "': '" + Printable(path) +
                                   "' is in no listed tablespace");
       }
     }
@@ -396,7 +659,7 @@ class Fetcher {
       std::string name = slash == std::string::npos ? rel : rel.substr(slash + 1);
       auto parent = OpenDirBelow(root->fd.get(), dir, root->path);
       if (!parent.ok()) return parent.status();
-      const std::string shown = root->path + "/" + rel;
+      const std::string shown = root->path + "/" + Printable(rel);
       if (f->type == FileType::kDir) {
         if (::mkdirat(parent->get(), name.c_str(), 0700) != 0) {
           if (errno != EEXIST) return Status::FromErrno(errno, "create directory '" + shown + "'");
@@ -410,7 +673,9 @@ class Fetcher {
             }
           }
         }
-        if (::fchmodat(parent->get(), name.c_str(), f->mode & 07777, 0) != 0) {
+        // Never setuid, setgid or sticky (AT_SYMLINK_NOFOLLOW is not
+        // supported by fchmodat; the entry was just checked to be a directory).
+        if (::fchmodat(parent->get(), name.c_str(), f->mode & 0777, 0) != 0) {
           return Status::FromErrno(errno, "chmod '" + shown + "'");
         }
         continue;
@@ -429,14 +694,19 @@ class Fetcher {
     return Status::Ok();
   }
 
+  // A file of DEST's top level written by walferry: staged, fsynced, renamed.
   Status WriteFile(const std::string& name, const std::string& text) {
-    ::unlinkat(dest_.fd.get(), name.c_str(), 0);
-    int fd = ::openat(dest_.fd.get(), name.c_str(),
+    const std::string shown = dest_.path + "/" + name;
+    const std::string tmp = "extra." + name;
+    ::unlinkat(dest_.staging_fd.get(), tmp.c_str(), 0);
+    int fd = ::openat(dest_.staging_fd.get(), tmp.c_str(),
                       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) return Status::FromErrno(errno, "create '" + dest_.path + "/" + name + "'");
+    if (fd < 0) return Status::FromErrno(errno, "create a staging file for '" + shown + "'");
     Fd file(fd);
-    WF_RETURN_IF_ERROR(fs::WriteAll(fd, text.data(), text.size(), dest_.path + "/" + name));
-    syncer_.Add(std::move(file), dest_.path + "/" + name);
+    WF_RETURN_IF_ERROR(fs::WriteAll(fd, text.data(), text.size(), shown));
+    if (::fsync(fd) != 0) return Status::FromErrno(errno, "fsync '" + shown + "'");
+    if (::renameat(dest_.staging_fd.get(), tmp.c_str(), dest_.fd.get(), name.c_str()) != 0)
+      return Status::FromErrno(errno, "rename to '" + shown + "'");
     return Status::Ok();
   }
 
@@ -451,19 +721,24 @@ class Fetcher {
       auto dir = OpenDirBelow(root->fd.get(), rel, root->path);
       if (!dir.ok()) return dir.status();
       if (::fsync(dir->get()) != 0)
-        return Status::FromErrno(errno, "fsync directory '" + root->path + "/" + rel + "'");
+        return Status::FromErrno(errno,
+                                 "fsync directory '" + root->path + "/" + Printable(rel) + "'");
     }
     for (const auto& [oid, root] : roots_) {
       if (::fsync(root.fd.get()) != 0)
         return Status::FromErrno(errno, "fsync directory '" + root.path + "'");
+      if (::fsync(root.staging_fd.get()) != 0)
+        return Status::FromErrno(errno, "fsync directory '" + root.path + "/" + root.staging + "'");
     }
+    if (::fsync(dest_.staging_fd.get()) != 0)
+      return Status::FromErrno(errno, "fsync directory '" + dest_.path + "/" + dest_.staging + "'");
     if (::fsync(dest_.fd.get()) != 0)
       return Status::FromErrno(errno, "fsync directory '" + dest_.path + "'");
     return Status::Ok();
   }
 
   // backup_label, tablespace_map (with the locations as restored) and the
-  // recovery settings.
+  // recovery settings, each durable before the next; recovery.signal last.
   Status WriteExtras() {
     WF_RETURN_IF_ERROR(WriteFile("backup_label", m_.backup_label));
     if (!m_.tablespaces.empty()) {
@@ -499,14 +774,20 @@ class Fetcher {
 
   Status Incomplete(const Status& why) {
     return why.Annotate("backup-fetch of '" + m_.name + "' into '" + cfg_.dest +
-                        "' did not complete (the directory is not usable)");
+                        "' did not complete (the directory is not usable: it has no "
+                        "global/pg_control)");
   }
 
   Storage& storage_;
   const FetchConfig& cfg_;
   BackupManifest m_;
   Root dest_;
+  std::string dest_canonical_;
+  bool dest_exists_ = false;
   std::map<uint32_t, Root> roots_;
+  std::mutex mu_;
+  bool control_staged_ = false;
+  std::string control_tmp_;
   Syncer syncer_;
 };
 
@@ -583,8 +864,13 @@ Result<BackupManifest> ChooseBackup(const std::vector<BackupManifest>& backups,
 Result<FetchResult> Fetch(Storage& storage, const FetchConfig& config) {
   BackupManifest m;
   if (config.name == "LATEST") {
-    auto list = ListBackups(storage);
-    if (!list.ok()) return list.status();
+    auto scan = ScanBackups(storage);
+    if (!scan.ok()) return scan.status();
+    for (const DamagedBackup& d : scan->damaged) {
+      log::Warn("LATEST skips backup '" + d.name + "': " + d.status.message() +
+                " ('walferry verify' reports every damaged backup)");
+    }
+    auto* list = &scan->backups;
     std::optional<int64_t> before;
     if (!config.target_time.empty()) {
       auto t = ParseTargetTime(config.target_time);
@@ -611,8 +897,12 @@ Result<FetchResult> Fetch(Storage& storage, const FetchConfig& config) {
   }
   log::Info("restoring backup '" + m.name + "' (" + m.start_time + " .. " + m.stop_time +
             ") into '" + config.dest + "'");
-  Fetcher f(storage, config);
-  return f.Run(std::move(m));
+  try {
+    Fetcher f(storage, config);
+    return f.Run(std::move(m));
+  } catch (const std::exception& e) {  // a bug: a Status, never an escaped exception
+    return Status::Internal("backup-fetch of '" + m.name + "': unexpected failure: " + e.what());
+  }
 }
 
 }  // namespace walferry::backup

@@ -29,6 +29,96 @@ bool IsUpperHex(std::string_view s) {
                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); });
 }
 
+// Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
+bool IsUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) {
+      n = 1, cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      n = 2, cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) return false;  // truncated sequence
+    for (size_t k = 1; k <= n; ++k) {
+      unsigned char d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3f);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+      return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+bool HasControl(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char ch) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    return c < 0x20 || c == 0x7f;
+  });
+}
+
+// Strict base64 (RFC 4648 with padding, canonical): nullopt when `text` is not.
+std::optional<std::string> DecodeBase64(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  for (size_t i = 0; i < text.size(); i += 4) {
+    int v[4];
+    int pad = 0;
+    for (int k = 0; k < 4; ++k) {
+      char c = text[i + static_cast<size_t>(k)];
+      if (c == '=' && i + 4 == text.size() && k >= 2) {
+        v[k] = 0;
+        ++pad;
+        continue;
+      }
+      if (pad > 0) return std::nullopt;  // data after padding
+      v[k] = value(c);
+      if (v[k] < 0) return std::nullopt;
+    }
+    uint32_t triple = (static_cast<uint32_t>(v[0]) << 18) | (static_cast<uint32_t>(v[1]) << 12) |
+                      (static_cast<uint32_t>(v[2]) << 6) | static_cast<uint32_t>(v[3]);
+    out += static_cast<char>((triple >> 16) & 0xff);
+    if (pad < 2) out += static_cast<char>((triple >> 8) & 0xff);
+    if (pad < 1) out += static_cast<char>(triple & 0xff);
+  }
+  if (crypto::Base64(out) != text) return std::nullopt;  // not canonical (stray bits)
+  return out;
+}
+
+// Stores a byte string as text under `key` when it is plain (valid UTF-8 and,
+// unless `control_ok`, no control byte), otherwise base64 under `key`_b64.
+void PutBytes(json& obj, const std::string& key, const std::string& value, bool control_ok,
+              bool* extended) {
+  if (IsUtf8(value) && (control_ok || !HasControl(value))) {
+    obj[key] = value;
+  } else {
+    obj[key + "_b64"] = crypto::Base64(value);
+    *extended = true;
+  }
+}
+
 // Reads typed fields out of one JSON object, remembering the first problem.
 class Fields {
  public:
@@ -68,6 +158,17 @@ class Fields {
     if (!v) return false;
     if (!v->is_boolean()) return Fail(key, "is not true or false"), false;
     return v->get<bool>();
+  }
+  // A byte string stored by PutBytes: `key` (text) or `key`_b64 (base64).
+  std::string Bytes(const char* key, bool required = true) {
+    const std::string b64 = std::string(key) + "_b64";
+    auto it = j_.find(b64);
+    if (it == j_.end() || it->is_null()) return Str(key, required);
+    if (Has(key)) return Fail(key, "is given both as text and as " + b64), "";
+    if (!it->is_string()) return Fail(b64, "is not a string"), "";
+    auto raw = DecodeBase64(it->get_ref<const std::string&>());
+    if (!raw) return Fail(b64, "is not base64"), "";
+    return std::move(*raw);
   }
   const json* Array(const char* key) {
     const json* v = Find(key, true);
@@ -127,14 +228,12 @@ Status ValidateBackupName(std::string_view name) {
 
 Status ValidateRelativePath(std::string_view path) {
   auto bad = [&](const char* why) {
-    return Status::InvalidArgument("path '" + std::string(path.substr(0, 200)) + "' " + why);
+    return Status::InvalidArgument("path '" + Printable(path, 200) + "' " + why);
   };
   if (path.empty()) return bad("is empty");
   if (path.size() > 4096) return bad("is longer than 4096 bytes");
   if (path.front() == '/') return bad("is absolute");
-  for (unsigned char c : path) {
-    if (c < 0x20 || c == 0x7f) return bad("has a control byte");
-  }
+  if (path.find('\0') != std::string_view::npos) return bad("has a NUL byte");
   size_t start = 0;
   while (start <= path.size()) {
     size_t end = path.find('/', start);
@@ -145,6 +244,32 @@ Status ValidateRelativePath(std::string_view path) {
     start = end + 1;
   }
   return Status::Ok();
+}
+
+std::string Printable(std::string_view text, size_t max) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size() && out.size() < max) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {  // a whole valid UTF-8 sequence passes; any other byte is escaped
+      size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+      if (i + n <= text.size() && IsUtf8(text.substr(i, n))) {
+        out.append(text.substr(i, n));
+        i += n;
+        continue;
+      }
+    }
+    if (c < 0x20 || c == 0x7f || c >= 0x80 || c == '\\') {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+    ++i;
+  }
+  if (i < text.size()) out += "...";
+  return out;
 }
 
 std::string BackupPrefix(const std::string& name) {
@@ -159,17 +284,25 @@ std::string DataObjectKey(const std::string& name, uint32_t n) {
 }
 
 std::string EncodeManifest(const BackupManifest& m) {
+  bool extended = false;  // a "_b64" field: format 2
   json tablespaces = json::array();
-  for (const auto& t : m.tablespaces)
-    tablespaces.push_back({{"oid", t.oid}, {"name", t.name}, {"location", t.location}});
+  for (const auto& t : m.tablespaces) {
+    json e = {{"oid", t.oid}};
+    PutBytes(e, "name", t.name, false, &extended);
+    PutBytes(e, "location", t.location, false, &extended);
+    tablespaces.push_back(std::move(e));
+  }
   json objects = json::array();
   for (const auto& o : m.objects)
     objects.push_back(
         {{"key", o.key}, {"size", o.size}, {"sha256", o.sha256}, {"raw_size", o.raw_size}});
   json files = json::array();
   for (const auto& f : m.files) {
-    json e = {
-        {"path", f.path}, {"type", FileTypeName(f.type)}, {"mode", f.mode}, {"mtime", f.mtime}};
+    json e = json::object();
+    PutBytes(e, "path", f.path, false, &extended);
+    e["type"] = FileTypeName(f.type);
+    e["mode"] = f.mode;
+    e["mtime"] = f.mtime;
     if (f.type == FileType::kFile) {
       e["size"] = f.size;
       e["sha256"] = f.sha256;
@@ -178,11 +311,10 @@ std::string EncodeManifest(const BackupManifest& m) {
         e["offset"] = f.offset;
       }
     }
-    if (f.type == FileType::kLink) e["target"] = f.target;
+    if (f.type == FileType::kLink) PutBytes(e, "target", f.target, false, &extended);
     files.push_back(std::move(e));
   }
-  json j = {{"format", m.format},
-            {"name", m.name},
+  json j = {{"name", m.name},
             {"kind", m.kind},
             {"system_identifier", m.system_identifier},
             {"pg_version", m.pg_version},
@@ -199,16 +331,20 @@ std::string EncodeManifest(const BackupManifest& m) {
             {"original_bytes", m.original_bytes},
             {"stored_bytes", m.stored_bytes},
             {"duration_seconds", m.duration_seconds},
-            {"backup_label", m.backup_label},
-            {"tablespace_map", m.tablespace_map},
-            {"created_by", m.created_by},
             {"tablespaces", std::move(tablespaces)},
             {"objects", std::move(objects)},
             {"files", std::move(files)}};
-  return j.dump(1) + "\n";
+  PutBytes(j, "backup_label", m.backup_label, true, &extended);
+  PutBytes(j, "tablespace_map", m.tablespace_map, true, &extended);
+  PutBytes(j, "created_by", m.created_by, true, &extended);
+  j["format"] = extended ? kManifestFormat : kManifestFormatPlain;
+  // Every string is valid UTF-8 by now; `replace` only keeps dump() from ever
+  // throwing (backup-push checks that the text decodes before storing it).
+  return j.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
-Result<BackupManifest> DecodeManifest(std::string_view text, const std::string& where) {
+namespace {
+Result<BackupManifest> DecodeManifestText(std::string_view text, const std::string& where) {
   auto bad = [&](const std::string& why) {
     return Status::Corruption("manifest '" + where + "': " + why)
         .WithHint("the manifest was damaged or altered; 'walferry verify' checks the repository");
@@ -218,8 +354,8 @@ Result<BackupManifest> DecodeManifest(std::string_view text, const std::string& 
   if (!j.is_object()) return bad("is not a JSON object");
   Fields f(j, "");
   BackupManifest m;
-  m.format = static_cast<int>(f.I64("format"));
-  if (f.problem().empty() && m.format != kManifestFormat) {
+  m.format = static_cast<int>(std::clamp<int64_t>(f.I64("format"), INT32_MIN, INT32_MAX));
+  if (f.problem().empty() && m.format != kManifestFormat && m.format != kManifestFormatPlain) {
     return Status::FailedPrecondition("manifest '" + where + "' has format " +
                                       std::to_string(m.format) + "; this walferry reads format " +
                                       std::to_string(kManifestFormat))
@@ -272,9 +408,9 @@ Result<BackupManifest> DecodeManifest(std::string_view text, const std::string& 
   m.original_bytes = f.U64("original_bytes");
   m.stored_bytes = f.U64("stored_bytes");
   m.duration_seconds = f.Num("duration_seconds");
-  m.backup_label = f.Str("backup_label");
-  m.tablespace_map = f.Str("tablespace_map");
-  m.created_by = f.Str("created_by", false);
+  m.backup_label = f.Bytes("backup_label");
+  m.tablespace_map = f.Bytes("tablespace_map");
+  m.created_by = f.Bytes("created_by", false);
   if (!f.problem().empty()) return bad(f.problem());
 
   // Tablespaces.
@@ -285,7 +421,10 @@ Result<BackupManifest> DecodeManifest(std::string_view text, const std::string& 
     const json& e = (*tss)[i];
     if (!e.is_object()) return bad("tablespaces[" + std::to_string(i) + "]: is not an object");
     Fields tf(e, "tablespaces[" + std::to_string(i) + "].");
-    Tablespace t{tf.U32("oid"), tf.Str("name", false), tf.Str("location")};
+    Tablespace t;
+    t.oid = tf.U32("oid");
+    t.name = tf.Bytes("name", false);
+    t.location = tf.Bytes("location");
     if (tf.problem().empty() && t.oid == 0) tf.Fail("oid", "is 0");
     if (tf.problem().empty() && (t.location.empty() || t.location[0] != '/' ||
                                  t.location.find('\0') != std::string::npos)) {
@@ -316,7 +455,8 @@ Result<BackupManifest> DecodeManifest(std::string_view text, const std::string& 
     if (of.problem().empty() && !keys.insert(o.key).second)
       of.Fail("key", "'" + o.key + "' is listed twice");
     if (!of.problem().empty()) return bad(of.problem());
-    stored += o.size;
+    if (__builtin_add_overflow(stored, o.size, &stored))
+      return bad("objects: the sizes add up to more than 2^64 bytes");
     m.objects.push_back(std::move(o));
   }
   if (stored != m.stored_bytes)
@@ -335,7 +475,7 @@ Result<BackupManifest> DecodeManifest(std::string_view text, const std::string& 
     if (!e.is_object()) return bad(ctx + ": is not an object");
     Fields ff(e, ctx + ".");
     ManifestFile mf;
-    mf.path = ff.Str("path");
+    mf.path = ff.Bytes("path");
     if (ff.problem().empty()) {
       Status p = ValidateRelativePath(mf.path);
       if (!p.ok()) ff.Fail("path", p.message());
@@ -368,15 +508,16 @@ Result<BackupManifest> DecodeManifest(std::string_view text, const std::string& 
       }
       if (mf.object && mf.size == 0 && ff.problem().empty())
         ff.Fail("object", "is given for an empty file");
-      original += mf.size;
+      if (ff.problem().empty() && __builtin_add_overflow(original, mf.size, &original))
+        ff.Fail("size", "makes the file sizes add up to more than 2^64 bytes");
     }
     if (mf.type == FileType::kLink) {
-      mf.target = ff.Str("target");
+      mf.target = ff.Bytes("target");
       if (ff.problem().empty() && (mf.target.empty() || mf.target.find('\0') != std::string::npos))
         ff.Fail("target", "is empty");
     }
     if (ff.problem().empty() && !paths.insert(mf.path).second)
-      ff.Fail("path", "'" + mf.path + "' is listed twice");
+      ff.Fail("path", "'" + Printable(mf.path) + "' is listed twice");
     if (!ff.problem().empty()) return bad(ff.problem());
     types[mf.path] = mf.type;
     m.files.push_back(std::move(mf));
@@ -392,17 +533,18 @@ Result<BackupManifest> DecodeManifest(std::string_view text, const std::string& 
     for (size_t slash = p.find('/'); slash != std::string::npos; slash = p.find('/', slash + 1)) {
       auto it = types.find(p.substr(0, slash));
       if (it == types.end())
-        return bad("files[" + std::to_string(i) + "].path: '" + p +
-                   "' has no directory entry for '" + p.substr(0, slash) + "'");
+        return bad("files[" + std::to_string(i) + "].path: '" + Printable(p) +
+                   "' has no directory entry for '" + Printable(p.substr(0, slash)) + "'");
       if (it->second == FileType::kFile)
-        return bad("files[" + std::to_string(i) + "].path: '" + p + "' is inside a file");
+        return bad("files[" + std::to_string(i) + "].path: '" + Printable(p) +
+                   "' is inside a file");
       if (it->second == FileType::kLink) {
         const std::string& parent = it->first;
         bool tablespace =
             parent.rfind("pg_tblspc/", 0) == 0 && parent.find('/', 10) == std::string::npos;
         if (!tablespace)
-          return bad("files[" + std::to_string(i) + "].path: '" + p + "' is inside the link '" +
-                     parent + "'");
+          return bad("files[" + std::to_string(i) + "].path: '" + Printable(p) +
+                     "' is inside the link '" + Printable(parent) + "'");
       }
     }
   }
@@ -412,7 +554,8 @@ Result<BackupManifest> DecodeManifest(std::string_view text, const std::string& 
     std::string oid = mf.path.substr(10);
     bool listed = std::any_of(m.tablespaces.begin(), m.tablespaces.end(),
                               [&](const Tablespace& t) { return std::to_string(t.oid) == oid; });
-    if (!listed) return bad("files: link '" + mf.path + "' is not a listed tablespace");
+    if (!listed)
+      return bad("files: link '" + Printable(mf.path) + "' is not a listed tablespace");
   }
   // Each object's files tile its decompressed bytes exactly.
   auto by_object = FilesByObject(m);
@@ -420,11 +563,13 @@ Result<BackupManifest> DecodeManifest(std::string_view text, const std::string& 
     uint64_t at = 0;
     for (size_t fi : by_object[o]) {
       if (m.files[fi].offset != at) {
-        return bad("files: '" + m.files[fi].path + "' starts at offset " +
+        return bad("files: '" + Printable(m.files[fi].path) + "' starts at offset " +
                    std::to_string(m.files[fi].offset) + " of " + m.objects[o].key + ", expected " +
                    std::to_string(at));
       }
-      at += m.files[fi].size;
+      if (__builtin_add_overflow(at, m.files[fi].size, &at))
+        return bad("objects[" + std::to_string(o) +
+                   "]: its files add up to more than 2^64 bytes");
     }
     if (at != m.objects[o].raw_size) {
       return bad("objects[" + std::to_string(o) + "].raw_size: is " +
@@ -433,6 +578,22 @@ Result<BackupManifest> DecodeManifest(std::string_view text, const std::string& 
     }
   }
   return m;
+}
+
+}  // namespace
+
+Result<BackupManifest> DecodeManifest(std::string_view text, const std::string& where) {
+  if (text.size() > kMaxManifestBytes) {
+    return Status::Corruption("manifest '" + where + "' has " + std::to_string(text.size()) +
+                              " bytes, more than the " + std::to_string(kMaxManifestBytes >> 20) +
+                              " MiB a manifest may have")
+        .WithHint("the manifest was damaged or altered; 'walferry verify' checks the repository");
+  }
+  try {
+    return DecodeManifestText(text, where);
+  } catch (const std::exception& e) {  // bad_alloc, or a json accessor this code misused
+    return Status::Corruption("manifest '" + where + "' cannot be decoded: " + e.what());
+  }
 }
 
 std::vector<std::vector<size_t>> FilesByObject(const BackupManifest& m) {
@@ -449,18 +610,58 @@ std::vector<std::vector<size_t>> FilesByObject(const BackupManifest& m) {
   return out;
 }
 
+namespace {
+// Collects an object's bytes up to a bound; more is kCorruption.
+class BoundedSink final : public ByteSink {
+ public:
+  BoundedSink(uint64_t max, std::string key) : max_(max), key_(std::move(key)) {}
+  Status Write(const char* data, size_t n) override {
+    if (out.size() + n > max_) {
+      over_ = true;
+      return Status::Corruption("manifest '" + key_ + "' is larger than the " +
+                                std::to_string(max_ >> 20) + " MiB a manifest may have")
+          .WithHint(
+              "the manifest was damaged or altered; 'walferry verify' checks the repository");
+    }
+    out.append(data, n);
+    return Status::Ok();
+  }
+  bool over() const { return over_; }
+  std::string out;
+
+ private:
+  uint64_t max_;
+  std::string key_;
+  bool over_ = false;
+};
+}  // namespace
+
+bool IsPerObjectProblem(const Status& s) {
+  return s.code() == Status::Code::kCorruption || s.code() == Status::Code::kNotFound ||
+         s.code() == Status::Code::kInvalidArgument ||
+         s.code() == Status::Code::kFailedPrecondition || s.code() == Status::Code::kNotSupported;
+}
+
 Result<BackupManifest> LoadManifest(Storage& storage, const std::string& name) {
   WF_RETURN_IF_ERROR(ValidateBackupName(name));
   const std::string key = ManifestKey(name);
-  auto text = GetString(storage, key);
-  if (!text.ok()) {
-    if (text.status().IsNotFound()) {
+  BoundedSink text(kMaxManifestBytes, key);
+  Status got = storage.Get(key, text, std::nullopt);
+  if (!got.ok()) {
+    if (text.over()) {
+      return Status::Corruption("manifest '" + key + "' is larger than the " +
+                                std::to_string(kMaxManifestBytes >> 20) +
+                                " MiB a manifest may have")
+          .WithHint(
+              "the manifest was damaged or altered; 'walferry verify' checks the repository");
+    }
+    if (got.IsNotFound()) {
       return Status::NotFound("there is no backup '" + name + "' in " + storage.Describe())
           .WithHint("'walferry backup-list' shows the backups");
     }
-    return text.status();
+    return got;
   }
-  auto m = DecodeManifest(*text, key);
+  auto m = DecodeManifest(text.out, key);
   if (m.ok() && m->name != name) {
     return Status::Corruption("manifest '" + key + "': name: is '" + m->name + "', not '" + name +
                               "'");
@@ -497,6 +698,28 @@ Result<std::vector<BackupManifest>> ListBackups(Storage& storage) {
     return a.start_time != b.start_time ? a.start_time < b.start_time : a.name < b.name;
   });
   return out;
+}
+
+Result<BackupScan> ScanBackups(Storage& storage) {
+  auto names = ListBackupNames(storage);
+  if (!names.ok()) return names.status();
+  BackupScan scan;
+  for (const auto& n : *names) {
+    auto m = LoadManifest(storage, n);
+    if (m.ok()) {
+      scan.backups.push_back(std::move(*m));
+      continue;
+    }
+    if (m.status().IsNotFound()) continue;  // deleted since the listing
+    if (!IsPerObjectProblem(m.status())) return m.status();
+    scan.damaged.push_back({n, m.status()});
+  }
+  std::stable_sort(scan.backups.begin(), scan.backups.end(),
+                   [](const BackupManifest& a, const BackupManifest& b) {
+                     return a.start_time != b.start_time ? a.start_time < b.start_time
+                                                         : a.name < b.name;
+                   });
+  return scan;
 }
 
 namespace {

@@ -13,6 +13,14 @@
 // Decoding is strict: a manifest is input from storage that may have been
 // tampered with, so every path, key, size and digest is checked before any
 // caller sees it (kCorruption naming the manifest and the field).
+//
+// Byte strings: a file name may be any bytes but NUL and '/'. A path, link
+// target, tablespace name or location, backup label or tablespace map that is
+// valid UTF-8 (and, for paths, targets, names and locations, has no control
+// byte) is stored as a JSON string under its key ("path"); any other is stored
+// base64-encoded under the key with "_b64" appended ("path_b64"). Manifests
+// that use a "_b64" key have format 2; all others are written as format 1, which
+// older walferry versions read. This walferry reads both.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +36,12 @@
 
 namespace walferry::backup {
 
-constexpr int kManifestFormat = 1;
+constexpr int kManifestFormat = 2;        // the newest format this walferry reads and writes
+constexpr int kManifestFormatPlain = 1;   // written when no field needs "_b64"
+// A manifest larger than this is refused as corrupt without being decoded
+// (about 1.5 million files at ~180 bytes each), so that a damaged or hostile
+// one cannot exhaust memory. backup-push refuses to write a larger one.
+constexpr uint64_t kMaxManifestBytes = 256ull << 20;
 constexpr char kBackupPrefix[] = "backup/";
 
 enum class FileType { kFile, kDir, kLink };
@@ -91,8 +104,13 @@ struct BackupManifest {
 // Backup names: 1..64 of [A-Za-z0-9_.-], not starting with '.'.
 Status ValidateBackupName(std::string_view name);
 // A relative path inside a backup: no leading '/', no empty, "." or ".."
-// component, no NUL or control byte, at most 4096 bytes.
+// component, no NUL byte, at most 4096 bytes. Any other byte (control bytes,
+// newlines, bytes that are not UTF-8) may be in a name.
 Status ValidateRelativePath(std::string_view path);
+// `text` for a message or log line: control bytes, backslashes and bytes that
+// are not UTF-8 shown as \xNN (so a name cannot forge a log line), at most
+// `max` bytes of it.
+std::string Printable(std::string_view text, size_t max = 300);
 
 std::string ManifestKey(const std::string& name);                // "backup/<NAME>/manifest.json"
 // "backup/<NAME>/started": claims the name (written only-if-absent when the
@@ -102,16 +120,38 @@ std::string StartedKey(const std::string& name);
 std::string BackupPrefix(const std::string& name);               // "backup/<NAME>/"
 std::string DataObjectKey(const std::string& name, uint32_t n);  // "backup/<NAME>/data/000001"
 
+// Never throws: any byte string is representable (see "Byte strings" above).
+// `manifest.format` is ignored: the format written is the lowest that holds it.
 std::string EncodeManifest(const BackupManifest& manifest);
 // Parses and validates; `where` names the manifest in errors (its key).
-// Everything wrong is kCorruption "manifest '<where>': <field>: <why>".
+// Everything wrong is kCorruption "manifest '<where>': <field>: <why>"; a
+// format newer than kManifestFormat is kFailedPrecondition. Never throws.
 Result<BackupManifest> DecodeManifest(std::string_view text, const std::string& where);
 
-// Reads and decodes one backup's manifest; kNotFound when there is no such backup.
+// Reads and decodes one backup's manifest; kNotFound when there is no such
+// backup; kCorruption when it is larger than kMaxManifestBytes.
 Result<BackupManifest> LoadManifest(Storage& storage, const std::string& name);
 // Every backup in the repository (those with a manifest), oldest first (by
 // start_time, then name). A manifest that does not decode is an error.
 Result<std::vector<BackupManifest>> ListBackups(Storage& storage);
+
+// A backup whose manifest exists but cannot be used.
+struct DamagedBackup {
+  std::string name;
+  Status status;  // why (kCorruption, kFailedPrecondition for a newer format, ...)
+};
+struct BackupScan {
+  std::vector<BackupManifest> backups;  // oldest first, as ListBackups
+  std::vector<DamagedBackup> damaged;   // in name order
+};
+// Like ListBackups, but a manifest that cannot be read or decoded is listed in
+// `damaged` instead of failing the whole listing; a manifest removed while
+// listing is skipped. The Result is an error only when the repository itself
+// cannot be read (unreachable, credentials, permission).
+Result<BackupScan> ScanBackups(Storage& storage);
+// True for a Status about one manifest or object (damage, absence, newer
+// format), false for one about the repository as a whole.
+bool IsPerObjectProblem(const Status& status);
 // The names of the backups (manifest objects) without reading them, in key
 // order; for callers that report a damaged manifest instead of stopping (verify).
 Result<std::vector<std::string>> ListBackupNames(Storage& storage);

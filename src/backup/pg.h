@@ -1,7 +1,9 @@
 // pg.h — the one libpq session a base backup holds open.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -11,10 +13,31 @@ struct pg_conn;
 
 namespace walferry::backup {
 
+// The libpq keywords and values backup-push connects with: `conninfo`
+// (expanded by libpq; empty: the PG* variables), then dbname=postgres when
+// neither the conninfo, PGDATABASE nor a service names a database (as
+// pgBackRest does; libpq's own default is a database named after the user).
+// `env` looks up an environment variable (nullptr: unset).
+std::vector<std::pair<std::string, std::string>> ConnectParams(
+    const std::string& conninfo, bool conninfo_names_db,
+    const std::function<const char*(const char*)>& env);
+
+// A libpq message with every quoted fragment that is not a libpq keyword
+// replaced by "...": a conninfo parse error quotes the text it choked on,
+// which may be (part of) a password.
+std::string ScrubConninfoMessage(const std::string& message);
+
+// The Status for a failed connection with libpq's message `why`:
+// kAuth (exit 4) for rejected credentials or an unknown role, kInvalidArgument
+// (exit 2) for an unknown database or a bad connection setting (sslmode, an
+// unknown option), kUnavailable (exit 3) for a server that cannot be reached.
+Status ClassifyConnectFailure(const std::string& why, bool needs_password);
+
 class PgSession {
  public:
-  // Connects with `conninfo` (empty: the PG* variables). A failure is
-  // kInvalidArgument naming the server without the password (exit 2).
+  // Connects with ConnectParams(conninfo). A conninfo that does not parse is
+  // kInvalidArgument, its message scrubbed (ScrubConninfoMessage); a failed
+  // connection is classified by ClassifyConnectFailure.
   static Result<std::unique_ptr<PgSession>> Connect(const std::string& conninfo);
   ~PgSession();
   PgSession(const PgSession&) = delete;

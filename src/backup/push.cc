@@ -229,7 +229,18 @@ class Pusher {
  public:
   Pusher(Storage& storage, const PushConfig& cfg) : storage_(storage), cfg_(cfg) {}
 
+  // Nothing escapes as an exception: a bug or an allocation failure ends the
+  // backup like any other failure (objects removed, no manifest).
   Result<PushResult> Run() {
+    try {
+      return RunSteps();
+    } catch (const std::exception& e) {
+      return Abandon(Status::Internal(std::string("unexpected failure: ") + e.what()));
+    }
+  }
+
+ private:
+  Result<PushResult> RunSteps() {
     const auto t0 = std::chrono::steady_clock::now();
     auto repo = archive::RequireIdentity(storage_);
     if (!repo.ok()) return repo.status();
@@ -299,9 +310,29 @@ class Pusher {
     BuildManifest();
     m_.duration_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    // The manifest is stored only if this walferry reads it back exactly:
+    // exit 0 must mean the backup can be listed and restored.
+    const std::string text = EncodeManifest(m_);
+    if (text.size() > kMaxManifestBytes) {
+      return Abandon(Status::NotSupported(
+          "the manifest of backup '" + m_.name + "' would have " + std::to_string(text.size()) +
+          " bytes (" + std::to_string(m_.files.size()) + " files), more than the " +
+          std::to_string(kMaxManifestBytes >> 20) + " MiB limit of a manifest"));
+    }
+    auto back = DecodeManifest(text, ManifestKey(m_.name));
+    if (!back.ok()) {
+      return Abandon(Status::Internal("the manifest of backup '" + m_.name +
+                                      "' does not pass its own check: " + back.status().message())
+                         .WithHint("this is a bug in walferry: please report it"));
+    }
+    if (EncodeManifest(*back) != text) {
+      return Abandon(Status::Internal("the manifest of backup '" + m_.name +
+                                      "' does not read back as written")
+                         .WithHint("this is a bug in walferry: please report it"));
+    }
     PutOptions once;
     once.if_absent = true;
-    auto put = PutString(storage_, ManifestKey(m_.name), EncodeManifest(m_), once);
+    auto put = PutString(storage_, ManifestKey(m_.name), text, once);
     if (!put.ok())
       return Abandon(put.status().Annotate("store the manifest of backup '" + m_.name + "'"));
 
@@ -313,7 +344,6 @@ class Pusher {
     return r;
   }
 
- private:
   // What the server says about itself, checked against the repository.
   Status Inspect(const archive::ClusterIdentity& repo) {
     if (pg_->ServerVersion() < 150000) {

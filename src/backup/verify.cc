@@ -81,30 +81,21 @@ Result<WalCheck> ParseWalCheck(std::string_view text) {
 Result<VerifyReport> Verify(Storage& storage, const VerifyConfig& config) {
   auto identity = archive::RequireIdentity(storage);
   if (!identity.ok()) return identity.status();
-  // Each manifest on its own: a damaged one is a problem to list, not the end of the check.
-  auto names = ListBackupNames(storage);
-  if (!names.ok()) return names.status();
+  // Each manifest on its own: a damaged one (or one of a newer format) is a
+  // problem to list, not the end of the check.
+  auto scan = ScanBackups(storage);
+  if (!scan.ok()) return scan.status();
   VerifyReport report;
-  std::vector<BackupManifest> manifests;
+  std::vector<BackupManifest> manifests = std::move(scan->backups);
   std::vector<VerifyReport::Backup> damaged;  // listed after the others
-  for (const std::string& name : *names) {
-    auto m = LoadManifest(storage, name);
-    if (m.ok()) {
-      manifests.push_back(std::move(*m));
-      continue;
-    }
-    if (!IsPerObject(m.status())) return m.status();
+  for (const DamagedBackup& d : scan->damaged) {
     VerifyReport::Backup b;
-    b.name = name;
+    b.name = d.name;
     b.objects_ok = false;
-    b.problems.push_back("manifest: " + m.status().message());
-    report.problems.push_back("backup '" + name + "': " + b.problems.back());
+    b.problems.push_back("manifest: " + d.status.message());
+    report.problems.push_back("backup '" + d.name + "': " + b.problems.back());
     damaged.push_back(std::move(b));
   }
-  std::stable_sort(
-      manifests.begin(), manifests.end(), [](const BackupManifest& a, const BackupManifest& b) {
-        return a.start_time != b.start_time ? a.start_time < b.start_time : a.name < b.name;
-      });
 
   report.repository = storage.Describe();
   report.wal_check = config.wal_check;
@@ -323,7 +314,7 @@ std::string VerifyReportJson(const VerifyReport& r) {
               {"corrupt", corrupt}}},
             {"problems", r.problems},
             {"notes", r.notes}};
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace walferry::backup

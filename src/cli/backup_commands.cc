@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "archive/repository.h"
 #include "backup/backup.h"
 #include "cli/commands.h"
 #include "common/log.h"
@@ -162,14 +163,26 @@ json BackupJson(const backup::BackupManifest& m) {
 Status RunBackupList(const Context& ctx, bool as_json) {
   auto storage = Open(ctx.config);
   if (!storage.ok()) return storage.status();
-  auto list = backup::ListBackups(**storage);
-  if (!list.ok()) return list.status();
+  // Not a repository at all is not "no backups" (exit 11, as verify).
+  auto identity = archive::RequireIdentity(**storage);
+  if (!identity.ok()) return identity.status();
+  auto scan = backup::ScanBackups(**storage);
+  if (!scan.ok()) return scan.status();
+  const auto* list = &scan->backups;
   if (as_json) {
     json arr = json::array();
     for (const auto& m : *list) arr.push_back(BackupJson(m));
-    json out = {{"repository", (*storage)->Describe()}, {"backups", arr}};
-    std::fprintf(ctx.out, "%s\n", out.dump(2).c_str());
+    json damaged = json::array();
+    for (const auto& d : scan->damaged)
+      damaged.push_back({{"name", d.name}, {"error", d.status.message()}});
+    json out = {{"repository", (*storage)->Describe()}, {"backups", arr}, {"damaged", damaged}};
+    std::fprintf(ctx.out, "%s\n",
+                 out.dump(2, ' ', false, json::error_handler_t::replace).c_str());
     return Status::Ok();
+  }
+  for (const auto& d : scan->damaged) {
+    std::fprintf(ctx.out, "DAMAGED %s: %s\n", d.name.c_str(),
+                 backup::Printable(d.status.message(), 1000).c_str());
   }
   if (list->empty()) {
     std::fprintf(ctx.out, "no backups in %s\n", (*storage)->Describe().c_str());
@@ -276,6 +289,8 @@ Status RunBackupFetch(const Context& ctx, const FetchArgs& args) {
   fc.recovery = !args.no_recovery;
   if (fc.recovery) fc.restore_command = RestoreCommand(ctx.config);
   fc.progress = &progress;
+  auto identity = archive::RequireIdentity(**storage);  // not a repository: exit 11
+  if (!identity.ok()) return identity.status();
   ProgressLine line(progress, "backup-fetch");
   auto r = backup::Fetch(**storage, fc);
   line.Stop();

@@ -257,6 +257,23 @@ TEST(VerifyTest, DamagedManifestIsListedAndTheRestStillChecked) {
   EXPECT_EQ(VerifyOutcome(r).code(), Status::Code::kCorruption);
 }
 
+// Issue 10: verify stopped at the first manifest of a newer format.
+TEST(VerifyTest, NewerFormatManifestIsReportedAndTheRestStillChecked) {
+  Repo repo;
+  Daily(repo);
+  ASSERT_TRUE(PutString(repo.storage(), ManifestKey("b0"),
+                        "{\"format\": 99, \"name\": \"b0\"}")
+                  .ok());
+  auto r = Verify(repo.storage(), VerifyConfig{3, WalCheck::kFull});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->backups.size(), 4u);
+  EXPECT_EQ(r->backups.back().name, "b0");
+  EXPECT_NE(r->backups.back().problems[0].find("format 99"), std::string::npos)
+      << r->backups.back().problems[0];
+  EXPECT_TRUE(r->backups[0].objects_ok);  // b1..b3 checked
+  EXPECT_EQ(VerifyOutcome(*r).code(), Status::Code::kCorruption);
+}
+
 TEST(VerifyTest, OrphanObjectsAreNotesNotProblems) {
   Repo repo;
   Daily(repo);
@@ -383,15 +400,26 @@ TEST(DeleteTest, WalIsKeptWhileABackupPushMayBeRunning) {
   EXPECT_TRUE(repo.Has(DataObjectKey("b4", 1)));
 }
 
-TEST(DeleteTest, DamagedManifestStopsEverything) {
+// Issue 10: one damaged manifest used to stop retention for the whole
+// repository. Now the others are planned as usual; the damaged backup is kept
+// and, as the WAL it needs is unknown, no WAL is deleted.
+TEST(DeleteTest, DamagedManifestIsKeptAndKeepsAllWal) {
   Repo repo;
   Daily(repo);
   ASSERT_TRUE(PutString(repo.storage(), ManifestKey("b2"), "{not json").ok());
-  const size_t before = repo.Count("");
+  const size_t wal_before = repo.Count("wal/");
   auto r = RunDelete(repo, {1, std::nullopt}, true);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), Status::Code::kCorruption);
-  EXPECT_EQ(repo.Count(""), before);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->damaged.size(), 1u);
+  EXPECT_EQ(r->damaged[0].first, "b2");
+  EXPECT_FALSE(r->wal_delete_below.has_value());
+  EXPECT_EQ(r->deleted_wal, 0u);
+  EXPECT_EQ(repo.Count("wal/"), wal_before);
+  EXPECT_EQ(repo.Count(ManifestKey("b2")), 1u);  // never deleted
+  EXPECT_EQ(repo.Count(ManifestKey("b3")), 1u);  // the newest good one is kept
+  EXPECT_GT(r->deleted_backups, 0u);
+  EXPECT_NE(DeleteReportText(*r).find("damaged  b2"), std::string::npos) << DeleteReportText(*r);
+  EXPECT_NE(DeleteReportJson(*r).find("\"damaged\""), std::string::npos);
 }
 
 TEST(DeleteTest, NeedsARuleAndARepository) {

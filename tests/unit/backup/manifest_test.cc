@@ -106,13 +106,17 @@ TEST(ManifestTest, Keys) {
 }
 
 TEST(ManifestTest, RelativePaths) {
-  for (const char* good : {"a", "base/1/2", "pg_tblspc/16384/PG_15_1/5/1", "a..b", "...", ".a"}) {
+  // A data directory may hold any name but NUL and '/' (issue 10): control
+  // bytes, newlines and bytes that are not UTF-8 are names like any other.
+  for (const char* good : {"a", "base/1/2", "pg_tblspc/16384/PG_15_1/5/1", "a..b", "...", ".a",
+                           "a\x01", "a\nb", "\xff\xfe", "a\\b"}) {
     EXPECT_TRUE(ValidateRelativePath(good).ok()) << good;
   }
   for (const char* bad : {"", "/etc/passwd", "..", "../x", "a/../../x", "a/..", "./a", "a/./b",
-                          "a//b", "a/", "a\x01", "a\nb"}) {
+                          "a//b", "a/"}) {
     EXPECT_FALSE(ValidateRelativePath(bad).ok()) << bad;
   }
+  EXPECT_FALSE(ValidateRelativePath(std::string("a\0b", 3)).ok());
   EXPECT_FALSE(ValidateRelativePath(std::string(4097, 'a')).ok());
 }
 
@@ -191,8 +195,142 @@ TEST(ManifestTest, RefusesMalformedFields) {
   EXPECT_EQ(m.status().code(), Status::Code::kCorruption);
   m = DecodeManifest("[]", "k");
   EXPECT_EQ(m.status().code(), Status::Code::kCorruption);
-  std::string err = DecodeError([](json& j) { j["format"] = 2; });
-  EXPECT_NE(err.find("format 2"), std::string::npos) << err;
+  std::string err = DecodeError([](json& j) { j["format"] = 3; });
+  EXPECT_NE(err.find("format 3"), std::string::npos) << err;
+  m = DecodeManifest(json::parse(EncodeManifest(Sample())).dump(), "k");
+  EXPECT_TRUE(m.ok());
+}
+
+// Every byte string a data directory can hold round-trips (issue 10: a name
+// with a newline was written and then refused; one not UTF-8 made push throw).
+TEST(ManifestTest, EveryFileNameRoundTrips) {
+  std::vector<std::string> names = {"ctl\nname", "tab\tname", std::string("\x01\x1f\x7f"),
+                                    "\xff\xfe", "caf\xc3\xa9",  // valid UTF-8 stays text
+                                    "\xc3", "\xed\xa0\x80",       // truncated, a surrogate
+                                    "back\\slash\"quote", "%41", "name_b64"};
+  for (int b = 1; b < 256; ++b) {
+    if (b != '/') names.push_back("byte" + std::string(1, static_cast<char>(b)));
+  }
+  auto storage = NewMemoryStorage();
+  std::vector<std::pair<std::string, std::string>> contents;
+  for (const auto& n : names) contents.push_back({"base/" + n, "x" + n});
+  BackupManifest m = MakeBackup(*storage, "b", contents);
+  m.backup_label = "LABEL: \xff\n";
+  m.tablespaces.push_back({16384, "sp\xe9", "/srv/\xff\nts"});
+  m.files.push_back({"pg_tblspc", FileType::kDir, 0700, 1, 0, "", std::nullopt, 0, ""});
+  m.files.push_back(
+      {"pg_tblspc/16384", FileType::kLink, 0777, 1, 0, "", std::nullopt, 0, "/srv/\xff\nts"});
+  m.files.push_back({"link\x80", FileType::kLink, 0777, 1, 0, "", std::nullopt, 0, "/t\x80\n"});
+  const std::string text = EncodeManifest(m);
+  auto d = DecodeManifest(text, "k");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->format, kManifestFormat);  // a "_b64" field: format 2
+  ASSERT_EQ(d->files.size(), m.files.size());
+  for (size_t i = 0; i < m.files.size(); ++i) {
+    EXPECT_EQ(d->files[i].path, m.files[i].path);
+    EXPECT_EQ(d->files[i].target, m.files[i].target);
+  }
+  EXPECT_EQ(d->backup_label, m.backup_label);
+  EXPECT_EQ(d->tablespaces[0].name, "sp\xe9");
+  EXPECT_EQ(d->tablespaces[0].location, "/srv/\xff\nts");
+  EXPECT_EQ(EncodeManifest(*d), text);
+  // Plain names stay readable text; the others are base64 under "path_b64".
+  json j = json::parse(text);
+  bool plain = false, encoded = false;
+  for (const auto& f : j["files"]) {
+    if (f.contains("path") && f["path"] == "base/caf\xc3\xa9") plain = true;
+    if (f.contains("path_b64") && !f.contains("path")) encoded = true;
+  }
+  EXPECT_TRUE(plain);
+  EXPECT_TRUE(encoded);
+  // A manifest that needs no "_b64" stays format 1 (older walferry reads it).
+  EXPECT_EQ(json::parse(EncodeManifest(Sample()))["format"], 1);
+}
+
+TEST(ManifestTest, RefusesBadBase64AndAmbiguousNames) {
+  EXPECT_NE(DecodeError([](json& j) {
+              j["files"][1].erase("path");
+              j["files"][1]["path_b64"] = "!!!!";
+            }).find("files[1].path_b64: is not base64"),
+            std::string::npos);
+  EXPECT_NE(DecodeError([](json& j) {
+              j["files"][1].erase("path");
+              j["files"][1]["path_b64"] = "YmFzZS8x=";  // not canonical
+            }).find("path_b64"),
+            std::string::npos);
+  EXPECT_NE(DecodeError([](json& j) { j["files"][1]["path_b64"] = "YmFzZS8x"; })
+                .find("both as text and as path_b64"),
+            std::string::npos);
+  // base64 of "base/1" decodes to the same name: listed twice.
+  EXPECT_NE(DecodeError([](json& j) {
+              j["files"][2].erase("path");
+              j["files"][2]["path_b64"] = "YmFzZS8x";
+            }).find("listed twice"),
+            std::string::npos);
+  EXPECT_NE(DecodeError([](json& j) {
+              j["files"][1].erase("path");
+              j["files"][1]["path_b64"] = "YmFzZQAx";  // "base\0" "1"
+            }).find("NUL"),
+            std::string::npos);
+}
+
+// Sizes that add up past 2^64 wrap to a small number: refused, not accepted.
+TEST(ManifestTest, RefusesSizeSumsThatWrap) {
+  std::string err = DecodeError([](json& j) {
+    j["objects"][0]["size"] = UINT64_MAX;
+    j["objects"].push_back(j["objects"][0]);
+    j["objects"][1]["key"] = "backup/20260120T140312Z/data/000002";
+    j["objects"][1]["size"] = 2;
+    j["stored_bytes"] = 1;  // UINT64_MAX + 2 wraps to 1
+  });
+  EXPECT_NE(err.find("more than 2^64"), std::string::npos) << err;
+  err = DecodeError([](json& j) {
+    // 5 + (2^64 - 5) wraps to 0: the sum of file sizes.
+    j["files"][2]["size"] = UINT64_MAX - 4;
+    j["files"][2]["object"] = 0;
+    j["files"][2]["offset"] = 5;
+    j["original_bytes"] = 3;
+  });
+  EXPECT_NE(err.find("more than 2^64"), std::string::npos) << err;
+}
+
+// A manifest beyond the size bound is refused before it is parsed.
+TEST(ManifestTest, RefusesOversizedManifest) {
+  auto storage = NewMemoryStorage();
+  std::string big(kMaxManifestBytes + 1, ' ');
+  ASSERT_TRUE(PutString(*storage, ManifestKey("big"), big).ok());
+  auto m = LoadManifest(*storage, "big");
+  EXPECT_EQ(m.status().code(), Status::Code::kCorruption);
+  EXPECT_NE(m.status().message().find("MiB a manifest may have"), std::string::npos)
+      << m.status().ToString();
+  EXPECT_EQ(DecodeManifest(big, "k").status().code(), Status::Code::kCorruption);
+}
+
+// One damaged or newer-format manifest does not hide the others.
+TEST(ManifestTest, ScanListsDamagedBackupsBesideTheGoodOnes) {
+  auto storage = NewMemoryStorage();
+  MakeBackup(*storage, "a", {{"base/1", "y"}});
+  ASSERT_TRUE(PutString(*storage, ManifestKey("b"), "{not json").ok());
+  json newer = json::parse(EncodeManifest(Sample()));
+  newer["format"] = 99;
+  newer["name"] = "c";
+  ASSERT_TRUE(PutString(*storage, ManifestKey("c"), newer.dump()).ok());
+  auto scan = ScanBackups(*storage);
+  ASSERT_TRUE(scan.ok()) << scan.status().ToString();
+  ASSERT_EQ(scan->backups.size(), 1u);
+  EXPECT_EQ(scan->backups[0].name, "a");
+  ASSERT_EQ(scan->damaged.size(), 2u);
+  EXPECT_EQ(scan->damaged[0].name, "b");
+  EXPECT_EQ(scan->damaged[0].status.code(), Status::Code::kCorruption);
+  EXPECT_EQ(scan->damaged[1].name, "c");
+  EXPECT_EQ(scan->damaged[1].status.code(), Status::Code::kFailedPrecondition);
+}
+
+TEST(ManifestTest, PrintableEscapesControlAndInvalidBytes) {
+  EXPECT_EQ(Printable("a\nb"), "a\\x0ab");
+  EXPECT_EQ(Printable("caf\xc3\xa9"), "caf\xc3\xa9");
+  EXPECT_EQ(Printable("\xff"), "\\xff");
+  EXPECT_EQ(Printable("a\\b"), "a\\x5cb");
 }
 
 // Truncations and byte flips of a valid manifest never crash and never decode into something else.

@@ -13,7 +13,7 @@
 // fault lands at a precise point of an exchange. The request head and body are forwarded byte
 // for byte (SigV4 signatures stay valid).
 //
-// A fault SPEC is KIND=PROBABILITY[,method=METHOD][,key=GLOB][,query=GLOB][,burst=N]:
+// A fault SPEC is KIND=PROBABILITY[,method=METHOD][,key=GLOB][,query=GLOB][,burst=N][,limit=N]:
 //   latency                 sleep --latency-ms before forwarding the request
 //   stall                   sleep --stall-ms before the response, or in its body
 //   reset-before-request    reset the client connection before anything is forwarded
@@ -29,10 +29,11 @@
 //                           with an S3 XML error body (no Retry-After) without forwarding;
 //                           burst=N (default 3): the next N-1 matching requests get it too
 // METHOD is GET, PUT, POST, HEAD, DELETE (or *); key= matches the request path, query= the
-// query string (fnmatch globs). Per request at most one fault is chosen: the rules matching the
-// request are tried in order, each with its probability, from one uniform draw. The draw of
-// request number N (0, 1, ... in arrival order) depends only on --seed and N: the same sequence
-// of requests gets the same faults. --config FILE holds one SPEC per line (# comments).
+// query string (fnmatch globs); limit=N: at most N injections of this rule. Per request at most one
+// fault is chosen: the rules matching the request are tried in order, each with its probability,
+// from one uniform draw. The draw of request number N (0, 1, ... in arrival order) depends only on
+// --seed and N: the same sequence of requests gets the same faults. --config FILE holds one SPEC
+// per line (# comments).
 // --bandwidth limits the bytes per second forwarded in both directions, all connections
 // together.
 //
@@ -110,6 +111,8 @@ struct Rule {
   std::string key = "*";
   std::string query = "*";
   int burst = 1;
+  int limit = 0;       // at most this many injections (0: no limit)
+  int injected = 0;    // guarded by g_decide_mu
   int burst_left = 0;  // requests still to get this error (guarded by g_decide_mu)
 };
 
@@ -218,6 +221,9 @@ Rule ParseRule(const std::string& spec) {
       r.key = v;
     } else if (n == "query") {
       r.query = v;
+    } else if (n == "limit") {
+      r.limit = std::atoi(v.c_str());
+      if (r.limit < 1) Die("fault '" + spec + "': limit must be at least 1");
     } else if (n == "burst") {
       r.burst = std::atoi(v.c_str());
       if (r.burst < 1 || r.burst > 1000) Die("fault '" + spec + "': burst must be in 1..1000");
@@ -674,6 +680,7 @@ Decision Choose(const Message& req) {
     path.resize(q);
   }
   auto matches = [&](const Rule& r) {
+    if (r.limit > 0 && r.injected >= r.limit) return false;
     return (r.method == "*" || r.method == req.method) &&
            fnmatch(r.key.c_str(), path.c_str(), 0) == 0 &&
            fnmatch(r.query.c_str(), query.c_str(), 0) == 0;
@@ -681,6 +688,7 @@ Decision Choose(const Message& req) {
   for (auto& r : g_cfg.rules) {  // a burst under way wins
     if (r.burst_left > 0 && matches(r)) {
       --r.burst_left;
+      ++r.injected;
       d.kind = r.kind;
       return d;
     }
@@ -690,6 +698,7 @@ Decision Choose(const Message& req) {
     if (!matches(r)) continue;
     acc += r.probability;
     if (u < acc) {
+      ++r.injected;
       d.kind = r.kind;
       if (IsError(r.kind)) r.burst_left = r.burst - 1;
       return d;

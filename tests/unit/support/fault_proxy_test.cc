@@ -331,6 +331,23 @@ TEST(FaultProxy, TheSameSeedGivesTheSameFaultsToTheSameRequests) {
   EXPECT_LT(faulted, 40);
 }
 
+TEST(FaultProxy, ALimitedRuleStopsAfterItsInjections) {
+  TempDir dir;
+  FakeS3Server server([](const FakeRequest&, int) { return Ok("ok"); });
+  Proxy proxy(server.Endpoint(), {"--fault", "reset-before-request=1,key=*/manifest.json,limit=1"},
+              dir);
+  std::vector<std::string> got;
+  for (int i = 0; i < 3; ++i) {
+    int fd = Connect(proxy.port());
+    Send(fd, Get("/bucket/backup/b1/manifest.json"));
+    got.push_back(ReadToEnd(fd).substr(0, 12));
+    ::close(fd);
+  }
+  EXPECT_TRUE(proxy.Stop());
+  EXPECT_EQ(got, (std::vector<std::string>{"", "HTTP/1.1 200", "HTTP/1.1 200"}));
+  EXPECT_EQ(proxy.Faults(), (std::vector<std::string>{"reset-before-request", "-", "-"}));
+}
+
 TEST(FaultProxy, ExitsByItselfAfterMaxSeconds) {
   TempDir dir;
   FakeS3Server server([](const FakeRequest&, int) { return Ok("ok"); });

@@ -132,9 +132,9 @@ no_crash() {
 # acked_put_resets_checked NAME : each WAL PUT that radosgw stored but whose answer the proxy
 # cut off (reset-after-request, upstream 200) was retried by archive-push, which found the
 # object with identical content: exit 0 with a warning, never a second, different object
-acked_put_resets_checked() {
-  local seg n=0
-  for seg in $(sed -n 's|.* PUT [^ ]*/wal/[0-9A-F]\{16\}/\([0-9A-F]\{24\}\): reset-after-request (the upstream answered 200).*|\1|p' "$MAIN_PROXY_LOG" | sort -u); do
+acked_put_resets_checked() { # NAME [PROXY_LOG]
+  local seg n=0 plog=${2:-$MAIN_PROXY_LOG}
+  for seg in $(sed -n 's|.* PUT [^ ]*/wal/[0-9A-F]\{16\}/\([0-9A-F]\{24\}\): reset-after-request (the upstream answered 200).*|\1|p' "$plog" | sort -u); do
     expect_match "$seg: stored, answer lost, retried: archive-push found it with identical content" "$(log_of "$1")" \
       "WARNING: archive-push: 'pg_wal/$seg' was already archived in .* with identical content"
     n=$((n + 1))
@@ -303,4 +303,55 @@ scenario_proxy_backup() {
   faulted=$(grep -E ' (PUT|POST) [^ ]*[?&]upload(Id|s)=' "$T/proxy-requests.log" | grep -vc ' -$' || true)
   [ "$parts" -ge 8 ] || fail "only $parts multipart upload parts went through the proxy"
   ok "$parts parts of multipart uploads went through the proxy, $faulted multipart requests met a fault"
+}
+
+# ---------------------------------------------------------------- proxy_lost_answers
+# One write-once PUT whose answer is lost (the proxy resets the connection once radosgw has
+# stored the object; limit=1: the retry goes through): the object is there, so the command
+# must succeed, and what it leaves must be usable. repo-create's walferry.repo, a WAL segment,
+# a backup's manifest.json.
+# lost_answer_proxy NAME GLOB : a proxy that loses the answer of the first PUT of a key matching
+# GLOB; CONF goes through it
+lost_answer_proxy() {
+  start_proxy "$1" 1 "reset-after-request=1,method=PUT,key=$2,limit=1"
+  write_walferry_conf "$CONF" "${PROXY_RETRY_LINES[@]}"
+  proxied_conf "$CONF"
+}
+lost_answer_injected() { # NAME : the proxy lost one answer of a stored object
+  stop_proxy "$PROXY_PID" "$PROXY_LOG" >/dev/null
+  expect_match "$1: radosgw stored the object and the proxy lost its answer" "$(cat "$PROXY_LOG")" \
+    'PUT [^ ]*: reset-after-request \(the upstream answered 200\)'
+}
+
+scenario_proxy_lost_answers() {
+  [ "$BACKEND" = s3 ] || fail "the proxy scenarios need the s3 backend"
+  CLUSTER_EXTRA_SETTINGS=$SPOOL_PG_SETTINGS
+  lost_answer_proxy lost-repo '*/walferry.repo'
+  init_cluster P
+  lost_answer_injected "repo-create"
+  lost_answer_proxy lost-wal '*/wal/*/[0-9A-F]*'
+  start_cluster P
+  setup_schema P
+  wait_archived P "$(switch_wal P)" 60
+  lost_answer_injected "archive-push"
+  acked_put_resets_checked P "$PROXY_LOG"
+  lost_answer_proxy lost-manifest '*/backup/*/manifest.json'
+  wf backup-push --fast --pg-conninfo "host=$T/P port=${PORT[P]} dbname=postgres"
+  local rc=$WF_RC err=$WF_ERR listed vrc verr
+  lost_answer_injected "backup-push"
+  cp "$DIRECT_CONF" "$CONF" # from here on straight to radosgw's TLS front
+  wf backup-list --json
+  listed=$(jq -r '.backups | length' <<<"$WF_OUT")
+  wf verify
+  vrc=$WF_RC verr=$WF_ERR
+  log "backup-push exited $rc; backup-list lists $listed backups; verify exited $vrc"
+  expect_eq "backup-push whose manifest radosgw stored but whose answer was lost exits 0, the backup exists [stderr: $err]" "$rc" 0
+  expect_eq "the backup is listed" "$listed" 1
+  expect_eq "verify finds every object of the listed backup [$(tail -n 2 <<<"$verr")]" "$vrc" 0
+  sql P "INSERT INTO pgbench_history SELECT * FROM pgbench_history LIMIT 0" >/dev/null
+  wait_archived P "$(switch_wal P)" 60
+  restore_cluster LATEST R
+  start_cluster R
+  wait_until 120 "R finishes recovery" not_in_recovery R
+  expect_eq "R has P's pgbench tables" "$(checksum R)" "$(checksum P)"
 }

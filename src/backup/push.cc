@@ -326,9 +326,9 @@ class Pusher {
                          .WithHint("this is a bug in walferry: please report it"));
     }
     if (EncodeManifest(*back) != text) {
-      return Abandon(Status::Internal("the manifest of backup '" + m_.name +
-                                      "' does not read back as written")
-                         .WithHint("this is a bug in walferry: please report it"));
+      return Abandon(
+          Status::Internal("the manifest of backup '" + m_.name + "' does not read back as written")
+              .WithHint("this is a bug in walferry: please report it"));
     }
     PutOptions once;
     once.if_absent = true;

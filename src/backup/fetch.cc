@@ -415,7 +415,13 @@ class Fetcher {
               "restore into a new or empty directory, or pass --force to restore over its "
               "contents");
     }
-    auto canon = CanonicalDir(cfg_.dest);
+    std::string absolute = cfg_.dest;
+    if (absolute.empty() || absolute[0] != '/') {  // relative to the working directory
+      char cwd[PATH_MAX];
+      if (::getcwd(cwd, sizeof cwd) == nullptr) return Status::FromErrno(errno, "getcwd");
+      absolute = std::string(cwd) + "/" + absolute;
+    }
+    auto canon = CanonicalDir(absolute);
     if (!canon) {
       return Status::InvalidArgument("'" + cfg_.dest +
                                      "' is not a usable directory path (absolute, without . or "

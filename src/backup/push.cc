@@ -110,7 +110,7 @@ class FileReader {
       char msg[128];
       std::snprintf(msg, sizeof msg, "' block %llu: checksum 0x%04X, expected 0x%04X",
                     static_cast<unsigned long long>(file_block), c.stored, c.computed);
-      ctx_.warnings->Add("page checksum mismatch in '" + e_.path + msg +
+      ctx_.warnings->Add("page checksum mismatch in '" + Printable(e_.path) + msg +
                          " (the page is backed up as it is)");
       ++*ctx_.corrupt_pages;
     }

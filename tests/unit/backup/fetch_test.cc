@@ -361,3 +361,25 @@ TEST(FetchTest, TablespaceLocationsAreRestricted) {
 
 }  // namespace
 }  // namespace walferry::backup
+
+namespace walferry::backup {
+namespace {
+
+TEST(FetchTest, RelativeDestIsAccepted) {
+  auto s = NewMemoryStorage();
+  StoreEntries(*s, {});
+  testing::TempDir t;
+  char cwd[4096];
+  ASSERT_NE(::getcwd(cwd, sizeof cwd), nullptr);
+  ASSERT_EQ(::chdir(t.path().c_str()), 0);
+  FetchConfig c;
+  c.name = "b1";
+  c.dest = "rel/data";
+  auto r = Fetch(*s, c);
+  ASSERT_EQ(::chdir(cwd), 0);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(std::filesystem::exists(t.path() + "/rel/data/global/pg_control"));
+}
+
+}  // namespace
+}  // namespace walferry::backup

@@ -86,8 +86,7 @@ Result<DeleteReport> DeleteBackups(Storage& storage, const DeleteConfig& config)
   DeleteReport report;
   for (const DamagedBackup& d : scan->damaged) {
     report.damaged.emplace_back(d.name, d.status.message());
-    log::Warn("backup '" + d.name + "' has a manifest that cannot be used (" +
-              d.status.message() +
+    log::Warn("backup '" + d.name + "' has a manifest that cannot be used (" + d.status.message() +
               "): it is kept, and no WAL is deleted while it exists, as it may need any of it");
   }
   report.repository = storage.Describe();

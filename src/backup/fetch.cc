@@ -4,12 +4,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <limits.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -234,7 +233,8 @@ std::optional<std::string> CanonicalDir(const std::string& path) {
 // a == b, or one is inside the other.
 bool Overlaps(const std::string& a, const std::string& b) {
   auto inside = [](const std::string& x, const std::string& y) {  // x inside y
-    return y == "/" || (x.size() > y.size() && x.compare(0, y.size(), y) == 0 && x[y.size()] == '/');
+    return y == "/" ||
+           (x.size() > y.size() && x.compare(0, y.size(), y) == 0 && x[y.size()] == '/');
   };
   return a == b || inside(a, b) || inside(b, a);
 }
@@ -331,8 +331,8 @@ class Fetcher {
       int fd = ::openat(root->staging_fd.get(), tmp_.c_str(),
                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
       if (fd < 0)
-        return Status::FromErrno(errno, "create '" + root->path + "/" + root->staging + "/" +
-                                            tmp_ + "' (for '" + shown_ + "')");
+        return Status::FromErrno(errno, "create '" + root->path + "/" + root->staging + "/" + tmp_ +
+                                            "' (for '" + shown_ + "')");
       fd_ = Fd(fd);
       written_ = started_ = 0;
       return Status::Ok();
@@ -415,7 +415,13 @@ class Fetcher {
               "restore into a new or empty directory, or pass --force to restore over its "
               "contents");
     }
-    auto canon = CanonicalDir(cfg_.dest);
+    std::string absolute = cfg_.dest;
+    if (absolute.empty() || absolute[0] != '/') {  // relative to the working directory
+      char cwd[PATH_MAX];
+      if (::getcwd(cwd, sizeof cwd) == nullptr) return Status::FromErrno(errno, "getcwd");
+      absolute = std::string(cwd) + "/" + absolute;
+    }
+    auto canon = CanonicalDir(absolute);
     if (!canon) {
       return Status::InvalidArgument("'" + cfg_.dest +
                                      "' is not a usable directory path (absolute, without . or "
@@ -487,8 +493,9 @@ class Fetcher {
                                        "', which is not an empty directory" +
                                        (mapped ? "" : " (its location recorded in the backup)"))
             .WithHint(mapped ? remap + ", or pass --force"
-                             : remap + " (--force restores over a tablespace directory only when "
-                                       "it is mapped explicitly)");
+                             : remap +
+                                   " (--force restores over a tablespace directory only when "
+                                   "it is mapped explicitly)");
       }
       canon.emplace_back(t.oid, *c);
       Root r;
@@ -585,8 +592,8 @@ class Fetcher {
     ::closedir(d);
     for (const auto& n : names) {
       if (::unlinkat(r.staging_fd.get(), n.c_str(), 0) != 0 && errno != ENOENT)
-        return Status::FromErrno(errno, "remove '" + r.path + "/" + r.staging + "/" +
-                                            Printable(n) + "' (a staging directory)");
+        return Status::FromErrno(errno, "remove '" + r.path + "/" + r.staging + "/" + Printable(n) +
+                                            "' (a staging directory)");
     }
     return Status::Ok();
   }

@@ -554,8 +554,7 @@ Result<BackupManifest> DecodeManifestText(std::string_view text, const std::stri
     std::string oid = mf.path.substr(10);
     bool listed = std::any_of(m.tablespaces.begin(), m.tablespaces.end(),
                               [&](const Tablespace& t) { return std::to_string(t.oid) == oid; });
-    if (!listed)
-      return bad("files: link '" + Printable(mf.path) + "' is not a listed tablespace");
+    if (!listed) return bad("files: link '" + Printable(mf.path) + "' is not a listed tablespace");
   }
   // Each object's files tile its decompressed bytes exactly.
   auto by_object = FilesByObject(m);
@@ -568,8 +567,7 @@ Result<BackupManifest> DecodeManifestText(std::string_view text, const std::stri
                    std::to_string(at));
       }
       if (__builtin_add_overflow(at, m.files[fi].size, &at))
-        return bad("objects[" + std::to_string(o) +
-                   "]: its files add up to more than 2^64 bytes");
+        return bad("objects[" + std::to_string(o) + "]: its files add up to more than 2^64 bytes");
     }
     if (at != m.objects[o].raw_size) {
       return bad("objects[" + std::to_string(o) + "].raw_size: is " +
@@ -620,8 +618,7 @@ class BoundedSink final : public ByteSink {
       over_ = true;
       return Status::Corruption("manifest '" + key_ + "' is larger than the " +
                                 std::to_string(max_ >> 20) + " MiB a manifest may have")
-          .WithHint(
-              "the manifest was damaged or altered; 'walferry verify' checks the repository");
+          .WithHint("the manifest was damaged or altered; 'walferry verify' checks the repository");
     }
     out.append(data, n);
     return Status::Ok();
@@ -652,8 +649,7 @@ Result<BackupManifest> LoadManifest(Storage& storage, const std::string& name) {
       return Status::Corruption("manifest '" + key + "' is larger than the " +
                                 std::to_string(kMaxManifestBytes >> 20) +
                                 " MiB a manifest may have")
-          .WithHint(
-              "the manifest was damaged or altered; 'walferry verify' checks the repository");
+          .WithHint("the manifest was damaged or altered; 'walferry verify' checks the repository");
     }
     if (got.IsNotFound()) {
       return Status::NotFound("there is no backup '" + name + "' in " + storage.Describe())

@@ -36,8 +36,8 @@
 
 namespace walferry::backup {
 
-constexpr int kManifestFormat = 2;        // the newest format this walferry reads and writes
-constexpr int kManifestFormatPlain = 1;   // written when no field needs "_b64"
+constexpr int kManifestFormat = 2;       // the newest format this walferry reads and writes
+constexpr int kManifestFormatPlain = 1;  // written when no field needs "_b64"
 // A manifest larger than this is refused as corrupt without being decoded
 // (about 1.5 million files at ~180 bytes each), so that a damaged or hostile
 // one cannot exhaust memory. backup-push refuses to write a larger one.

@@ -18,15 +18,50 @@ std::string Trim(std::string s) {
 
 bool Has(const std::string& text, const char* what) { return text.find(what) != std::string::npos; }
 
-constexpr const char* kKeywords[] = {
-    "host", "hostaddr", "port", "dbname", "user", "password", "passfile", "channel_binding",
-    "connect_timeout", "client_encoding", "options", "application_name",
-    "fallback_application_name", "keepalives", "keepalives_idle", "keepalives_interval",
-    "keepalives_count", "tcp_user_timeout", "replication", "gssencmode", "sslmode", "requiressl",
-    "sslcompression", "sslcert", "sslkey", "sslpassword", "sslcertmode", "sslrootcert", "sslcrl",
-    "sslcrldir", "sslsni", "requirepeer", "ssl_min_protocol_version", "ssl_max_protocol_version",
-    "krbsrvname", "gsslib", "gssdelegation", "service", "target_session_attrs",
-    "load_balance_hosts", "require_auth", "sslnegotiation", "=", "&"};
+constexpr const char* kKeywords[] = {"host",
+                                     "hostaddr",
+                                     "port",
+                                     "dbname",
+                                     "user",
+                                     "password",
+                                     "passfile",
+                                     "channel_binding",
+                                     "connect_timeout",
+                                     "client_encoding",
+                                     "options",
+                                     "application_name",
+                                     "fallback_application_name",
+                                     "keepalives",
+                                     "keepalives_idle",
+                                     "keepalives_interval",
+                                     "keepalives_count",
+                                     "tcp_user_timeout",
+                                     "replication",
+                                     "gssencmode",
+                                     "sslmode",
+                                     "requiressl",
+                                     "sslcompression",
+                                     "sslcert",
+                                     "sslkey",
+                                     "sslpassword",
+                                     "sslcertmode",
+                                     "sslrootcert",
+                                     "sslcrl",
+                                     "sslcrldir",
+                                     "sslsni",
+                                     "requirepeer",
+                                     "ssl_min_protocol_version",
+                                     "ssl_max_protocol_version",
+                                     "krbsrvname",
+                                     "gsslib",
+                                     "gssdelegation",
+                                     "service",
+                                     "target_session_attrs",
+                                     "load_balance_hosts",
+                                     "require_auth",
+                                     "sslnegotiation",
+                                     "=",
+                                     "&"};
 
 }  // namespace
 
@@ -91,7 +126,8 @@ Status ClassifyConnectFailure(const std::string& why, bool needs_password) {
   if (Has(why, "invalid ") || Has(why, "unrecognized") || Has(why, "not compiled in") ||
       Has(why, "server does not support SSL") || Has(why, "missing \"=\"")) {
     return Status::InvalidArgument(m).WithHint(
-        "a connection setting is wrong: check --pg-conninfo and the PG* variables (PGSSLMODE, ...)");
+        "a connection setting is wrong: check --pg-conninfo and the PG* variables (PGSSLMODE, "
+        "...)");
   }
   return Status::Unavailable(m).WithHint(who);
 }

@@ -110,7 +110,7 @@ class FileReader {
       char msg[128];
       std::snprintf(msg, sizeof msg, "' block %llu: checksum 0x%04X, expected 0x%04X",
                     static_cast<unsigned long long>(file_block), c.stored, c.computed);
-      ctx_.warnings->Add("page checksum mismatch in '" + e_.path + msg +
+      ctx_.warnings->Add("page checksum mismatch in '" + Printable(e_.path) + msg +
                          " (the page is backed up as it is)");
       ++*ctx_.corrupt_pages;
     }
@@ -326,9 +326,9 @@ class Pusher {
                          .WithHint("this is a bug in walferry: please report it"));
     }
     if (EncodeManifest(*back) != text) {
-      return Abandon(Status::Internal("the manifest of backup '" + m_.name +
-                                      "' does not read back as written")
-                         .WithHint("this is a bug in walferry: please report it"));
+      return Abandon(
+          Status::Internal("the manifest of backup '" + m_.name + "' does not read back as written")
+              .WithHint("this is a bug in walferry: please report it"));
     }
     PutOptions once;
     once.if_absent = true;

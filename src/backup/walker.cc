@@ -65,7 +65,7 @@ class Walker {
     DIR* d = ::opendir(abs.c_str());
     if (d == nullptr) {
       if (errno == ENOENT && !rel.empty()) return Status::Ok();  // vanished
-      return Status::FromErrno(errno, "read directory '" + abs + "'");
+      return Status::FromErrno(errno, "read directory '" + Printable(abs) + "'");
     }
     std::vector<std::string> names;
     errno = 0;
@@ -75,7 +75,7 @@ class Walker {
     }
     int err = errno;
     ::closedir(d);
-    if (err != 0) return Status::FromErrno(err, "read directory '" + abs + "'");
+    if (err != 0) return Status::FromErrno(err, "read directory '" + Printable(abs) + "'");
     std::sort(names.begin(), names.end());
 
     // Unlogged relations: the files of relations that have an init fork.
@@ -94,7 +94,7 @@ class Walker {
       struct stat st;
       if (::lstat(child_abs.c_str(), &st) != 0) {
         if (errno == ENOENT) continue;  // vanished since the listing
-        return Status::FromErrno(errno, "stat '" + child_abs + "'");
+        return Status::FromErrno(errno, "stat '" + Printable(child_abs) + "'");
       }
       bool is_dir = S_ISDIR(st.st_mode);
       if (ExcludedEntry(rel, name, is_dir)) continue;
@@ -130,7 +130,7 @@ class Walker {
         e.size = static_cast<uint64_t>(st.st_size);
         out_->entries.push_back(e);
       } else {
-        out_->warnings.push_back("skipped '" + child_abs +
+        out_->warnings.push_back("skipped '" + Printable(child_abs) +
                                  "': not a file, directory or symbolic link");
       }
     }
@@ -143,7 +143,7 @@ class Walker {
     ssize_t n = ::readlink(abs.c_str(), buf, sizeof buf - 1);
     if (n < 0) {
       if (errno == ENOENT) return Status::Ok();
-      return Status::FromErrno(errno, "read link '" + abs + "'");
+      return Status::FromErrno(errno, "read link '" + Printable(abs) + "'");
     }
     e->target.assign(buf, static_cast<size_t>(n));
     std::string dir = rel.substr(0, rel.rfind('/') == std::string::npos ? 0 : rel.rfind('/'));
@@ -163,7 +163,7 @@ class Walker {
     }
     if (dir.starts_with(
             "pg_tblspc")) {  // only tablespaces belong there; a link below one is not followed
-      out_->warnings.push_back("skipped '" + abs +
+      out_->warnings.push_back("skipped '" + Printable(abs) +
                                "': a symbolic link in pg_tblspc that is not a tablespace");
       return Status::Ok();
     }

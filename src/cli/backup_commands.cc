@@ -176,8 +176,7 @@ Status RunBackupList(const Context& ctx, bool as_json) {
     for (const auto& d : scan->damaged)
       damaged.push_back({{"name", d.name}, {"error", d.status.message()}});
     json out = {{"repository", (*storage)->Describe()}, {"backups", arr}, {"damaged", damaged}};
-    std::fprintf(ctx.out, "%s\n",
-                 out.dump(2, ' ', false, json::error_handler_t::replace).c_str());
+    std::fprintf(ctx.out, "%s\n", out.dump(2, ' ', false, json::error_handler_t::replace).c_str());
     return Status::Ok();
   }
   for (const auto& d : scan->damaged) {

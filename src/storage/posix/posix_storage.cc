@@ -8,6 +8,10 @@
 // is small, so this costs nothing on the per-segment path).
 // Directories are created as needed and never removed (an empty directory is
 // harmless, and removing it would race with a concurrent Put into it).
+// Symbolic links inside ROOT are never followed (ROOT itself may be one): a
+// key is reached one directory at a time with O_NOFOLLOW, and a link, or a
+// directory where an object should be, is damage to the layout (kCorruption),
+// never "not found".
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -29,6 +33,24 @@ constexpr char kTempPrefix[] = ".wf-tmp.";
 constexpr char kTempDir[] = ".wf-tmp.d";
 constexpr size_t kChunk = 1 << 20;
 
+// An open descriptor, closed at scope end.
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  Fd& operator=(Fd&& o) noexcept {
+    std::swap(fd_, o.fd_);
+    return *this;
+  }
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
 class PosixStorage final : public Storage {
  public:
   explicit PosixStorage(std::string root) : root_(std::move(root)) {}
@@ -41,8 +63,13 @@ class PosixStorage final : public Storage {
     const std::string dir = fs::DirName(path);
     auto op = [&](const std::string& what) { return "put '" + key + "' in " + Describe() + ": " + what; };
     WF_RETURN_IF_ERROR(fs::CreateDirs(dir).Annotate(op("create directory")));
-    if (options.if_absent && ::access(path.c_str(), F_OK) == 0) {
-      return Status::AlreadyExists(op("object already exists"));
+    auto parent = OpenParent(key, "put");
+    if (!parent.ok()) return parent.status();
+    const std::string name = key.substr(key.rfind('/') + 1);
+    struct stat existing;
+    if (::fstatat(parent->get(), name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0) {
+      if (!S_ISREG(existing.st_mode)) return Layout(key, existing, "put");
+      if (options.if_absent) return Status::AlreadyExists(op("object already exists"));
     }
     const std::string tmp_dir = root_ + "/" + kTempDir;
     WF_RETURN_IF_ERROR(fs::CreateDirs(tmp_dir).Annotate(op("create temp directory")));
@@ -80,32 +107,44 @@ class PosixStorage final : public Storage {
     }
     if (options.if_absent) {
       // link() never replaces: of racing writers exactly one wins.
-      int rc = ::link(tmp.c_str(), path.c_str());
+      int rc = ::linkat(AT_FDCWD, tmp.c_str(), parent->get(), name.c_str(), 0);
       int err = errno;
       ::unlink(tmp.c_str());
       if (rc != 0 && err == EEXIST) return Status::AlreadyExists(op("object already exists"));
       if (rc != 0) return Status::FromErrno(err, op("link into place"));
-    } else if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    } else if (::renameat(AT_FDCWD, tmp.c_str(), parent->get(), name.c_str()) != 0) {
       int err = errno;
       ::unlink(tmp.c_str());
       return Status::FromErrno(err, op("rename into place"));
     }
-    WF_RETURN_IF_ERROR(fs::SyncDir(dir).Annotate(op("make durable")));
+    if (::fsync(parent->get()) != 0)
+      return Status::FromErrno(errno, op("make durable: fsync '" + dir + "'"));
     return result;
   }
 
   Status Get(const std::string& key, ByteSink& sink, std::optional<ByteRange> range) override {
     WF_RETURN_IF_ERROR(ValidateGet(key, range));
     const std::string path = PathOf(key);
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    auto parent = OpenParent(key, "get");
+    if (!parent.ok()) return parent.status();
+    const std::string name = key.substr(key.rfind('/') + 1);
+    int fd = ::openat(parent->get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
       if (errno == ENOENT || errno == ENOTDIR) return Status::NotFound("get '" + key + "': no such object");
+      struct stat lst;
+      if (errno == ELOOP && ::fstatat(parent->get(), name.c_str(), &lst, AT_SYMLINK_NOFOLLOW) == 0)
+        return Layout(key, lst, "get");
       return Status::FromErrno(errno, "get '" + key + "': open '" + path + "'");
     }
     struct stat st;
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (::fstat(fd, &st) != 0) {
+      int err = errno;
       ::close(fd);
-      return Status::NotFound("get '" + key + "': no such object");
+      return Status::FromErrno(err, "get '" + key + "': stat '" + path + "'");
+    }
+    if (!S_ISREG(st.st_mode)) {
+      ::close(fd);
+      return Layout(key, st, "get");
     }
     uint64_t size = static_cast<uint64_t>(st.st_size);
     uint64_t off = 0, end = size;
@@ -142,12 +181,15 @@ class PosixStorage final : public Storage {
 
   Result<ObjectInfo> Head(const std::string& key) override {
     WF_RETURN_IF_ERROR(ValidateKey(key));
+    auto parent = OpenParent(key, "head");
+    if (!parent.ok()) return parent.status();
     struct stat st;
-    if (::stat(PathOf(key).c_str(), &st) != 0) {
+    if (::fstatat(parent->get(), key.substr(key.rfind('/') + 1).c_str(), &st,
+                  AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT || errno == ENOTDIR) return Status::NotFound("head '" + key + "': no such object");
       return Status::FromErrno(errno, "head '" + key + "'");
     }
-    if (!S_ISREG(st.st_mode)) return Status::NotFound("head '" + key + "': no such object");
+    if (!S_ISREG(st.st_mode)) return Layout(key, st, "head");
     return InfoOf(key, st);
   }
 
@@ -168,11 +210,20 @@ class PosixStorage final : public Storage {
   Status Remove(const std::string& key) override {
     WF_RETURN_IF_ERROR(ValidateKey(key));
     const std::string path = PathOf(key);
-    if (::unlink(path.c_str()) != 0) {
+    auto parent = OpenParent(key, "remove");
+    if (!parent.ok()) return parent.status().IsNotFound() ? Status::Ok() : parent.status();
+    const std::string name = key.substr(key.rfind('/') + 1);
+    struct stat st;
+    if (::fstatat(parent->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        !S_ISREG(st.st_mode))
+      return Layout(key, st, "remove");
+    if (::unlinkat(parent->get(), name.c_str(), 0) != 0) {
       if (errno == ENOENT || errno == ENOTDIR) return Status::Ok();
       return Status::FromErrno(errno, "remove '" + key + "' from " + Describe());
     }
-    return fs::SyncDir(fs::DirName(path));
+    if (::fsync(parent->get()) != 0)
+      return Status::FromErrno(errno, "remove '" + key + "': fsync '" + fs::DirName(path) + "'");
+    return Status::Ok();
   }
 
   Status RemoveMany(const std::vector<std::string>& keys) override {
@@ -182,6 +233,52 @@ class PosixStorage final : public Storage {
 
  private:
   std::string PathOf(const std::string& key) const { return root_ + "/" + key; }
+
+  // Something that is not a plain file where an object is (a directory, a
+  // symbolic link, a FIFO): the repository's layout is damaged.
+  Status Layout(const std::string& key, const struct stat& st, const char* verb) const {
+    const char* what = S_ISDIR(st.st_mode)   ? "a directory"
+                       : S_ISLNK(st.st_mode) ? "a symbolic link"
+                                             : "not a regular file";
+    return Status::Corruption(std::string(verb) + " '" + key + "' in " + Describe() + ": '" +
+                              PathOf(key) + "' is " + what +
+                              ", not an object (walferry never follows links in a repository)")
+        .WithHint(
+            "the repository's layout is damaged: move that entry away, then run 'walferry verify'");
+  }
+
+  // The directory holding `key`, opened one component at a time below ROOT
+  // without following a symbolic link. kNotFound when a component is missing
+  // (or is a file); kCorruption when one is a link.
+  Result<Fd> OpenParent(const std::string& key, const char* verb) const {
+    Fd cur(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (cur.get() < 0) {
+      if (errno == ENOENT || errno == ENOTDIR)
+        return Status::NotFound(std::string(verb) + " '" + key + "': no such object");
+      return Status::FromErrno(errno, std::string(verb) + " '" + key + "': open '" + root_ + "'");
+    }
+    size_t start = 0;
+    for (size_t slash = key.find('/'); slash != std::string::npos; slash = key.find('/', start)) {
+      std::string part = key.substr(start, slash - start);
+      int fd = ::openat(cur.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0) {
+        int err = errno;
+        struct stat st;
+        if ((err == ELOOP || err == ENOTDIR) &&
+            ::fstatat(cur.get(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISLNK(st.st_mode)) {
+          return Layout(key.substr(0, slash), st, verb);
+        }
+        if (err == ENOENT || err == ENOTDIR)
+          return Status::NotFound(std::string(verb) + " '" + key + "': no such object");
+        return Status::FromErrno(
+            err, std::string(verb) + " '" + key + "': open '" + PathOf(key.substr(0, slash)) + "'");
+      }
+      cur = Fd(fd);
+      start = slash + 1;
+    }
+    return cur;
+  }
 
   static ObjectInfo InfoOf(const std::string& key, const struct stat& st) {
     return ObjectInfo{key, static_cast<uint64_t>(st.st_size), static_cast<int64_t>(st.st_mtime),

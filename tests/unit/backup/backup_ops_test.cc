@@ -261,9 +261,8 @@ TEST(VerifyTest, DamagedManifestIsListedAndTheRestStillChecked) {
 TEST(VerifyTest, NewerFormatManifestIsReportedAndTheRestStillChecked) {
   Repo repo;
   Daily(repo);
-  ASSERT_TRUE(PutString(repo.storage(), ManifestKey("b0"),
-                        "{\"format\": 99, \"name\": \"b0\"}")
-                  .ok());
+  ASSERT_TRUE(
+      PutString(repo.storage(), ManifestKey("b0"), "{\"format\": 99, \"name\": \"b0\"}").ok());
   auto r = Verify(repo.storage(), VerifyConfig{3, WalCheck::kFull});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_EQ(r->backups.size(), 4u);

@@ -112,8 +112,8 @@ TEST(ManifestTest, RelativePaths) {
                            "a\x01", "a\nb", "\xff\xfe", "a\\b"}) {
     EXPECT_TRUE(ValidateRelativePath(good).ok()) << good;
   }
-  for (const char* bad : {"", "/etc/passwd", "..", "../x", "a/../../x", "a/..", "./a", "a/./b",
-                          "a//b", "a/"}) {
+  for (const char* bad :
+       {"", "/etc/passwd", "..", "../x", "a/../../x", "a/..", "./a", "a/./b", "a//b", "a/"}) {
     EXPECT_FALSE(ValidateRelativePath(bad).ok()) << bad;
   }
   EXPECT_FALSE(ValidateRelativePath(std::string("a\0b", 3)).ok());
@@ -204,10 +204,16 @@ TEST(ManifestTest, RefusesMalformedFields) {
 // Every byte string a data directory can hold round-trips (issue 10: a name
 // with a newline was written and then refused; one not UTF-8 made push throw).
 TEST(ManifestTest, EveryFileNameRoundTrips) {
-  std::vector<std::string> names = {"ctl\nname", "tab\tname", std::string("\x01\x1f\x7f"),
-                                    "\xff\xfe", "caf\xc3\xa9",  // valid UTF-8 stays text
-                                    "\xc3", "\xed\xa0\x80",       // truncated, a surrogate
-                                    "back\\slash\"quote", "%41", "name_b64"};
+  std::vector<std::string> names = {"ctl\nname",
+                                    "tab\tname",
+                                    std::string("\x01\x1f\x7f"),
+                                    "\xff\xfe",
+                                    "caf\xc3\xa9",  // valid UTF-8 stays text
+                                    "\xc3",
+                                    "\xed\xa0\x80",  // truncated, a surrogate
+                                    "back\\slash\"quote",
+                                    "%41",
+                                    "name_b64"};
   for (int b = 1; b < 256; ++b) {
     if (b != '/') names.push_back("byte" + std::string(1, static_cast<char>(b)));
   }
@@ -258,8 +264,9 @@ TEST(ManifestTest, RefusesBadBase64AndAmbiguousNames) {
               j["files"][1]["path_b64"] = "YmFzZS8x=";  // not canonical
             }).find("path_b64"),
             std::string::npos);
-  EXPECT_NE(DecodeError([](json& j) { j["files"][1]["path_b64"] = "YmFzZS8x"; })
-                .find("both as text and as path_b64"),
+  EXPECT_NE(DecodeError([](json& j) {
+              j["files"][1]["path_b64"] = "YmFzZS8x";
+            }).find("both as text and as path_b64"),
             std::string::npos);
   // base64 of "base/1" decodes to the same name: listed twice.
   EXPECT_NE(DecodeError([](json& j) {

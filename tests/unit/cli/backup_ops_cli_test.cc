@@ -2,6 +2,7 @@
 // failure paths, and their man pages.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -34,6 +35,39 @@ TEST(BackupOpsCli, NotARepository) {
   EXPECT_EQ(RunWalferry({"delete", "--retain-full", "1"}, Env(repo.path())).exit_code, 11);
   auto v = RunWalferry({"verify"}, Env(repo.path()));
   EXPECT_EQ(v.exit_code, 11) << v.err;
+}
+
+// Issue 10: backup-list and backup-fetch LATEST said "no backups" for a
+// directory that is no repository; like verify they say wrong-repository. A
+// refused backup-fetch leaves no DEST behind.
+TEST(BackupOpsCli, ListAndFetchOfNotARepository) {
+  TempDir repo, dest;
+  auto l = RunWalferry({"backup-list"}, Env(repo.path()));
+  EXPECT_EQ(l.exit_code, 11) << l.out << l.err;
+  EXPECT_NE(l.err.find("no walferry repository"), std::string::npos) << l.err;
+  auto f = RunWalferry({"backup-fetch", "LATEST", dest.path() + "/new"}, Env(repo.path()));
+  EXPECT_EQ(f.exit_code, 11) << f.err;
+  EXPECT_FALSE(std::filesystem::exists(dest.path() + "/new"));
+}
+
+TEST(BackupOpsCli, ListShowsDamagedBackupsAndFetchLatestSkipsThem) {
+  TempDir repo, dest;
+  auto storage = OpenPosixStorage(repo.path());
+  ASSERT_TRUE(storage.ok());
+  ASSERT_TRUE(archive::CreateIdentity(**storage, {1234, "15", 16u << 20}).ok());
+  ASSERT_TRUE(PutString(**storage, "backup/20260101T000000Z/manifest.json", "{broken").ok());
+  auto l = RunWalferry({"backup-list"}, Env(repo.path()));
+  EXPECT_EQ(l.exit_code, 0) << l.err;
+  EXPECT_NE(l.out.find("DAMAGED 20260101T000000Z"), std::string::npos) << l.out;
+  EXPECT_NE(l.out.find("not valid JSON"), std::string::npos) << l.out;
+  auto j = RunWalferry({"backup-list", "--json"}, Env(repo.path()));
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  auto parsed = nlohmann::json::parse(j.out);
+  EXPECT_EQ(parsed["damaged"][0]["name"], "20260101T000000Z");
+  auto f = RunWalferry({"backup-fetch", "LATEST", dest.path() + "/new"}, Env(repo.path()));
+  EXPECT_EQ(f.exit_code, 1) << f.err;  // no usable backup
+  EXPECT_NE(f.err.find("LATEST skips backup '20260101T000000Z'"), std::string::npos) << f.err;
+  EXPECT_FALSE(std::filesystem::exists(dest.path() + "/new"));
 }
 
 TEST(BackupOpsCli, EmptyRepository) {

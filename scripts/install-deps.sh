@@ -8,9 +8,10 @@ BUILD="build-essential cmake pkg-config libcurl4-openssl-dev libssl-dev libzstd-
   libcli11-dev nlohmann-json3-dev libpq-dev libpugixml-dev libgtest-dev libgmock-dev libbenchmark-dev"
 S3SERVER="ceph-mon ceph-osd radosgw ceph-common uuid-runtime stunnel4 openssl curl"
 PG="postgresql-15 postgresql-client-15 jq"  # jq: the spool scenarios read `walferry status --json`
+FUZZ="clang libfuzzer-14-dev"  # tests/fuzz: libFuzzer targets under ASan+UBSan (clang only)
 BENCH="pgbackrest time zstd"  # bench/archive/run.sh compares with pgBackRest; /usr/bin/time for RSS
 missing=""
-for p in $BUILD $S3SERVER $PG $BENCH; do
+for p in $BUILD $S3SERVER $PG $FUZZ $BENCH; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
 if [ -n "$missing" ]; then

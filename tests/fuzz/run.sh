@@ -8,6 +8,9 @@
 #   tests/fuzz/run.sh long SECONDS [T..] a campaign: every target (or the ones named) for SECONDS
 #                                        each; the corpus grows in build-fuzz/corpus/TARGET/
 #                                        and is kept for the next campaign.
+#   tests/fuzz/run.sh known              replays tests/fuzz/known/TARGET/*: reproducers of
+#                                        findings not fixed yet; says which still fail and which
+#                                        pass now (move those to corpus/TARGET/). Exit 0 when none fails.
 #   tests/fuzz/run.sh build              only configure and build.
 #
 # Exit 0 only if every target ran its time without a crash, a sanitizer report, a
@@ -28,7 +31,7 @@ RSS_MB=${WALFERRY_FUZZ_RSS_MB:-2048}
 NICE=${WALFERRY_FUZZ_NICE:-0}
 say() { echo "fuzz: $*"; }
 usage() {
-  sed -n '3,12p' "$0" >&2
+  sed -n '2,/^# Exit 0/p' "$0" | sed '$d' >&2
   exit 2
 }
 
@@ -38,10 +41,10 @@ case "$mode" in
   long)
     [ $# -ge 2 ] || usage
     seconds=$2; shift 2 ;;
-  build) shift ;;
+  build | known) shift ;;
   *) usage ;;
 esac
-if [ "$mode" != build ]; then
+if [ "$mode" = short ] || [ "$mode" = long ]; then
   [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { say "SECONDS must be a positive number, got '$seconds'"; exit 2; }
 fi
 
@@ -55,6 +58,24 @@ CC=${CC:-clang} CXX=${CXX:-clang++} cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_T
 nice -n "$NICE" cmake --build "$BUILD" --parallel "${CMAKE_BUILD_PARALLEL_LEVEL:-2}" --target walferry_fuzz \
   >"$TMP/build.log" 2>&1 || { tail -n 40 "$TMP/build.log" >&2; say "FAILED: build"; exit 1; }
 [ "$mode" != build ] || exit 0
+
+if [ "$mode" = known ]; then
+  still=0
+  for f in "$HERE"/known/*/*; do
+    [ -f "$f" ] || continue
+    t=$(basename "$(dirname "$f")")
+    mkdir -p "$TMP/scratch/$t"
+    if TMPDIR=$TMP/scratch/$t "$BUILD/tests/fuzz/$t" "$f" >"$TMP/known.log" 2>&1; then
+      say "$t: $(basename "$f"): passes now (move it to tests/fuzz/corpus/$t/)"
+    else
+      still=$((still + 1))
+      say "$t: $(basename "$f"): still fails: $(grep -m1 -E 'what\(\)|runtime error|fuzz invariant|ERROR: ' "$TMP/known.log" || true)"
+    fi
+  done
+  [ "$still" -eq 0 ] || { say "$still known findings still fail"; exit 1; }
+  say "no known finding fails"
+  exit 0
+fi
 
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then

@@ -9,9 +9,10 @@ BUILD="build-essential cmake pkg-config libcurl4-openssl-dev libssl-dev libzstd-
 S3SERVER="ceph-mon ceph-osd radosgw ceph-common uuid-runtime stunnel4 openssl curl"
 AWSCLI="awscli"  # tests/e2e/sts_e2e_test.cc: the reference for which credentials a profile selects
 PG="postgresql-15 postgresql-client-15 jq"  # jq: the spool scenarios read `walferry status --json`
+FUZZ="clang libfuzzer-14-dev"  # tests/fuzz: libFuzzer targets under ASan+UBSan (clang only)
 BENCH="pgbackrest time zstd"  # bench/archive/run.sh compares with pgBackRest; /usr/bin/time for RSS
 missing=""
-for p in $BUILD $S3SERVER $AWSCLI $PG $BENCH; do
+for p in $BUILD $S3SERVER $AWSCLI $PG $FUZZ $BENCH; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
 if [ -n "$missing" ]; then

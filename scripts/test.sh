@@ -21,6 +21,10 @@
 #   WALFERRY_TEST_SANITIZE     1 (default): after ctest, also build the unit and conformance tests
 #                              with ASan+UBSan (build-asan/) and TSan (build-tsan/) and run them
 #                              against the same server; 0 skips that stage (for quick local loops)
+#   WALFERRY_TEST_FUZZ         1 (default): after that, build the libFuzzer targets (clang,
+#                              ASan+UBSan, build-fuzz/) and run each one briefly
+#                              (tests/fuzz/run.sh short; WALFERRY_FUZZ_SECONDS per target,
+#                              default 15); 0 skips that stage
 # Given to the tests (other WALFERRY_* variables are unset, so a developer's own settings
 # cannot leak into them):
 #   WALFERRY_TEST_S3_ENDPOINT      http://127.0.0.1:PORT
@@ -123,6 +127,12 @@ if [ "$rc" -eq 0 ] && [ "${WALFERRY_TEST_SANITIZE:-1}" != 0 ]; then
   [ "$rc" -ne 0 ] || sanitized tsan thread || rc=$?
   SANITIZER_FAILED=$rc
 fi
+if [ "$rc" -eq 0 ] && [ "${WALFERRY_TEST_FUZZ:-1}" != 0 ]; then
+  STEP="fuzz tests"
+  say "fuzz stage: every tests/fuzz target for ${WALFERRY_FUZZ_SECONDS:-15} s, building into build-fuzz/"
+  run bash "$ROOT/tests/fuzz/run.sh" short || rc=$?
+  FUZZ_FAILED=$rc
+fi
 summary=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$TMP/ctest.log" | tail -n 1 || true)
 if [ -n "$summary" ]; then
   total=${summary##* out of } failed=$(echo "$summary" | sed -E 's/.*passed, ([0-9]+) tests? failed.*/\1/')
@@ -130,6 +140,8 @@ if [ -n "$summary" ]; then
   passed=$((total - failed - skipped))
   # a failed sanitizer stage counts as one more failed test
   [ "${SANITIZER_FAILED:-0}" -eq 0 ] || failed=$((failed + 1))
+  # and so does a failed fuzz stage
+  [ "${FUZZ_FAILED:-0}" -eq 0 ] || failed=$((failed + 1))
   COUNTS="$passed passed, $failed failed"
   [ "$skipped" -eq 0 ] || COUNTS="$COUNTS, $skipped skipped"
 fi

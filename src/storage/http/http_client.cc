@@ -22,22 +22,7 @@ struct Exchange {
 
 size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   auto* ex = static_cast<Exchange*>(user);
-  std::string_view line(data, size * n);
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
-  if (line.rfind("HTTP/", 0) == 0) {  // a new status line (after 100 Continue or a redirect)
-    ex->response->headers.clear();
-    auto sp = line.find(' ');
-    ex->response->status = sp == std::string_view::npos ? 0 : std::atol(std::string(line.substr(sp + 1, 3)).c_str());
-    return size * n;
-  }
-  auto colon = line.find(':');
-  if (colon != std::string_view::npos) {
-    std::string name(line.substr(0, colon));
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-    std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-    ex->response->headers[name] = std::string(value);
-  }
+  ParseHeaderLine(std::string_view(data, size * n), ex->response);
   return size * n;
 }
 
@@ -90,6 +75,33 @@ Status TransportError(CURLcode code, const char* detail, const Request& r) {
 }
 
 }  // namespace
+
+void ParseHeaderLine(std::string_view line, Response* response) {
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!line.empty() && blank(line.back())) line.remove_suffix(1);
+  if (line.rfind("HTTP/", 0) == 0) {  // a new status line (after 100 Continue or a redirect)
+    response->headers.clear();
+    response->status = 0;
+    auto sp = line.find(' ');
+    if (sp == std::string_view::npos) return;
+    std::string_view code = line.substr(sp + 1, 3);
+    if (code.size() == 3 &&
+        std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+        (line.size() == sp + 4 || line[sp + 4] == ' ')) {
+      long v = (code[0] - '0') * 100 + (code[1] - '0') * 10 + (code[2] - '0');
+      if (v >= 100 && v <= 599) response->status = v;
+    }
+    return;
+  }
+  auto colon = line.find(':');
+  if (colon == std::string_view::npos || colon == 0) return;
+  std::string name(line.substr(0, colon));
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  std::string_view value = line.substr(colon + 1);
+  while (!value.empty() && blank(value.front())) value.remove_prefix(1);
+  response->headers[name] = std::string(value);
+}
 
 Client::Client(ClientOptions options) : options_(std::move(options)) {
   std::call_once(g_curl_init, [] { g_curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); });

@@ -34,6 +34,13 @@ struct Response {
   }
 };
 
+// Folds one received header line (CRLF or not) into `response`: a status line
+// ("HTTP/1.1 200 OK") starts a new answer (after 100 Continue or a redirect) and
+// clears the headers; "Name: value" is stored under the lowercased name, the
+// value without surrounding blanks; anything else is ignored. The status is a
+// 3-digit code in 100..599, else 0 (no answer). Pure: tests/fuzz feeds it bytes.
+void ParseHeaderLine(std::string_view line, Response* response);
+
 struct ClientOptions {
   std::string ca_file;       // PEM bundle; empty = the system's trust store
   bool verify_tls = true;

@@ -30,6 +30,7 @@
 #include "common/log.h"
 #include "storage/http/http_client.h"
 #include "storage/s3/credentials.h"
+#include "storage/s3/s3_headers.h"
 #include "storage/s3/s3_xml.h"
 #include "storage/s3/sigv4.h"
 #include "walferry/storage.h"
@@ -129,18 +130,33 @@ class S3Storage final : public Storage {
     const std::string op = "get '" + key + "' from " + Describe();
     uint64_t delivered = 0;
     std::string etag;
+    // What the current attempt asked for: a Range from `asked_from` (when
+    // `ranged`), checked against the answer before its first byte is used.
+    bool ranged = false, checked = false;
+    uint64_t asked_from = 0;
     http::BodySink body_sink = [&](const http::Response& head, const char* data, size_t n) {
+      if (!checked) {
+        checked = true;
+        WF_RETURN_IF_ERROR(CheckRangeAnswer(head, ranged, asked_from, range, op));
+      }
       if (etag.empty()) etag = head.Header("etag");
+      // A 200 to "bytes=0-N" is the whole object: keep only what was asked.
+      if (range && range->length) {
+        if (delivered >= *range->length) return Status::Ok();
+        n = static_cast<size_t>(std::min<uint64_t>(n, *range->length - delivered));
+      }
       Status s = sink.Write(data, n);
       if (s.ok()) delivered += n;
       return s;
     };
     auto result = Execute(op, [&](int attempt) -> Result<std::optional<S3Request>> {
       S3Request req{"GET", FullKey(key), {}, {}, {}};
+      checked = false;
+      ranged = range || delivered > 0;
       // A retry resumes after the last delivered byte, of the same version only.
-      if (range || delivered > 0) {
-        uint64_t from = (range ? range->offset : 0) + delivered;
-        std::string spec = "bytes=" + std::to_string(from) + "-";
+      if (ranged) {
+        asked_from = (range ? range->offset : 0) + delivered;
+        std::string spec = "bytes=" + std::to_string(asked_from) + "-";
         if (range && range->length) {
           if (delivered >= *range->length) return std::optional<S3Request>();  // all there
           spec += std::to_string(range->offset + *range->length - 1);
@@ -166,7 +182,12 @@ class S3Storage final : public Storage {
     if (!r.ok()) return r.status();
     ObjectInfo info;
     info.key = key;
-    info.size = std::strtoull(r->Header("content-length").c_str(), nullptr, 10);
+    auto size = s3::ParseContentLength(r->Header("content-length"));
+    if (!size) {
+      return Status::InvalidArgument(op + ": the server's answer has no valid Content-Length ('" +
+                                     r->Header("content-length").substr(0, 40) + "')");
+    }
+    info.size = *size;
     info.mtime_unix = s3::ParseHttpDate(r->Header("last-modified"));
     info.etag = r->Header("etag");
     return info;
@@ -533,6 +554,40 @@ class S3Storage final : public Storage {
     }
     out->resize(start + got);
     return got;
+  }
+
+  // The answer to a GET that sent Range: a 206 must cover exactly the bytes
+  // asked for (when it says which, in Content-Range); a 200 (a server that ignores Range) is the
+  // whole object, so it is usable only when the range starts at 0 (the caller keeps the first
+  // bytes). Anything else would splice the wrong bytes into the body.
+  static Status CheckRangeAnswer(const http::Response& head, bool ranged, uint64_t from,
+                                 const std::optional<ByteRange>& range, const std::string& op) {
+    if (!ranged) return Status::Ok();
+    if (head.status == 200) {
+      if (from == 0) return Status::Ok();
+      return Status::InvalidArgument(
+                 op + ": asked for bytes from " + std::to_string(from) +
+                 ", the server sent the whole object (it ignored the Range header)")
+          .WithHint("use an S3 endpoint that supports ranged GET requests");
+    }
+    const std::string header = head.Header("content-range");
+    if (header.empty())
+      return Status::Ok();  // a 206 must carry it (RFC 9110); nothing to check without
+    auto cr = s3::ParseContentRange(header);
+    bool ok = cr && cr->first == from;
+    if (ok && cr->total) {
+      // The last byte: the end of the asked range, or of the object when it is shorter.
+      uint64_t end = range && range->length ? range->offset + *range->length - 1 : *cr->total - 1;
+      ok = cr->last == std::min(end, *cr->total - 1);
+    } else if (ok && range && range->length) {
+      ok = cr->last <= range->offset + *range->length - 1;
+    }
+    if (!ok) {
+      return Status::InvalidArgument(op + ": asked for bytes from " + std::to_string(from) +
+                                     ", the server answered Content-Range '" +
+                                     header.substr(0, 80) + "'");
+    }
+    return Status::Ok();
   }
 
   // The server verified Content-MD5 already; an ETag that is an MD5 (no KMS)

@@ -333,8 +333,10 @@ class Pusher {
     PutOptions once;
     once.if_absent = true;
     auto put = PutString(storage_, ManifestKey(m_.name), text, once);
-    if (!put.ok())
-      return Abandon(put.status().Annotate("store the manifest of backup '" + m_.name + "'"));
+    if (!put.ok()) {
+      Status stored = ManifestAfterFailedPut(text, put.status());
+      if (!stored.ok()) return stored;
+    }
 
     PushResult r;
     r.manifest = m_;
@@ -601,6 +603,52 @@ class Pusher {
       }
     }
   }
+
+  // The manifest's PUT failed, but its outcome may be unknown: the server can
+  // store an object and its answer be lost, and the retried only-if-absent PUT
+  // then finds the manifest in place (kAlreadyExists). Decide from what the
+  // repository holds, never from the answer alone:
+  // - the manifest we sent is stored: the backup exists and is complete (ok);
+  // - no manifest is stored: abandon the backup as for any failure;
+  // - another manifest, or no way to tell: the data objects stay (a stored
+  //   manifest may refer to them) and the error says so.
+  Status ManifestAfterFailedPut(const std::string& text, const Status& put) {
+    const std::string key = ManifestKey(m_.name);
+    const std::string what = "store the manifest of backup '" + m_.name + "'";
+    BoundedSink_ back(text.size() + 1);
+    Status got = storage_.Get(key, back, std::nullopt);
+    if (got.ok() && back.out == text) {
+      log::Warn("the manifest of backup '" + m_.name + "' is stored in " + storage_.Describe() +
+                " although its upload reported '" + put.ToString() +
+                "' (an answer was lost); read back and identical: the backup is complete");
+      return Status::Ok();
+    }
+    if (got.IsNotFound()) return Abandon(put.Annotate(what));
+    if (got.ok() || back.over) {
+      return Status::AlreadyExists(what + ": '" + key + "' already holds another manifest")
+          .WithHint("the data objects of this backup were kept; 'walferry verify' checks the "
+                    "repository");
+    }
+    return put.Annotate(what + " (outcome unknown: reading it back failed too: " +
+                        got.ToString() + ")")
+        .WithHint("the data objects were kept in case the manifest was stored; "
+                  "'walferry backup-list' and 'walferry verify' tell whether the backup exists");
+  }
+  // Collects at most `max` bytes (a manifest read back for comparison).
+  struct BoundedSink_ final : ByteSink {
+    explicit BoundedSink_(size_t max) : max_(max) {}
+    Status Write(const char* data, size_t n) override {
+      if (out.size() + n > max_) {
+        over = true;
+        return Status::Corruption("longer than the manifest sent");
+      }
+      out.append(data, n);
+      return Status::Ok();
+    }
+    std::string out;
+    bool over = false;
+    size_t max_;
+  };
 
   // On failure: the server's backup ends with the session; the data objects
   // already written are removed so that nothing half-made stays behind.

@@ -288,8 +288,8 @@ TEST(FetchTest, FailedRestoreLeavesNoControlFile) {
 
 TEST(FetchTest, NeverRestoresSetuidSetgidOrSticky) {
   auto s = NewMemoryStorage();
-  StoreEntries(*s, {{"d", FileType::kDir, 01777, "", ""},
-                    {"d/f", FileType::kFile, 06755, "x", ""}});
+  StoreEntries(*s,
+               {{"d", FileType::kDir, 01777, "", ""}, {"d/f", FileType::kFile, 06755, "x", ""}});
   TempDir t;
   FetchConfig c;
   c.name = "b1";
@@ -316,10 +316,10 @@ TEST(FetchTest, TablespaceLocationsAreRestricted) {
     for (const auto& sp : spaces) {
       entries.push_back(
           {"pg_tblspc/" + std::to_string(sp.oid), FileType::kLink, 0777, "", sp.location});
-      entries.push_back({"pg_tblspc/" + std::to_string(sp.oid) + "/PG_15", FileType::kDir, 0700,
-                         "", ""});
-      entries.push_back({"pg_tblspc/" + std::to_string(sp.oid) + "/PG_15/f", FileType::kFile,
-                         0600, "ts", ""});
+      entries.push_back(
+          {"pg_tblspc/" + std::to_string(sp.oid) + "/PG_15", FileType::kDir, 0700, "", ""});
+      entries.push_back(
+          {"pg_tblspc/" + std::to_string(sp.oid) + "/PG_15/f", FileType::kFile, 0600, "ts", ""});
     }
     StoreEntries(*s, entries, spaces);
     FetchConfig c;
@@ -339,9 +339,9 @@ TEST(FetchTest, TablespaceLocationsAreRestricted) {
   refused(attempt({{16384, "a", t.path()}}, {}, false), "overlaps DEST");
   refused(attempt({{16384, "a", "/"}}, {}, false), "overlaps DEST");
   refused(attempt({{16384, "a", t.path() + "/x/../data"}}, {}, false), "not an absolute directory");
-  refused(attempt({{16384, "a", t.path() + "/ts"}, {16385, "b", t.path() + "/ts/inner"}}, {},
-                  false),
-          "overlaps the directory of tablespace 16384");
+  refused(
+      attempt({{16384, "a", t.path() + "/ts"}, {16385, "b", t.path() + "/ts/inner"}}, {}, false),
+      "overlaps the directory of tablespace 16384");
   refused(attempt({{16384, "a", t.path() + "/ts"}, {16385, "b", t.path() + "//ts/"}}, {}, false),
           "overlaps the directory of tablespace 16384");
   // A recorded location that is not empty is never restored over, even with --force.

@@ -9,8 +9,10 @@ BUILD="build-essential cmake pkg-config libcurl4-openssl-dev libssl-dev libzstd-
 S3SERVER="ceph-mon ceph-osd radosgw ceph-common uuid-runtime stunnel4 openssl curl"
 PG="postgresql-15 postgresql-client-15 jq"  # jq: the spool scenarios read `walferry status --json`
 BENCH="pgbackrest time zstd"  # bench/archive/run.sh compares with pgBackRest; /usr/bin/time for RSS
+# tests/package/run.sh: builds the Debian package (debian/), checks it, installs it, reads its man pages
+PACKAGE="dpkg-dev debhelper lintian man-db bash-completion"
 missing=""
-for p in $BUILD $S3SERVER $PG $BENCH; do
+for p in $BUILD $S3SERVER $PG $BENCH $PACKAGE; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
 if [ -n "$missing" ]; then

@@ -11,8 +11,10 @@ AWSCLI="awscli"  # tests/e2e/sts_e2e_test.cc: the reference for which credential
 PG="postgresql-15 postgresql-client-15 jq"  # jq: the spool scenarios read `walferry status --json`
 FUZZ="clang libfuzzer-14-dev"  # tests/fuzz: libFuzzer targets under ASan+UBSan (clang only)
 BENCH="pgbackrest time zstd"  # bench/archive/run.sh compares with pgBackRest; /usr/bin/time for RSS
+# tests/package/run.sh: builds the Debian package (debian/), checks it, installs it, reads its man pages
+PACKAGE="dpkg-dev debhelper lintian man-db bash-completion"
 missing=""
-for p in $BUILD $S3SERVER $AWSCLI $PG $FUZZ $BENCH; do
+for p in $BUILD $S3SERVER $AWSCLI $PG $FUZZ $BENCH $PACKAGE; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
 if [ -n "$missing" ]; then

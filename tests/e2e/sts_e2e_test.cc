@@ -1,6 +1,7 @@
 // Temporary credentials from a real STS: radosgw's, on the test S3 server that
-// scripts/test.sh starts (scripts/s3-server/start.sh enables STS and makes the
-// role whose ARN it writes to $WALFERRY_TEST_S3_DIR/sts-role-arn). Missing
+// scripts/test.sh starts (scripts/s3-server/start.sh runs a second gateway
+// with STS on, URL in $WALFERRY_TEST_S3_DIR/sts-endpoint, and makes the role
+// whose ARN it writes to $WALFERRY_TEST_S3_DIR/sts-role-arn). Missing
 // variables or a server without STS fail, never skip.
 //
 // radosgw, like AWS, refuses DurationSeconds below 900, so real expiry cannot
@@ -40,7 +41,7 @@ std::string Env(const char* name) {
 class StsE2E : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const char* v : {"WALFERRY_TEST_S3_ENDPOINT", "WALFERRY_TEST_S3_BUCKET", "WALFERRY_TEST_S3_ACCESS_KEY",
+    for (const char* v : {"WALFERRY_TEST_S3_BUCKET", "WALFERRY_TEST_S3_ACCESS_KEY",
                           "WALFERRY_TEST_S3_SECRET_KEY", "WALFERRY_TEST_S3_DIR"}) {
       ASSERT_FALSE(Env(v).empty()) << v << " unset: run through scripts/test.sh, which starts the real server";
     }
@@ -48,7 +49,10 @@ class StsE2E : public ::testing::Test {
     ASSERT_TRUE(arn_file && std::getline(arn_file, role_arn_))
         << "the test S3 server in " << Env("WALFERRY_TEST_S3_DIR")
         << " has no STS role (made by an older scripts/s3-server/start.sh?): remove the directory and start it again";
-    endpoint_ = Env("WALFERRY_TEST_S3_ENDPOINT");
+    // The gateway with STS on (start.sh: PORT+9), for STS and for S3 with its credentials.
+    std::ifstream sts_file(Env("WALFERRY_TEST_S3_DIR") + "/sts-endpoint");
+    ASSERT_TRUE(sts_file && std::getline(sts_file, endpoint_))
+        << "the test S3 server in " << Env("WALFERRY_TEST_S3_DIR") << " has no STS gateway (sts-endpoint)";
     std::filesystem::create_directories(home_.path() + "/.aws");
     // [default] holds keys the server does not know: a profile must be chosen.
     home_.Write(".aws/credentials", "[default]\naws_access_key_id = nobody\naws_secret_access_key = wrong\n"

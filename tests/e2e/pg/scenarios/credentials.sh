@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # Temporary credentials from a real STS (issue 13): the whole archive, backup and restore
 # cycle with no key in walferry's config, only the role of a ~/.aws profile, assumed through
-# radosgw's STS (scripts/s3-server/start.sh enables it and writes the role's ARN to
-# $WALFERRY_TEST_S3_DIR/sts-role-arn). PostgreSQL's archive_command and restore_command find
+# radosgw's STS (scripts/s3-server/start.sh runs a gateway with STS on, URL in
+# $WALFERRY_TEST_S3_DIR/sts-endpoint, and writes the role's ARN to sts-role-arn there). PostgreSQL's archive_command and restore_command find
 # the same files through HOME, as they would on a real host.
 
 # use_sts_profile : rewrite the walferry config without keys; ~/.aws files with a role
@@ -12,8 +12,9 @@ use_sts_profile() {
     fail "$arn_file missing: the test S3 server has no STS role (made by an older start.sh? remove its directory)"
   local role
   role=$(cat "$arn_file")
-  grep -v '^s3-access-key-id\|^s3-secret-access-key' "$CONF" >"$CONF.new"
-  printf 's3-sts-endpoint = %s\n' "$WALFERRY_TEST_S3_TLS_ENDPOINT" >>"$CONF.new"
+  STS_ENDPOINT=$(cat "$WALFERRY_TEST_S3_DIR/sts-endpoint")
+  grep -v '^s3-access-key-id\|^s3-secret-access-key\|^s3-endpoint\|^s3-ca-file' "$CONF" >"$CONF.new"
+  printf 's3-endpoint = %s\ns3-sts-endpoint = %s\n' "$STS_ENDPOINT" "$STS_ENDPOINT" >>"$CONF.new"
   mv "$CONF.new" "$CONF"
   chmod 600 "$CONF"
   mkdir -p "$T/.aws"
@@ -30,7 +31,7 @@ scenario_sts_backup() {
   use_sts_profile
   wf check
   expect_eq "check passes with the assumed role" "$WF_RC" 0
-  expect_match "check names the role and STS" "$WF_OUT" "assumed through STS AssumeRole at $WALFERRY_TEST_S3_TLS_ENDPOINT"
+  expect_match "check names the role and STS" "$WF_OUT" "assumed through STS AssumeRole at $STS_ENDPOINT"
   expect_match "check says the credentials are temporary" "$WF_OUT" 'temporary until [0-9T:-]+Z'
   expect_no_match "check never prints the secret" "$WF_OUT$WF_ERR" "$WALFERRY_TEST_S3_SECRET_KEY"
   init_cluster P

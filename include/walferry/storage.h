@@ -155,7 +155,8 @@ struct S3Config {
   // False when s3-region was left at its default: then AWS_REGION,
   // AWS_DEFAULT_REGION or the AWS profile's region, if set, is used.
   bool region_from_option = true;
-  std::string sts_endpoint;  // STS for role assumption; "" = AWS_ENDPOINT_URL_STS or AWS's regional one
+  std::string
+      sts_endpoint;  // STS for role assumption; "" = AWS_ENDPOINT_URL_STS or AWS's regional one
   // Tests: the credentials' clock (unix seconds); empty = the system clock.
   std::function<int64_t()> credentials_clock;
   std::string storage_class;  // x-amz-storage-class when not empty

@@ -5,7 +5,7 @@
 # STARTTIME being field 22 of /proc/PID/stat (clock ticks since boot). A pid counts as ours
 # only while a live process with that pid has that start time, so a pid the kernel has
 # since reused for another process is never stopped by mistake. Names in use: 1-mon,
-# 2-osd, 3-rgw (start.sh) and 9-tls (tls.sh); stop.sh stops the highest NN first.
+# 2-osd, 3-rgw, 4-sts (start.sh) and 9-tls (tls.sh); stop.sh stops the highest NN first.
 
 # stime PID — print the start time of live process PID; fail if it is gone or a zombie.
 stime() {

@@ -8,12 +8,16 @@
 # key walferry, secret walferry-secret, bucket walferry-test, created here (override with
 # S3_ACCESS_KEY, S3_SECRET_KEY, S3_BUCKET). tls.sh puts a TLS front before it.
 #
-# STS (AssumeRole, GetSessionToken) is served on the same endpoint: a new DIR gets the role
-# walferry-test-role (ARN in DIR/sts-role-arn, arn:aws:iam:::role/walferry-test-role) that
-# the test user may assume, with a role policy allowing s3:* on every bucket, and the user
-# gets the caps "roles=*". A DIR made by an older start.sh has no STS until rm -rf DIR.
+# STS (AssumeRole) and S3 with the temporary credentials it hands out are served by a second
+# radosgw on the same cluster, http://127.0.0.1:PORT+9 (written to DIR/sts-endpoint): with
+# rgw_s3_auth_use_sts, radosgw answers a wrong secret with AccessDenied instead of
+# SignatureDoesNotMatch, so the gateway on PORT keeps STS off and behaves as before. A new DIR
+# gets the role walferry-test-role (ARN in DIR/sts-role-arn) that the test user may assume,
+# with a role policy allowing s3:* on every bucket; the user gets the caps "roles=*". A DIR
+# made by an older start.sh has no STS gateway until rm -rf DIR.
 #
-# Ports, all on 127.0.0.1: PORT (S3), PORT+1 (mon), PORT+2..PORT+9 (osd); they must be free.
+# Ports, all on 127.0.0.1: PORT (S3), PORT+1 (mon), PORT+2..PORT+8 (osd), PORT+9 (S3 + STS);
+# they must be free.
 # A DIR stays bound to its PORT (the mon's address is in its monmap).
 #
 # Idempotent: on a DIR whose daemons all run it only checks the S3 API (~0.1 s). If only
@@ -77,7 +81,7 @@ auth_client_required = none
 ms_mon_client_mode = crc
 ms_bind_msgr1 = false
 ms_bind_port_min = $((PORT + 2))
-ms_bind_port_max = $((PORT + 9))
+ms_bind_port_max = $((PORT + 8))
 public_addr = 127.0.0.1
 cluster_addr = 127.0.0.1
 run_dir = $R
@@ -118,6 +122,15 @@ rgw_enable_lc_threads = false
 rgw_gc_obj_min_wait = 10
 rgw_gc_processor_period = 10
 rgw_gc_processor_max_time = 10
+
+# the same gateway with STS on, for temporary credentials
+[client.rgw.sts]
+rgw_frontends = beast endpoint=127.0.0.1:$((PORT + 9)) tcp_nodelay=1
+rgw_data = $DIR/rgw-sts
+rgw_dns_name = 127.0.0.1
+rgw_thread_pool_size = 16
+rgw_enable_lc_threads = false
+rgw_enable_gc_threads = false
 rgw_s3_auth_use_sts = true
 rgw_sts_key = walferrytestkey1
 CONF
@@ -128,7 +141,7 @@ CONF
 new_cluster() {
   local fsid uuid id
   rm -rf "$DIR/mon.a" "$DIR/osd.0" "$DIR/osd.0.block" "$DIR/rgw" "$DIR/monmap" "$DIR/keyring"
-  mkdir -p "$DIR/mon.a" "$DIR/osd.0" "$DIR/rgw"
+  mkdir -p "$DIR/mon.a" "$DIR/osd.0" "$DIR/rgw" "$DIR/rgw-sts"
   fsid=$(uuidgen)
   write_config "$fsid"
   ceph-authtool --create-keyring "$DIR/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
@@ -144,6 +157,8 @@ new_cluster() {
   echo "$PORT" >"$DIR/port"
 }
 
+STS_PORT=$((PORT + 9))
+has_sts() { grep -q '^\[client.rgw.sts\]' "$C" 2>/dev/null; }
 daemons="1-mon 2-osd 3-rgw"
 if alive "$R" 1-mon && alive "$R" 2-osd; then
   if ! alive "$R" 3-rgw; then          # only the gateway is down: start it alone
@@ -151,8 +166,13 @@ if alive "$R" 1-mon && alive "$R" 2-osd; then
     require_free_ports "S3 port of $DIR" "$PORT"
     spawn "$R" "$L/rgw.out" 3-rgw radosgw -c "$C" -n client.rgw.a -f
   fi
-else                                   # new, stopped, half-up or stale: (re)start all three
-  "$HERE/stop.sh" "$DIR" 3-rgw 2-osd 1-mon
+  if has_sts && ! alive "$R" 4-sts; then
+    rm -f "$R/4-sts.pid"
+    require_free_ports "S3+STS port of $DIR" "$STS_PORT"
+    spawn "$R" "$L/rgw-sts.out" 4-sts radosgw -c "$C" -n client.rgw.sts -f
+  fi
+else                                   # new, stopped, half-up or stale: (re)start all
+  "$HERE/stop.sh" "$DIR" 4-sts 3-rgw 2-osd 1-mon
   require_free_ports "needed by the S3 server in $DIR: $PORT..$((PORT + 9))" $(seq "$PORT" $((PORT + 9)))
   if [ -f "$DIR/port" ]; then
     spawn "$R" "$L/mon.out" 1-mon ceph-mon -c "$C" -i a -f
@@ -161,7 +181,9 @@ else                                   # new, stopped, half-up or stale: (re)sta
   fi
   spawn "$R" "$L/osd.out" 2-osd ceph-osd -c "$C" -i 0 -f
   spawn "$R" "$L/rgw.out" 3-rgw radosgw -c "$C" -n client.rgw.a -f
+  if has_sts; then spawn "$R" "$L/rgw-sts.out" 4-sts radosgw -c "$C" -n client.rgw.sts -f; fi
 fi
+if has_sts; then daemons="$daemons 4-sts"; fi
 
 # Wait up to 60 s for the S3 API: 403 means up but the user does not exist yet.
 code=000
@@ -190,7 +212,7 @@ fi
 # make_sts_role — the role the test user assumes through STS (once, with the user); its
 # ARN goes to DIR/sts-role-arn, written last so that a failed attempt is redone.
 make_sts_role() {
-  grep -q '^rgw_s3_auth_use_sts = true' "$C" || return 0   # a DIR from an older start.sh
+  has_sts || return 0                  # a DIR from an older start.sh
   local role=walferry-test-role
   radosgw-admin -c "$C" caps add --uid="$ACCESS" --caps="roles=*" >>"$L/admin.out" 2>&1 ||
     { echo "start.sh: radosgw-admin caps add failed, see $L/admin.out" >&2; exit 1; }
@@ -205,6 +227,16 @@ make_sts_role() {
   echo "arn:aws:iam:::role/$role" >"$DIR/sts-role-arn"
 }
 if [ "$code" = 200 ] && [ ! -f "$DIR/sts-role-arn" ]; then make_sts_role; fi
+if has_sts; then                       # the STS gateway answers too (up to 60 s)
+  for _ in $(seq 600); do
+    code=$(s3 "http://127.0.0.1:$STS_PORT/" 2>/dev/null) || true
+    [ "$code" = 200 ] && break
+    alive "$R" 4-sts || { echo "start.sh: 4-sts died; its output: $L/rgw-sts.out" >&2; exit 1; }
+    sleep 0.1
+  done
+  [ "$code" = 200 ] || { echo "start.sh: S3+STS gateway on port $STS_PORT not ready (HTTP $code)" >&2; exit 1; }
+  echo "http://127.0.0.1:$STS_PORT" >"$DIR/sts-endpoint"
+fi
 
 for _ in $(seq 100); do                # 200 created, 409 already there (ours)
   code=$(s3 -X PUT "$ENDPOINT/$BUCKET") || true

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # stop.sh DIR [NAME...] — stop the test S3 server processes recorded in DIR/run by start.sh
-# and tls.sh: all of them, or only the NAMEs given (1-mon, 2-osd, 3-rgw, 9-tls), highest
+# and tls.sh: all of them, or only the NAMEs given (1-mon, 2-osd, 3-rgw, 4-sts, 9-tls), highest
 # number first (TLS front, radosgw, osd, mon: that order spares the next start a slow
 # recovery). Fault tests stop the gateway alone with "stop.sh DIR 3-rgw" and bring it back
 # with "start.sh DIR PORT".
@@ -10,14 +10,14 @@
 # SIGKILL after 10 s; the script returns once they are gone (usually well under 1 s).
 # Data in DIR is kept. Stopping what is not running is not an error: exit 0.
 set -uo pipefail
-[ $# -ge 1 ] || { echo "usage: $0 DIR [1-mon|2-osd|3-rgw|9-tls...]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: $0 DIR [1-mon|2-osd|3-rgw|4-sts|9-tls...]" >&2; exit 2; }
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/s3-server/lib.sh
 . "$HERE/lib.sh"
 R=$1/run
 shift
 for n in "$@"; do
-  [[ $n =~ ^[0-9]-[a-z]+$ ]] || { echo "stop.sh: bad process name '$n' (1-mon, 2-osd, 3-rgw, 9-tls)" >&2; exit 2; }
+  [[ $n =~ ^[0-9]-[a-z]+$ ]] || { echo "stop.sh: bad process name '$n' (1-mon, 2-osd, 3-rgw, 4-sts, 9-tls)" >&2; exit 2; }
 done
 [ -d "$R" ] || exit 0
 

@@ -705,9 +705,13 @@ Result<GlobalConfig> ResolveConfig(const ConfigSources& sources) {
   s3.stall_timeout_seconds = typed["s3-stall-timeout"].seconds;
   s3.sts_endpoint = typed["s3-sts-endpoint"].text;
   for (const ResolvedOption& r : config.options) {  // for the credential chain
-    if (r.spec->name == std::string_view("s3-region")) s3.region_from_option = r.origin != Origin::kDefault;
+    if (r.spec->name == std::string_view("s3-region")) {
+      s3.region_from_option = r.origin != Origin::kDefault;
+    }
     if (r.spec->name == std::string_view("s3-access-key-id")) {
-      s3.credentials_origin = "s3-access-key-id " + std::string(r.origin == Origin::kDefault ? "default" : "from " + r.where);
+      s3.credentials_origin =
+          "s3-access-key-id " +
+          std::string(r.origin == Origin::kDefault ? "default" : "from " + r.where);
     }
   }
   return config;

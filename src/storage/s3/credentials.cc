@@ -48,15 +48,17 @@ extern char** environ;
 namespace walferry::s3 {
 namespace {
 
-constexpr int64_t kRefreshMargin = 300;   // refresh 5 minutes before expiration
+constexpr int64_t kRefreshMargin = 300;  // refresh 5 minutes before expiration
 constexpr int64_t kRetryFailedRefresh = 10;
 constexpr int kDefaultRoleSeconds = 3600;
 constexpr const char* kImdsDefault = "http://169.254.169.254";
 constexpr const char* kContainerHost = "http://169.254.170.2";
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -102,7 +104,8 @@ struct Url {
 Result<Url> ParseUrl(const std::string& url, const std::string& what) {
   auto sep = url.find("://");
   if (sep == std::string::npos) {
-    return Status::InvalidArgument(what + " '" + url + "' is not a URL (http://... or https://...)");
+    return Status::InvalidArgument(what + " '" + url +
+                                   "' is not a URL (http://... or https://...)");
   }
   Url u;
   u.scheme = Lower(url.substr(0, sep));
@@ -118,14 +121,16 @@ Result<Url> ParseUrl(const std::string& url, const std::string& what) {
 }
 
 http::ClientOptions ClientFor(const ChainOptions& o) {
-  return http::ClientOptions{o.ca_file, o.verify_tls, o.connect_timeout_seconds, o.stall_timeout_seconds};
+  return http::ClientOptions{o.ca_file, o.verify_tls, o.connect_timeout_seconds,
+                             o.stall_timeout_seconds};
 }
 
 // ---- fixed keys ----------------------------------------------------------------
 
 class StaticSource final : public CredentialSource {
  public:
-  StaticSource(Credentials keys, std::string name) : keys_(std::move(keys)), name_(std::move(name)) {}
+  StaticSource(Credentials keys, std::string name)
+      : keys_(std::move(keys)), name_(std::move(name)) {}
   std::string Name() const override { return name_; }
   Result<TimedCredentials> Fetch() override { return TimedCredentials{keys_, 0}; }
   bool Refreshable() const override { return false; }
@@ -161,7 +166,8 @@ class Sts {
     if (sign_with != nullptr) {
       const std::string amz_date = AmzDate(static_cast<std::time_t>(std::time(nullptr)));
       headers.emplace_back("x-amz-date", amz_date);
-      if (!sign_with->session_token.empty()) headers.emplace_back("x-amz-security-token", sign_with->session_token);
+      if (!sign_with->session_token.empty())
+        headers.emplace_back("x-amz-security-token", sign_with->session_token);
       SigningInput in{"POST", url->path, {}, headers, crypto::Sha256Hex(body)};
       headers.emplace_back("Authorization", Sign(in, *sign_with, region_, "sts", amz_date));
     }
@@ -190,17 +196,20 @@ class Sts {
       code = e.child("Code").text().as_string();
       message = e.child("Message").text().as_string();
     }
-    std::string what = op + ": http " + std::to_string(r.status) + (code.empty() ? "" : " " + code) +
+    std::string what = op + ": http " + std::to_string(r.status) +
+                       (code.empty() ? "" : " " + code) +
                        (message.empty() ? "" : " (" + message + ")");
-    if (r.status >= 500 || r.status == 429 || code == "Throttling" || code == "IDPCommunicationError") {
+    if (r.status >= 500 || r.status == 429 || code == "Throttling" ||
+        code == "IDPCommunicationError") {
       return Status::Unavailable(what);
     }
     if (code == "AccessDenied" || r.status == 403) {
       return Status::Permission(what).WithHint(
           "check the role's trust policy and that the source credentials may call sts:AssumeRole");
     }
-    if (code == "InvalidClientTokenId" || code == "SignatureDoesNotMatch" || code == "ExpiredToken" ||
-        code == "InvalidIdentityToken" || code == "ExpiredTokenException") {
+    if (code == "InvalidClientTokenId" || code == "SignatureDoesNotMatch" ||
+        code == "ExpiredToken" || code == "InvalidIdentityToken" ||
+        code == "ExpiredTokenException") {
       return Status::Auth(what).WithHint("the credentials or token given to STS were refused");
     }
     return Status::InvalidArgument(what);
@@ -214,11 +223,16 @@ class Sts {
 
 class AssumeRoleSource final : public CredentialSource {
  public:
-  AssumeRoleSource(std::unique_ptr<CredentialSource> base, std::string role_arn, std::string session,
-                   std::string external_id, int duration, std::string name, const ChainOptions& o,
-                   const CredentialEnvironment& env)
-      : base_(std::move(base)), role_arn_(std::move(role_arn)), session_(std::move(session)),
-        external_id_(std::move(external_id)), duration_(duration), name_(std::move(name)), sts_(o, env) {}
+  AssumeRoleSource(std::unique_ptr<CredentialSource> base, std::string role_arn,
+                   std::string session, std::string external_id, int duration, std::string name,
+                   const ChainOptions& o, const CredentialEnvironment& env)
+      : base_(std::move(base)),
+        role_arn_(std::move(role_arn)),
+        session_(std::move(session)),
+        external_id_(std::move(external_id)),
+        duration_(duration),
+        name_(std::move(name)),
+        sts_(o, env) {}
   std::string Name() const override {
     return name_ + ": role " + role_arn_ + " assumed through STS AssumeRole at " + sts_.endpoint() +
            " with the credentials of " + base_->Name();
@@ -226,7 +240,8 @@ class AssumeRoleSource final : public CredentialSource {
   Result<TimedCredentials> Fetch() override {
     auto base = base_->Fetch();
     if (!base.ok()) return base.status();
-    Params p = {{"RoleArn", role_arn_}, {"RoleSessionName", session_},
+    Params p = {{"RoleArn", role_arn_},
+                {"RoleSessionName", session_},
                 {"DurationSeconds", std::to_string(duration_)}};
     if (!external_id_.empty()) p.emplace_back("ExternalId", external_id_);
     return sts_.Call("AssumeRole", p, &base->keys, "role " + role_arn_);
@@ -242,10 +257,13 @@ class AssumeRoleSource final : public CredentialSource {
 
 class WebIdentitySource final : public CredentialSource {
  public:
-  WebIdentitySource(std::string token_file, std::string role_arn, std::string session, std::string name,
-                    const ChainOptions& o, const CredentialEnvironment& env)
-      : token_file_(std::move(token_file)), role_arn_(std::move(role_arn)), session_(std::move(session)),
-        name_(std::move(name)), sts_(o, env) {}
+  WebIdentitySource(std::string token_file, std::string role_arn, std::string session,
+                    std::string name, const ChainOptions& o, const CredentialEnvironment& env)
+      : token_file_(std::move(token_file)),
+        role_arn_(std::move(role_arn)),
+        session_(std::move(session)),
+        name_(std::move(name)),
+        sts_(o, env) {}
   std::string Name() const override {
     return name_ + ": role " + role_arn_ + " assumed through STS AssumeRoleWithWebIdentity at " +
            sts_.endpoint() + " with the token in '" + token_file_ + "'";
@@ -253,7 +271,8 @@ class WebIdentitySource final : public CredentialSource {
   Result<TimedCredentials> Fetch() override {
     // Read on every fetch: Kubernetes rotates the projected token.
     auto token = ReadFile(token_file_, "web identity token file");
-    if (!token.ok()) return Status::Auth(token.status().message()).WithHint("check AWS_WEB_IDENTITY_TOKEN_FILE");
+    if (!token.ok())
+      return Status::Auth(token.status().message()).WithHint("check AWS_WEB_IDENTITY_TOKEN_FILE");
     std::string t(Trim(*token));
     while (!t.empty() && (t.back() == '\n')) t.pop_back();
     if (t.empty()) return Status::Auth("web identity token file '" + token_file_ + "' is empty");
@@ -272,7 +291,9 @@ class ContainerSource final : public CredentialSource {
  public:
   ContainerSource(std::string url, std::string token, std::string token_file, std::string name,
                   const ChainOptions& o)
-      : url_(std::move(url)), token_(std::move(token)), token_file_(std::move(token_file)),
+      : url_(std::move(url)),
+        token_(std::move(token)),
+        token_file_(std::move(token_file)),
         name_(std::move(name)),
         client_(http::ClientOptions{o.ca_file, o.verify_tls, 2, 5}) {}
   std::string Name() const override { return name_ + " (" + url_ + ")"; }
@@ -313,17 +334,22 @@ class ImdsSource final : public CredentialSource {
  public:
   explicit ImdsSource(std::string endpoint)
       : endpoint_(std::move(endpoint)), client_(http::ClientOptions{"", true, 1, 1}) {}
-  std::string Name() const override { return "EC2 instance metadata (IMDSv2 at " + endpoint_ + ")"; }
+  std::string Name() const override {
+    return "EC2 instance metadata (IMDSv2 at " + endpoint_ + ")";
+  }
   Result<TimedCredentials> Fetch() override {
     auto c = FetchOnce();
     if (c.ok()) return c;
     // Nothing else is left in the chain: say what could have been set.
-    return Status::Auth("s3: no credentials found: no static keys, AWS_WEB_IDENTITY_TOKEN_FILE, shared "
-                        "profile, container credentials, and the EC2 instance metadata service "
-                        "gave none (" + c.status().message() + ")")
-        .WithHint("set s3-access-key-id and s3-secret-access-key, AWS_ACCESS_KEY_ID and "
-                  "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials; see "
-                  "\"Credentials\" in man walferry");
+    return Status::Auth(
+               "s3: no credentials found: no static keys, AWS_WEB_IDENTITY_TOKEN_FILE, shared "
+               "profile, container credentials, and the EC2 instance metadata service "
+               "gave none (" +
+               c.status().message() + ")")
+        .WithHint(
+            "set s3-access-key-id and s3-secret-access-key, AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials; see "
+            "\"Credentials\" in man walferry");
   }
 
  private:
@@ -357,7 +383,8 @@ class ImdsSource final : public CredentialSource {
     auto c = client_.Send(get);
     if (!c.ok()) return c.status();
     if (c->status != 200) {
-      return Status::Auth("IMDS credentials of role '" + name + "' answered http " + std::to_string(c->status));
+      return Status::Auth("IMDS credentials of role '" + name + "' answered http " +
+                          std::to_string(c->status));
     }
     return ParseJsonCredentials(c->body, "IMDS credentials of role '" + name + "'", false);
   }
@@ -399,11 +426,13 @@ class ProcessSource final : public CredentialSource {
     }
     std::string stdout_text, stderr_text;
     bool timed_out = false;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_);
     pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
     int open_fds = 2;
     while (open_fds > 0) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) {
         timed_out = true;
         break;
@@ -462,9 +491,10 @@ class Chain {
     const Credentials& k = o_.static_keys;
     if (!k.access_key_id.empty() || !k.secret_access_key.empty()) {
       if (k.access_key_id.empty() || k.secret_access_key.empty()) {
-        return Status::Auth("s3: the access key id and the secret access key go together; only " +
-                            std::string(k.access_key_id.empty() ? "the secret access key" : "the access key id") +
-                            " is set (" + o_.static_origin + ")");
+        return Status::Auth(
+            "s3: the access key id and the secret access key go together; only " +
+            std::string(k.access_key_id.empty() ? "the secret access key" : "the access key id") +
+            " is set (" + o_.static_origin + ")");
       }
       return Ptr(new StaticSource(k, "static keys (" + o_.static_origin + ")"));
     }
@@ -476,8 +506,9 @@ class Chain {
         return Status::Auth("AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not")
             .WithHint("set AWS_ROLE_ARN to the role to assume with the token");
       }
-      return Ptr(new WebIdentitySource(token_file, role_arn, SessionName(env_.getenv("AWS_ROLE_SESSION_NAME")),
-                                       "web identity (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN)", o_, env_));
+      return Ptr(new WebIdentitySource(
+          token_file, role_arn, SessionName(env_.getenv("AWS_ROLE_SESSION_NAME")),
+          "web identity (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN)", o_, env_));
     }
     // The shared files.
     auto profiles = LoadSharedProfiles(env_);
@@ -492,10 +523,11 @@ class Chain {
       if (!p.ok()) return p.status();
       if (*p) return std::move(p).value();
     } else if (named) {
-      return Status::InvalidArgument("AWS_PROFILE names profile '" + name + "', which is in neither '" +
-                                     files_.credentials_file + "' nor '" + files_.config_file + "'")
-          .WithHint("in the config file a profile is \"[profile " + name + "]\", in the credentials file \"[" +
-                    name + "]\"");
+      return Status::InvalidArgument("AWS_PROFILE names profile '" + name +
+                                     "', which is in neither '" + files_.credentials_file +
+                                     "' nor '" + files_.config_file + "'")
+          .WithHint("in the config file a profile is \"[profile " + name +
+                    "]\", in the credentials file \"[" + name + "]\"");
     }
     // Containers, then the instance.
     auto container = Container();
@@ -511,20 +543,22 @@ class Chain {
   }
 
   std::string Where(const std::string& profile) const {
-    return "profile '" + profile + "' (" + files_.credentials_file + ", " + files_.config_file + ")";
+    return "profile '" + profile + "' (" + files_.credentials_file + ", " + files_.config_file +
+           ")";
   }
 
   // The profile's own credentials; nullptr when it has none.
   Result<Ptr> FromProfile(const std::string& name, std::set<std::string>* visited) {
     if (!visited->insert(name).second) {
-      return Status::InvalidArgument("source_profile loop: profile '" + name + "' is reached again from " +
-                                     Where(name))
+      return Status::InvalidArgument("source_profile loop: profile '" + name +
+                                     "' is reached again from " + Where(name))
           .WithHint("make the chain of source_profile settings end in a profile with keys");
     }
     auto it = files_.profiles.find(name);
     if (it == files_.profiles.end()) {
       return Status::InvalidArgument("profile '" + name + "' (a source_profile) is in neither '" +
-                                     files_.credentials_file + "' nor '" + files_.config_file + "'");
+                                     files_.credentials_file + "' nor '" + files_.config_file +
+                                     "'");
     }
     const auto& p = it->second;
     auto get = [&](const char* key) {
@@ -534,7 +568,8 @@ class Chain {
     const std::string where = Where(name);
     if (std::string role = get("role_arn"); !role.empty()) {
       if (!get("mfa_serial").empty()) {
-        return Status::NotSupported(where + " needs an MFA code (mfa_serial), which walferry cannot ask for")
+        return Status::NotSupported(
+                   where + " needs an MFA code (mfa_serial), which walferry cannot ask for")
             .WithHint("use a profile without mfa_serial for walferry");
       }
       int duration = kDefaultRoleSeconds;
@@ -542,7 +577,8 @@ class Chain {
         char* end = nullptr;
         long v = std::strtol(d.c_str(), &end, 10);
         if (end == d.c_str() || *end != '\0' || v < 900 || v > 43200) {
-          return Status::InvalidArgument(where + ": duration_seconds '" + d + "' is not a number of seconds (900..43200)");
+          return Status::InvalidArgument(where + ": duration_seconds '" + d +
+                                         "' is not a number of seconds (900..43200)");
         }
         duration = static_cast<int>(v);
       }
@@ -561,23 +597,28 @@ class Chain {
         if (source == name) {  // a profile that assumes a role with its own keys
           auto own = StaticFromProfile(name, p);
           if (!own.ok()) return own.status();
-          if (!*own) return Status::InvalidArgument(where + " is its own source_profile but has no keys");
+          if (!*own)
+            return Status::InvalidArgument(where + " is its own source_profile but has no keys");
           base = std::move(own).value();
         } else {
           auto b = FromProfile(source, visited);
           if (!b.ok()) return b.status();
           if (!*b) {
-            return Status::InvalidArgument("profile '" + source + "', the source_profile of " + where +
-                                           ", has no credentials");
+            return Status::InvalidArgument("profile '" + source + "', the source_profile of " +
+                                           where + ", has no credentials");
           }
           base = std::move(b).value();
         }
       } else if (cs == "Environment") {
-        std::string id = env_.getenv("AWS_ACCESS_KEY_ID"), secret = env_.getenv("AWS_SECRET_ACCESS_KEY");
+        std::string id = env_.getenv("AWS_ACCESS_KEY_ID"),
+                    secret = env_.getenv("AWS_SECRET_ACCESS_KEY");
         if (id.empty() || secret.empty()) {
-          return Status::Auth(where + ": credential_source Environment, but AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set");
+          return Status::Auth(where +
+                              ": credential_source Environment, but "
+                              "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set");
         }
-        base = Ptr(new StaticSource({id, secret, env_.getenv("AWS_SESSION_TOKEN")}, "AWS_ACCESS_KEY_ID"));
+        base = Ptr(
+            new StaticSource({id, secret, env_.getenv("AWS_SESSION_TOKEN")}, "AWS_ACCESS_KEY_ID"));
       } else if (cs == "Ec2InstanceMetadata") {
         auto b = Imds();
         if (!b.ok()) return b.status();
@@ -585,26 +626,34 @@ class Chain {
       } else if (cs == "EcsContainer") {
         auto b = Container();
         if (!b.ok()) return b.status();
-        if (!*b) return Status::Auth(where + ": credential_source EcsContainer, but AWS_CONTAINER_CREDENTIALS_*_URI is not set");
+        if (!*b)
+          return Status::Auth(
+              where +
+              ": credential_source EcsContainer, but AWS_CONTAINER_CREDENTIALS_*_URI is not set");
         base = std::move(b).value();
       } else if (!cs.empty()) {
-        return Status::InvalidArgument(where + ": credential_source '" + cs +
-                                       "' is not one of Environment, Ec2InstanceMetadata, EcsContainer");
+        return Status::InvalidArgument(
+            where + ": credential_source '" + cs +
+            "' is not one of Environment, Ec2InstanceMetadata, EcsContainer");
       } else {
-        return Status::InvalidArgument(where + " sets role_arn but neither source_profile nor credential_source")
+        return Status::InvalidArgument(
+                   where + " sets role_arn but neither source_profile nor credential_source")
             .WithHint("add source_profile = PROFILE-WITH-KEYS");
       }
-      return Ptr(new AssumeRoleSource(std::move(base), role, session, get("external_id"), duration, where, o_, env_));
+      return Ptr(new AssumeRoleSource(std::move(base), role, session, get("external_id"), duration,
+                                      where, o_, env_));
     }
     auto own = StaticFromProfile(name, p);
     if (!own.ok() || *own) return own;
     if (std::string cmd = get("credential_process"); !cmd.empty()) {
-      return Ptr(new ProcessSource(cmd, where + ": credential_process", o_.process_timeout_seconds));
+      return Ptr(
+          new ProcessSource(cmd, where + ": credential_process", o_.process_timeout_seconds));
     }
     return Ptr();
   }
 
-  Result<Ptr> StaticFromProfile(const std::string& name, const std::map<std::string, std::string>& p) {
+  Result<Ptr> StaticFromProfile(const std::string& name,
+                                const std::map<std::string, std::string>& p) {
     auto get = [&](const char* key) {
       auto v = p.find(key);
       return v == p.end() ? std::string() : v->second;
@@ -613,10 +662,12 @@ class Chain {
     if (id.empty() && secret.empty()) return Ptr();
     if (id.empty() || secret.empty()) {
       return Status::InvalidArgument(Where(name) + " has " +
-                                     (id.empty() ? "aws_secret_access_key but no aws_access_key_id"
-                                                 : "aws_access_key_id but no aws_secret_access_key"));
+                                     (id.empty()
+                                          ? "aws_secret_access_key but no aws_access_key_id"
+                                          : "aws_access_key_id but no aws_secret_access_key"));
     }
-    return Ptr(new StaticSource({id, secret, get("aws_session_token")}, Where(name) + ": static keys"));
+    return Ptr(
+        new StaticSource({id, secret, get("aws_session_token")}, Where(name) + ": static keys"));
   }
 
   Result<Ptr> Container() {
@@ -630,8 +681,9 @@ class Chain {
       auto u = ParseUrl(full, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
       if (!u.ok()) return u.status();
       if (u->scheme == "http" && !AllowedPlainHost(u->host)) {
-        return Status::InvalidArgument("AWS_CONTAINER_CREDENTIALS_FULL_URI '" + full +
-                                       "' uses http:// to a host that is not a loopback or container agent address")
+        return Status::InvalidArgument(
+                   "AWS_CONTAINER_CREDENTIALS_FULL_URI '" + full +
+                   "' uses http:// to a host that is not a loopback or container agent address")
             .WithHint("use https://, or http:// to 127.0.0.1, 169.254.170.2 or 169.254.170.23");
       }
       url = full;
@@ -640,7 +692,8 @@ class Chain {
       return Ptr();
     }
     return Ptr(new ContainerSource(url, env_.getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN"),
-                                   env_.getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"), name, o_));
+                                   env_.getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"), name,
+                                   o_));
   }
 
   static bool AllowedPlainHost(const std::string& host_port) {
@@ -656,12 +709,14 @@ class Chain {
 
   Result<Ptr> Imds() {
     if (Lower(env_.getenv("AWS_EC2_METADATA_DISABLED")) == "true") {
-      return Status::Auth("s3: no credentials found: no static keys, AWS_WEB_IDENTITY_TOKEN_FILE, shared "
-                          "profile or container credentials, and the instance metadata service is "
-                          "disabled (AWS_EC2_METADATA_DISABLED=true)")
-          .WithHint("set s3-access-key-id and s3-secret-access-key, AWS_ACCESS_KEY_ID and "
-                    "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials; see "
-                    "\"Credentials\" in man walferry");
+      return Status::Auth(
+                 "s3: no credentials found: no static keys, AWS_WEB_IDENTITY_TOKEN_FILE, shared "
+                 "profile or container credentials, and the instance metadata service is "
+                 "disabled (AWS_EC2_METADATA_DISABLED=true)")
+          .WithHint(
+              "set s3-access-key-id and s3-secret-access-key, AWS_ACCESS_KEY_ID and "
+              "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials; see "
+              "\"Credentials\" in man walferry");
     }
     std::string endpoint = env_.getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
     if (endpoint.empty()) endpoint = kImdsDefault;
@@ -681,12 +736,11 @@ Status Missing(const std::string& what, const char* field) {
 }  // namespace
 
 CredentialEnvironment ProcessEnvironment() {
-  return CredentialEnvironment{
-      [](const std::string& name) {
-        const char* v = std::getenv(name.c_str());
-        return v == nullptr ? std::string() : std::string(v);
-      },
-      [] { return static_cast<int64_t>(std::time(nullptr)); }};
+  return CredentialEnvironment{[](const std::string& name) {
+                                 const char* v = std::getenv(name.c_str());
+                                 return v == nullptr ? std::string() : std::string(v);
+                               },
+                               [] { return static_cast<int64_t>(std::time(nullptr)); }};
 }
 
 Result<IniSections> ParseIni(std::string_view text, const std::string& file) {
@@ -714,7 +768,8 @@ Result<IniSections> ParseIni(std::string_view text, const std::string& file) {
       continue;
     }
     if (line.front() == '[') {
-      if (line.back() != ']') return Status::InvalidArgument("section header without ']' at " + where);
+      if (line.back() != ']')
+        return Status::InvalidArgument("section header without ']' at " + where);
       section = std::string(Trim(line.substr(1, line.size() - 2)));
       in_section = true;
       last_key.clear();
@@ -726,7 +781,8 @@ Result<IniSections> ParseIni(std::string_view text, const std::string& file) {
       // The line is not echoed: it may be a pasted secret.
       return Status::InvalidArgument("expected 'key = value' at " + where);
     }
-    if (!in_section) return Status::InvalidArgument("'key = value' before any [section] at " + where);
+    if (!in_section)
+      return Status::InvalidArgument("'key = value' before any [section] at " + where);
     std::string key(Trim(line.substr(0, eq)));
     if (key.empty()) return Status::InvalidArgument("missing key before '=' at " + where);
     out[section][key] = std::string(Trim(line.substr(eq + 1)));
@@ -739,7 +795,8 @@ Result<SharedProfiles> LoadSharedProfiles(const CredentialEnvironment& env) {
   SharedProfiles sp;
   std::string home = env.getenv("HOME");
   sp.credentials_file = env.getenv("AWS_SHARED_CREDENTIALS_FILE");
-  if (sp.credentials_file.empty()) sp.credentials_file = home.empty() ? "" : home + "/.aws/credentials";
+  if (sp.credentials_file.empty())
+    sp.credentials_file = home.empty() ? "" : home + "/.aws/credentials";
   sp.config_file = env.getenv("AWS_CONFIG_FILE");
   if (sp.config_file.empty()) sp.config_file = home.empty() ? "" : home + "/.aws/config";
   sp.credentials_file = ExpandHome(sp.credentials_file, env);
@@ -814,14 +871,16 @@ Result<TimedCredentials> ParseStsCredentials(const std::string& body, const std:
   if (t.keys.session_token.empty()) return Missing(what, "SessionToken");
   std::string exp = c.child("Expiration").text().as_string();
   t.expiration = ParseIso8601(exp);
-  if (t.expiration == 0) return Status::InvalidArgument(what + " has no valid Expiration ('" + exp + "')");
+  if (t.expiration == 0)
+    return Status::InvalidArgument(what + " has no valid Expiration ('" + exp + "')");
   return t;
 }
 
 Result<TimedCredentials> ParseJsonCredentials(const std::string& body, const std::string& what,
                                               bool process_format) {
   nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument(what + " is not a JSON object");
+  if (j.is_discarded() || !j.is_object())
+    return Status::InvalidArgument(what + " is not a JSON object");
   auto str = [&](const char* k) {
     auto it = j.find(k);
     return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -842,7 +901,8 @@ Result<TimedCredentials> ParseJsonCredentials(const std::string& body, const std
   if (t.keys.secret_access_key.empty()) return Missing(what, "SecretAccessKey");
   if (std::string exp = str("Expiration"); !exp.empty()) {
     t.expiration = ParseIso8601(exp);
-    if (t.expiration == 0) return Status::InvalidArgument(what + " has an unreadable Expiration '" + exp + "'");
+    if (t.expiration == 0)
+      return Status::InvalidArgument(what + " has an unreadable Expiration '" + exp + "'");
   } else if (!process_format) {
     return Missing(what, "Expiration");
   }
@@ -877,8 +937,9 @@ Result<TimedCredentials> CredentialsProvider::Get() {
   auto fresh = source_->Fetch();
   if (!fresh.ok()) {
     if (usable) {
-      log::Warn("refreshing the S3 credentials from " + source_->Name() + " failed (" + fresh.status().message() +
-                "); the current ones expire at " + IsoTime(current_.expiration) + ", trying again in " +
+      log::Warn("refreshing the S3 credentials from " + source_->Name() + " failed (" +
+                fresh.status().message() + "); the current ones expire at " +
+                IsoTime(current_.expiration) + ", trying again in " +
                 std::to_string(kRetryFailedRefresh) + " s");
       next_try_ = now + kRetryFailedRefresh;
       return current_;

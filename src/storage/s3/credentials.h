@@ -62,11 +62,11 @@ class CredentialSource {
 };
 
 struct ChainOptions {
-  Credentials static_keys;          // walferry's own settings (step 1)
-  std::string static_origin;        // where they came from, e.g. "from --s3-access-key-id"
-  std::string region;               // the signing region, also STS's
-  std::string sts_endpoint;         // "" = AWS_ENDPOINT_URL_STS, else https://sts.REGION.amazonaws.com
-  std::string ca_file;              // for STS and container endpoints over TLS
+  Credentials static_keys;    // walferry's own settings (step 1)
+  std::string static_origin;  // where they came from, e.g. "from --s3-access-key-id"
+  std::string region;         // the signing region, also STS's
+  std::string sts_endpoint;   // "" = AWS_ENDPOINT_URL_STS, else https://sts.REGION.amazonaws.com
+  std::string ca_file;        // for STS and container endpoints over TLS
   bool verify_tls = true;
   double connect_timeout_seconds = 10;
   double stall_timeout_seconds = 30;

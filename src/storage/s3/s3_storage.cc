@@ -401,7 +401,7 @@ class S3Storage final : public Storage {
       last = a.status;
       if (a.expired && !refreshed && creds_->Invalidate(creds->keys)) {
         log::Debug(op + ": the server refused the credentials from " + creds_->SourceName() +
-                  " as expired (" + a.status.message() + "); fetching new ones and sending again");
+                   " as expired (" + a.status.message() + "); fetching new ones and sending again");
         refreshed = true;
         again_now = true;
         --attempt;  // not counted: the request itself did not fail
@@ -431,14 +431,16 @@ class S3Storage final : public Storage {
     // An answer to HEAD has no body, hence no code: a refusal of temporary
     // credentials there may be an expired token too.
     const bool refused = r.status == 403 || r.status == 400;
-    a.expired = s3::IsExpiredCredentialsCode(e.code) ||
-                (refused && used.expiration != 0 && Now() + kSkewSeconds >= used.expiration) ||
-                (refused && req.method == "HEAD" && e.code.empty() && !used.keys.session_token.empty());
+    a.expired =
+        s3::IsExpiredCredentialsCode(e.code) ||
+        (refused && used.expiration != 0 && Now() + kSkewSeconds >= used.expiration) ||
+        (refused && req.method == "HEAD" && e.code.empty() && !used.keys.session_token.empty());
     return a;
   }
 
   int64_t Now() const {
-    return cfg_.credentials_clock ? cfg_.credentials_clock() : static_cast<int64_t>(std::time(nullptr));
+    return cfg_.credentials_clock ? cfg_.credentials_clock()
+                                  : static_cast<int64_t>(std::time(nullptr));
   }
 
   Attempt FromError(long http, const s3::ErrorDoc& e, const std::string& op) {
@@ -449,8 +451,9 @@ class S3Storage final : public Storage {
     if (c == "InvalidAccessKeyId" || c == "SignatureDoesNotMatch" || c == "InvalidToken" ||
         c == "ExpiredToken" || c == "TokenRefreshRequired" || c == "AuthorizationHeaderMalformed" ||
         c == "InvalidSecurity" || c == "MissingSecurityHeader") {
-      return {Status::Auth(what).WithHint("check the credentials, from " + creds_->SourceName() +
-                                          ", and the region (see \"Credentials\" in man walferry)")};
+      return {
+          Status::Auth(what).WithHint("check the credentials, from " + creds_->SourceName() +
+                                      ", and the region (see \"Credentials\" in man walferry)")};
     }
     if (c == "RequestTimeTooSkewed") return {Status::Auth(what).WithHint("this machine's clock is off: fix NTP")};
     if (c == "AccessDenied" || c == "AllAccessDisabled" || c == "AccountProblem") {
@@ -498,7 +501,8 @@ class S3Storage final : public Storage {
     const std::string payload_sha = req.body_sha256_hex.empty() ? crypto::Sha256Hex(req.body) : req.body_sha256_hex;
     const std::string amz_date = s3::AmzDate(std::time(nullptr));
     Params headers = {{"host", host_}, {"x-amz-date", amz_date}, {"x-amz-content-sha256", payload_sha}};
-    if (!creds.session_token.empty()) headers.emplace_back("x-amz-security-token", creds.session_token);
+    if (!creds.session_token.empty())
+      headers.emplace_back("x-amz-security-token", creds.session_token);
     if (req.method == "PUT" || req.method == "POST") {
       headers.emplace_back("content-md5", crypto::Base64(req.body_md5.empty() ? crypto::Md5(req.body) : req.body_md5));
     }
@@ -627,7 +631,8 @@ Result<std::shared_ptr<s3::CredentialsProvider>> ProviderFor(S3Config* config) {
   }
   s3::ChainOptions o;
   o.static_keys = {config->access_key_id, config->secret_access_key, config->session_token};
-  o.static_origin = config->credentials_origin.empty() ? "s3-access-key-id" : config->credentials_origin;
+  o.static_origin =
+      config->credentials_origin.empty() ? "s3-access-key-id" : config->credentials_origin;
   o.region = config->region;
   o.sts_endpoint = config->sts_endpoint;
   o.ca_file = config->ca_file;
@@ -646,7 +651,8 @@ Result<std::string> DescribeS3Credentials(const S3Config& config) {
   auto provider = ProviderFor(&c);
   if (!provider.ok()) return provider.status();
   auto creds = (*provider)->Get();
-  if (!creds.ok()) return creds.status().Annotate("get credentials from " + (*provider)->SourceName());
+  if (!creds.ok())
+    return creds.status().Annotate("get credentials from " + (*provider)->SourceName());
   std::string d = (*provider)->SourceName() + ": access key id '" + creds->keys.access_key_id + "'";
   if (!creds->keys.session_token.empty()) d += ", session token set";
   if (creds->expiration != 0) {
@@ -657,7 +663,8 @@ Result<std::string> DescribeS3Credentials(const S3Config& config) {
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
     d += ", temporary until " + std::string(buf) + " (refreshed before then)";
   }
-  if (!config.region_from_option && c.region != config.region) d += "; region " + c.region + " from the AWS settings";
+  if (!config.region_from_option && c.region != config.region)
+    d += "; region " + c.region + " from the AWS settings";
   return d;
 }
 

@@ -44,16 +44,14 @@ struct FakeEnv {
   }
 };
 
-void Write(const std::string& path, const std::string& text) {
-  std::ofstream(path) << text;
-}
+void Write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
-std::string StsAnswer(const std::string& action, const std::string& id, const std::string& expiration) {
+std::string StsAnswer(const std::string& action, const std::string& id,
+                      const std::string& expiration) {
   return "<" + action + "Response xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><" + action +
-         "Result><Credentials><AccessKeyId>" + id +
-         "</AccessKeyId><SecretAccessKey>secret-" + id + "</SecretAccessKey><SessionToken>token-" + id +
-         "</SessionToken><Expiration>" + expiration + "</Expiration></Credentials></" + action +
-         "Result></" + action + "Response>";
+         "Result><Credentials><AccessKeyId>" + id + "</AccessKeyId><SecretAccessKey>secret-" + id +
+         "</SecretAccessKey><SessionToken>token-" + id + "</SessionToken><Expiration>" +
+         expiration + "</Expiration></Credentials></" + action + "Result></" + action + "Response>";
 }
 
 Result<std::string> NameOf(const ChainOptions& o, FakeEnv& env) {
@@ -67,7 +65,8 @@ Result<std::string> NameOf(const ChainOptions& o, FakeEnv& env) {
 TEST(CredentialsIni, SectionsCommentsAndNestedValues) {
   auto ini = s3::ParseIni(
       "# comment\n; also a comment\n[default]\naws_access_key_id = AKID\n"
-      "aws_secret_access_key=se=cret \n\n[profile x]\ns3 =\n  max_concurrent_requests = 4\nregion = eu-west-1\n",
+      "aws_secret_access_key=se=cret \n\n[profile x]\ns3 =\n  max_concurrent_requests = 4\nregion "
+      "= eu-west-1\n",
       "f");
   ASSERT_TRUE(ini.ok()) << ini.status().ToString();
   EXPECT_EQ((*ini)["default"]["aws_access_key_id"], "AKID");
@@ -81,7 +80,7 @@ TEST(CredentialsIni, MalformedLinesNameFileAndLineWithoutEchoingThem) {
   ASSERT_FALSE(a.ok());
   EXPECT_NE(a.status().message().find("/x/credentials:2"), std::string::npos);
   EXPECT_EQ(a.status().message().find("AKIASECRETLINE"), std::string::npos);
-  EXPECT_FALSE(s3::ParseIni("key = v\n", "f").ok());         // before any section
+  EXPECT_FALSE(s3::ParseIni("key = v\n", "f").ok());          // before any section
   EXPECT_FALSE(s3::ParseIni("[default\nk = v\n", "f").ok());  // no ']'
 }
 
@@ -91,9 +90,11 @@ TEST(CredentialsFiles, ConfigNeedsProfilePrefixCredentialsFileWins) {
   env.vars["HOME"] = dir.path();
   ::mkdir((dir.path() + "/.aws").c_str(), 0700);
   Write(dir.path() + "/.aws/config",
-        "[default]\nregion = us-west-2\n[profile a]\nregion = eu-central-1\naws_access_key_id = FROMCONFIG\n"
+        "[default]\nregion = us-west-2\n[profile a]\nregion = eu-central-1\naws_access_key_id = "
+        "FROMCONFIG\n"
         "[b]\nregion = ignored\n[sso-session s]\nsso_region = x\n");
-  Write(dir.path() + "/.aws/credentials", "[a]\naws_access_key_id = FROMCREDS\n[b]\naws_access_key_id = B\n");
+  Write(dir.path() + "/.aws/credentials",
+        "[a]\naws_access_key_id = FROMCREDS\n[b]\naws_access_key_id = B\n");
   auto sp = s3::LoadSharedProfiles(env.Get());
   ASSERT_TRUE(sp.ok()) << sp.status().ToString();
   EXPECT_EQ(sp->profiles["a"]["aws_access_key_id"], "FROMCREDS");
@@ -147,7 +148,8 @@ TEST(CredentialChain, FirstConfiguredSourceWinsInTheSdkOrder) {
   EXPECT_NE(NameOf(o, env)->find("http://169.254.170.2/v2/credentials/x"), std::string::npos);
   // 4 < 3: the default profile.
   ::mkdir((dir.path() + "/.aws").c_str(), 0700);
-  Write(dir.path() + "/.aws/credentials", "[default]\naws_access_key_id = P\naws_secret_access_key = S\n");
+  Write(dir.path() + "/.aws/credentials",
+        "[default]\naws_access_key_id = P\naws_secret_access_key = S\n");
   EXPECT_NE(NameOf(o, env)->find("profile 'default'"), std::string::npos);
   // 3 < 2: web identity from the environment.
   env.vars["AWS_WEB_IDENTITY_TOKEN_FILE"] = dir.path() + "/token";
@@ -184,29 +186,33 @@ TEST(CredentialChain, ProfilesAssumeRolesThroughSourceProfilesAndRefuseLoops) {
   FakeEnv env;
   env.vars["HOME"] = dir.path();
   ::mkdir((dir.path() + "/.aws").c_str(), 0700);
-  Write(dir.path() + "/.aws/config",
-        "[profile role]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\n"
-        "[profile chained]\nrole_arn = arn:aws:iam::1:role/r2\nsource_profile = role\n"
-        "[profile loop1]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = loop2\n"
-        "[profile loop2]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = loop1\n"
-        "[profile self]\nrole_arn = arn:aws:iam::1:role/s\nsource_profile = self\n"
-        "aws_access_key_id = SELF\naws_secret_access_key = S\n"
-        "[profile nosource]\nrole_arn = arn:aws:iam::1:role/n\n"
-        "[profile mfa]\nrole_arn = arn:aws:iam::1:role/m\nsource_profile = base\nmfa_serial = arn:x\n"
-        "[profile proc]\ncredential_process = echo hi\n"
-        "[profile empty]\nregion = us-east-1\n");
-  Write(dir.path() + "/.aws/credentials", "[base]\naws_access_key_id = BASE\naws_secret_access_key = S\n");
+  Write(
+      dir.path() + "/.aws/config",
+      "[profile role]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\n"
+      "[profile chained]\nrole_arn = arn:aws:iam::1:role/r2\nsource_profile = role\n"
+      "[profile loop1]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = loop2\n"
+      "[profile loop2]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = loop1\n"
+      "[profile self]\nrole_arn = arn:aws:iam::1:role/s\nsource_profile = self\n"
+      "aws_access_key_id = SELF\naws_secret_access_key = S\n"
+      "[profile nosource]\nrole_arn = arn:aws:iam::1:role/n\n"
+      "[profile mfa]\nrole_arn = arn:aws:iam::1:role/m\nsource_profile = base\nmfa_serial = arn:x\n"
+      "[profile proc]\ncredential_process = echo hi\n"
+      "[profile empty]\nregion = us-east-1\n");
+  Write(dir.path() + "/.aws/credentials",
+        "[base]\naws_access_key_id = BASE\naws_secret_access_key = S\n");
   auto name_for = [&](const std::string& p) {
     env.vars["AWS_PROFILE"] = p;
     return NameOf(ChainOptions{}, env);
   };
-  EXPECT_NE(name_for("role")->find("role arn:aws:iam::1:role/r assumed through STS AssumeRole"), std::string::npos);
+  EXPECT_NE(name_for("role")->find("role arn:aws:iam::1:role/r assumed through STS AssumeRole"),
+            std::string::npos);
   EXPECT_NE(name_for("role")->find("profile 'base'"), std::string::npos);
   EXPECT_NE(name_for("chained")->find("role/r2"), std::string::npos);
   EXPECT_NE(name_for("self")->find("profile 'self'"), std::string::npos);
   auto loop = name_for("loop1");
   ASSERT_FALSE(loop.ok());
-  EXPECT_NE(loop.status().message().find("source_profile loop"), std::string::npos) << loop.status().ToString();
+  EXPECT_NE(loop.status().message().find("source_profile loop"), std::string::npos)
+      << loop.status().ToString();
   EXPECT_FALSE(name_for("nosource").ok());
   EXPECT_EQ(name_for("mfa").status().code(), Status::Code::kNotSupported);
   EXPECT_NE(name_for("proc")->find("credential_process"), std::string::npos);
@@ -248,18 +254,21 @@ TEST(CredentialSources, AssumeRoleIsASignedStsCallWithTheSourceKeys) {
   ASSERT_EQ(reqs.size(), 1u);
   EXPECT_EQ(reqs[0].method, "POST");
   EXPECT_EQ(reqs[0].target, "/");
-  EXPECT_EQ(reqs[0].body,
-            "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123%3Arole%2Fwalferry"
-            "&RoleSessionName=sess1&DurationSeconds=1800&ExternalId=ext-7");
+  EXPECT_EQ(
+      reqs[0].body,
+      "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123%3Arole%2Fwalferry"
+      "&RoleSessionName=sess1&DurationSeconds=1800&ExternalId=ext-7");
   const std::string auth = reqs[0].Header("authorization");
   EXPECT_NE(auth.find("Credential=AKIDBASE/"), std::string::npos) << auth;
   EXPECT_NE(auth.find("/eu-west-1/sts/aws4_request"), std::string::npos) << auth;
   EXPECT_EQ(reqs[0].Header("x-amz-security-token"), "");
-  EXPECT_NE(reqs[0].Header("content-type").find("application/x-www-form-urlencoded"), std::string::npos);
+  EXPECT_NE(reqs[0].Header("content-type").find("application/x-www-form-urlencoded"),
+            std::string::npos);
 }
 
 TEST(CredentialSources, ExpirationIsParsedFromStsIso8601) {
-  auto c = s3::ParseStsCredentials(StsAnswer("AssumeRole", "A", "2027-01-15T10:00:00.123Z"), "AssumeRole");
+  auto c = s3::ParseStsCredentials(StsAnswer("AssumeRole", "A", "2027-01-15T10:00:00.123Z"),
+                                   "AssumeRole");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->expiration, 1800007200);  // date -u -d 2027-01-15T10:00:00Z +%s
   EXPECT_FALSE(s3::ParseStsCredentials("<AssumeRoleResponse/>", "AssumeRole").ok());
@@ -271,8 +280,10 @@ TEST(CredentialSources, StsRefusalIsAPermissionErrorNamingTheRole) {
   FakeS3Server sts([](const FakeRequest&, int) {
     FakeResponse r;
     r.status = 403;
-    r.body = "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not allowed</Message>"
-             "</Error><RequestId>1</RequestId></ErrorResponse>";
+    r.body =
+        "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not "
+        "allowed</Message>"
+        "</Error><RequestId>1</RequestId></ErrorResponse>";
     return r;
   });
   TempDir dir;
@@ -296,7 +307,8 @@ TEST(CredentialSources, StsRefusalIsAPermissionErrorNamingTheRole) {
 TEST(CredentialSources, WebIdentityIsUnsignedAndReadsTheTokenEachTime) {
   FakeS3Server sts([](const FakeRequest&, int i) {
     FakeResponse r;
-    r.body = StsAnswer("AssumeRoleWithWebIdentity", "ASIAWEB" + std::to_string(i), "2027-01-15T10:00:00Z");
+    r.body = StsAnswer("AssumeRoleWithWebIdentity", "ASIAWEB" + std::to_string(i),
+                       "2027-01-15T10:00:00Z");
     return r;
   });
   TempDir dir;
@@ -319,7 +331,8 @@ TEST(CredentialSources, WebIdentityIsUnsignedAndReadsTheTokenEachTime) {
   ASSERT_EQ(reqs.size(), 2u);
   EXPECT_EQ(reqs[0].Header("authorization"), "");
   EXPECT_EQ(reqs[0].body,
-            "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Firsa"
+            "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A1%"
+            "3Arole%2Firsa"
             "&RoleSessionName=pod-a&WebIdentityToken=eyJ.first.token");
   EXPECT_NE(reqs[1].body.find("WebIdentityToken=eyJ.second.token"), std::string::npos);
 }
@@ -327,7 +340,8 @@ TEST(CredentialSources, WebIdentityIsUnsignedAndReadsTheTokenEachTime) {
 TEST(CredentialSources, ContainerEndpointGetsTheAuthorizationTokenFromItsFile) {
   FakeS3Server agent([](const FakeRequest&, int) {
     FakeResponse r;
-    r.body = R"({"AccessKeyId":"ASIACONT","SecretAccessKey":"cs","Token":"ct","Expiration":"2027-01-15T10:00:00Z"})";
+    r.body =
+        R"({"AccessKeyId":"ASIACONT","SecretAccessKey":"cs","Token":"ct","Expiration":"2027-01-15T10:00:00Z"})";
     return r;
   });
   TempDir dir;
@@ -361,8 +375,9 @@ TEST(CredentialSources, ImdsV2TokenThenRoleThenCredentials) {
     } else if (q.target == "/latest/meta-data/iam/security-credentials/") {
       r.body = "db-backup-role\n";
     } else if (q.target == "/latest/meta-data/iam/security-credentials/db-backup-role") {
-      r.body = R"({"Code":"Success","Type":"AWS-HMAC","AccessKeyId":"ASIAEC2","SecretAccessKey":"es",)"
-               R"("Token":"et","Expiration":"2027-01-15T10:00:00Z","LastUpdated":"2027-01-15T04:00:00Z"})";
+      r.body =
+          R"({"Code":"Success","Type":"AWS-HMAC","AccessKeyId":"ASIAEC2","SecretAccessKey":"es",)"
+          R"("Token":"et","Expiration":"2027-01-15T10:00:00Z","LastUpdated":"2027-01-15T04:00:00Z"})";
     } else {
       r.status = 404;
     }
@@ -410,7 +425,8 @@ TEST(CredentialSources, CredentialProcessVersion1) {
   Write(dir.path() + "/fail.sh", "echo 'vault is sealed' >&2; exit 3\n");
   Write(dir.path() + "/config", "[profile ok]\ncredential_process = sh " + dir.path() +
                                     "/p.sh\n[profile bad]\ncredential_process = sh " + dir.path() +
-                                    "/bad.sh\n[profile fail]\ncredential_process = sh " + dir.path() + "/fail.sh\n");
+                                    "/bad.sh\n[profile fail]\ncredential_process = sh " +
+                                    dir.path() + "/fail.sh\n");
   auto fetch = [&](const std::string& p) -> Result<s3::TimedCredentials> {
     env.vars["AWS_PROFILE"] = p;
     auto src = s3::ResolveCredentialChain(ChainOptions{}, env.Get());
@@ -440,8 +456,8 @@ class CountingSource final : public s3::CredentialSource {
   Result<s3::TimedCredentials> Fetch() override {
     ++fetches;
     if (fail) return Status::Unavailable("sts down");
-    return s3::TimedCredentials{{"ASIA" + std::to_string(fetches), "s", "t" + std::to_string(fetches)},
-                                *now_ + lifetime_};
+    return s3::TimedCredentials{
+        {"ASIA" + std::to_string(fetches), "s", "t" + std::to_string(fetches)}, *now_ + lifetime_};
   }
   int fetches = 0;
   bool fail = false;
@@ -604,7 +620,8 @@ TEST(S3Credentials, HeadRefusedWithoutABodyRefreshesTemporaryCredentialsOnce) {
 }
 
 TEST(S3Credentials, ExpiredFixedKeysAreAnAuthFailureWithoutRefresh) {
-  FakeS3Server store([](const FakeRequest&, int) { return FakeResponse::Error(400, "ExpiredToken"); });
+  FakeS3Server store(
+      [](const FakeRequest&, int) { return FakeResponse::Error(400, "ExpiredToken"); });
   S3Config c = ChainConfig(store);
   c.access_key_id = "ASIAFIXED";
   c.secret_access_key = "s";
@@ -626,7 +643,8 @@ TEST(S3Credentials, RefusedAgainAfterRefreshIsReportedNotLooped) {
              R"(","SecretAccessKey":"cs","Token":"t","Expiration":"2099-01-15T10:00:00Z"})";
     return r;
   });
-  FakeS3Server store([](const FakeRequest&, int) { return FakeResponse::Error(403, "InvalidToken"); });
+  FakeS3Server store(
+      [](const FakeRequest&, int) { return FakeResponse::Error(403, "InvalidToken"); });
   TempDir dir;
   ScopedEnv env;
   env.Set("HOME", dir.path());

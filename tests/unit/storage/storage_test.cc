@@ -40,6 +40,34 @@ TEST(OpenStorage, RefusesBadRepositoryUrlsWithAHint) {
 }
 
 TEST(OpenStorage, S3NeedsCredentialsAndSaneSettings) {
+  // No source of the AWS credential chain: no variables, an empty HOME, no
+  // instance metadata.
+  struct NoAwsSources {
+    std::string home =
+        std::filesystem::temp_directory_path() / ("walferry-nohome-" + std::to_string(::getpid()));
+    std::vector<std::pair<std::string, std::string>> saved;
+    NoAwsSources() {
+      std::filesystem::create_directories(home);
+      Set("HOME", home);
+      Set("AWS_EC2_METADATA_DISABLED", "true");
+      for (const char* v :
+           {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_CONFIG_FILE",
+            "AWS_SHARED_CREDENTIALS_FILE", "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"}) {
+        Set(v, "");
+      }
+    }
+    void Set(const std::string& n, const std::string& v) {
+      const char* old = ::getenv(n.c_str());
+      saved.emplace_back(n, old ? old : "");
+      ::setenv(n.c_str(), v.c_str(), 1);
+    }
+    ~NoAwsSources() {
+      for (auto it = saved.rbegin(); it != saved.rend(); ++it)
+        ::setenv(it->first.c_str(), it->second.c_str(), 1);
+      std::filesystem::remove_all(home);
+    }
+  } no_sources;
   StorageConfig c{"s3://bucket/prefix", {}};
   EXPECT_EQ(OpenStorage(c).status().code(), Status::Code::kAuth);
   c.s3.access_key_id = "id";

@@ -24,7 +24,7 @@
 #   WALFERRY_TEST_FUZZ         1 (default): after that, build the libFuzzer targets (clang,
 #                              ASan+UBSan, build-fuzz/) and run each one briefly
 #                              (tests/fuzz/run.sh short; WALFERRY_FUZZ_SECONDS per target,
-#                              default 15); 0 skips that stage
+#                              default 10); 0 skips that stage
 # Given to the tests (other WALFERRY_* variables are unset, so a developer's own settings
 # cannot leak into them):
 #   WALFERRY_TEST_S3_ENDPOINT      http://127.0.0.1:PORT
@@ -129,7 +129,7 @@ if [ "$rc" -eq 0 ] && [ "${WALFERRY_TEST_SANITIZE:-1}" != 0 ]; then
 fi
 if [ "$rc" -eq 0 ] && [ "${WALFERRY_TEST_FUZZ:-1}" != 0 ]; then
   STEP="fuzz tests"
-  say "fuzz stage: every tests/fuzz target for ${WALFERRY_FUZZ_SECONDS:-15} s, building into build-fuzz/"
+  say "fuzz stage: every tests/fuzz target for ${WALFERRY_FUZZ_SECONDS:-10} s, building into build-fuzz/"
   run bash "$ROOT/tests/fuzz/run.sh" short || rc=$?
   FUZZ_FAILED=$rc
 fi

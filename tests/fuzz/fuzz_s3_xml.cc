@@ -55,7 +55,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!keys.empty()) {
     pugi::xml_document doc;
     const std::string xml = s3::DeleteObjectsBody(keys);
-    FUZZ_CHECK(doc.load_buffer(xml.data(), xml.size(), pugi::parse_default, pugi::encoding_utf8),
+    FUZZ_CHECK(doc.load_buffer(xml.data(), xml.size(), pugi::parse_default | pugi::parse_ws_pcdata,
+                               pugi::encoding_utf8),
                "DeleteObjects body is not XML");
     size_t i = 0;
     for (pugi::xml_node o : doc.child("Delete").children("Object")) {
@@ -67,7 +68,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
     pugi::xml_document done;
     const std::string cxml = s3::CompleteMultipartBody(parts);
-    FUZZ_CHECK(done.load_buffer(cxml.data(), cxml.size(), pugi::parse_default, pugi::encoding_utf8),
+    FUZZ_CHECK(done.load_buffer(cxml.data(), cxml.size(),
+                                pugi::parse_default | pugi::parse_ws_pcdata, pugi::encoding_utf8),
                "CompleteMultipartUpload body is not XML");
     i = 0;
     for (pugi::xml_node p : done.child("CompleteMultipartUpload").children("Part")) {

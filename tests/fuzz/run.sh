@@ -2,12 +2,13 @@
 # run.sh — builds the libFuzzer targets of tests/fuzz (clang, ASan+UBSan, into
 # build-fuzz/) and runs them, one at a time, each bounded in time and memory.
 #
-#   tests/fuzz/run.sh short              every target for WALFERRY_FUZZ_SECONDS (default 15) s,
+#   tests/fuzz/run.sh short              every target for WALFERRY_FUZZ_SECONDS (default 10) s,
 #                                        its seeds replayed first; new inputs go to a temporary
 #                                        directory (the tree is not changed). The test stage.
 #   tests/fuzz/run.sh long SECONDS [T..] a campaign: every target (or the ones named) for SECONDS
 #                                        each; the corpus grows in build-fuzz/corpus/TARGET/
-#                                        and is kept for the next campaign.
+#                                        and is kept for the next campaign. It goes on past
+#                                        findings (-fork=1 -ignore_crashes=1) and saves each.
 #   tests/fuzz/run.sh known              replays tests/fuzz/known/TARGET/*: reproducers of
 #                                        findings not fixed yet; says which still fail and which
 #                                        pass now (move those to corpus/TARGET/). Exit 0 when none fails.
@@ -19,7 +20,7 @@
 # timeout-*, oom-*); replay one with  build-fuzz/tests/fuzz/TARGET FILE.
 # One summary line per target: "fuzz: TARGET: N runs, cov C, ft F, ok|FAILED".
 #
-# Environment: WALFERRY_FUZZ_BUILD_DIR (default build-fuzz), WALFERRY_FUZZ_SECONDS (short),
+# Environment: WALFERRY_FUZZ_BUILD_DIR (default build-fuzz), WALFERRY_FUZZ_SECONDS (short, default 10),
 # WALFERRY_FUZZ_RSS_MB (default 2048), WALFERRY_FUZZ_NICE (default 0: the nice level to run
 # at), CMAKE_BUILD_PARALLEL_LEVEL (default 2), CC/CXX (default clang/clang++).
 # The targets open no socket; their scratch files go to a temporary directory removed on exit.
@@ -37,7 +38,7 @@ usage() {
 
 mode=${1:-}
 case "$mode" in
-  short) seconds=${WALFERRY_FUZZ_SECONDS:-15}; shift ;;
+  short) seconds=${WALFERRY_FUZZ_SECONDS:-10}; shift ;;
   long)
     [ $# -ge 2 ] || usage
     seconds=$2; shift 2 ;;
@@ -97,12 +98,20 @@ for t in "${targets[@]}"; do
   log=$BUILD/logs/$t.$mode.log
   mkdir -p "$(dirname "$log")"
   rc=0
+  # A campaign goes on past a finding (-fork=1 -ignore_crashes=1: each crash is
+  # saved in artifacts/ and counted); the short run stops at the first one.
+  extra=()
+  [ "$mode" != long ] || extra=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+  before=$(find "$artifacts" -type f | wc -l)
   TMPDIR=$TMP/scratch/$t ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     nice -n "$NICE" "$bin" -max_total_time="$seconds" -rss_limit_mb="$RSS_MB" -timeout=10 \
     -max_len=16384 -print_final_stats=1 -artifact_prefix="$artifacts/" \
-    "$corpus" "$seeds" >"$log" 2>&1 || rc=$?
+    "${extra[@]}" "$corpus" "$seeds" >"$log" 2>&1 || rc=$?
+  found=$(($(find "$artifacts" -type f | wc -l) - before))
+  [ "$found" -eq 0 ] || [ "$rc" -ne 0 ] || rc=1
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+  [ -n "$runs" ] || runs=$(grep -E '^#[0-9]+' "$log" | tail -n 1 | sed -nE 's/^#([0-9]+).*/\1/p')
   last=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)
   cov=$(echo "$last" | sed -nE 's/.* cov: ([0-9]+).*/\1/p')
   ft=$(echo "$last" | sed -nE 's/.* ft: ([0-9]+).*/\1/p')
@@ -110,7 +119,7 @@ for t in "${targets[@]}"; do
     say "$t: ${runs:-?} runs, cov ${cov:-?}, ft ${ft:-?}, ok (${seconds} s)"
   else
     failed=$((failed + 1))
-    say "$t: ${runs:-?} runs, cov ${cov:-?}, ft ${ft:-?}, FAILED (exit $rc); log $log"
+    say "$t: ${runs:-?} runs, cov ${cov:-?}, ft ${ft:-?}, FAILED (exit $rc, $found new inputs in $artifacts); log $log"
     grep -E 'ERROR: |SUMMARY: |fuzz invariant|runtime error|Test unit written|^    #[0-9] ' "$log" | head -n 30 >&2 || true
   fi
 done

@@ -6,11 +6,16 @@
 namespace walferry::s3 {
 namespace {
 
+// parse_ws_pcdata: text that is only blanks is kept, as any XML reader keeps
+// it; without it pugixml reads <Key> </Key> (a valid S3 key) as no key at all.
 bool Load(pugi::xml_document& doc, const std::string& body) {
-  return doc.load_buffer(body.data(), body.size(), pugi::parse_default, pugi::encoding_utf8);
+  return doc.load_buffer(body.data(), body.size(), pugi::parse_default | pugi::parse_ws_pcdata,
+                         pugi::encoding_utf8);
 }
 
-std::string Text(const pugi::xml_node& n, const char* child) { return n.child(child).text().as_string(); }
+std::string Text(const pugi::xml_node& n, const char* child) {
+  return n.child(child).text().as_string();
+}
 
 Status Malformed(const char* what, const std::string& body) {
   return Status::InvalidArgument(std::string("malformed ") + what + " from the server: '" +
@@ -92,7 +97,8 @@ std::string DeleteObjectsBody(const std::vector<std::string>& keys) {
 
 Result<std::vector<DeleteError>> ParseDeleteResult(const std::string& body) {
   pugi::xml_document doc;
-  if (!Load(doc, body) || !doc.child("DeleteResult")) return Malformed("DeleteObjects answer", body);
+  if (!Load(doc, body) || !doc.child("DeleteResult"))
+    return Malformed("DeleteObjects answer", body);
   std::vector<DeleteError> errors;
   for (pugi::xml_node e : doc.child("DeleteResult").children("Error")) {
     errors.push_back({Text(e, "Key"), Text(e, "Code"), Text(e, "Message")});

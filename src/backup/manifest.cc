@@ -220,9 +220,9 @@ Result<BackupManifest> DecodeManifest(std::string_view text, const std::string& 
   BackupManifest m;
   m.format = static_cast<int>(f.I64("format"));
   if (f.problem().empty() && m.format != kManifestFormat) {
-    return Status::FailedPrecondition("manifest '" + where + "' has format " +
-                                      std::to_string(m.format) + "; this walferry reads format " +
-                                      std::to_string(kManifestFormat))
+    return Status::UnsupportedFormat("manifest '" + where + "' has format " +
+                                     std::to_string(m.format) + "; this walferry reads format " +
+                                     std::to_string(kManifestFormat))
         .WithHint("use the walferry version that wrote this backup");
   }
   m.name = f.Str("name");

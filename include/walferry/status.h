@@ -14,7 +14,7 @@
 
 namespace walferry {
 
-class Status {
+class [[nodiscard]] Status {
  public:
   // Each code has one row in StatusCodes() (exit_codes.h): its name and exit
   // code. Spool records store these values: append new codes at the end.
@@ -87,7 +87,7 @@ class Status {
 
 // A value or a non-ok Status.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}  // NOLINT(implicit)
   Result(Status s) : v_(std::move(s)) {      // NOLINT(implicit)

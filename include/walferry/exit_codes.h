@@ -2,41 +2,58 @@
 //
 // PostgreSQL reads these: archive_command must fail with 1..125 (above 125
 // stops the archiver), and restore_command's 1 means "the repository does not
-// have this file". man/walferry.1 lists the same table; a test keeps them in step.
+// have this file". man/walferry.1 and README.md list the same table, made from
+// ExitCodes() below; a test keeps them in step.
 #pragma once
+
+#include <span>
 
 #include "walferry/status.h"
 
 namespace walferry {
 
+// What each code means is in the table below (ExitCodes()), not here.
 enum class ExitCode : int {
   kOk = 0,
-  kNotFound = 1,      // the repository does not have the requested file or object
-  kUsage = 2,         // bad command line, bad config file or value
-  kUnreachable = 3,   // repository unreachable, timed out or overloaded after retries
-  kAuth = 4,          // credentials or signature rejected
-  kPermission = 5,    // access denied to the bucket, prefix or local path
-  kConflict = 6,      // object already exists with other content
-  kCorruption = 7,    // checksum or size mismatch: data is not what was stored
-  kLocalIo = 8,       // local filesystem error (disk full, permission, missing file)
-  kNotSupported = 9,  // the server or backend lacks something walferry needs
-  kInternal = 10,     // a bug in walferry: please report it
-  kWrongRepository = 11,  // the file belongs to another cluster than the repository's
-  // archive-get only, during archive recovery (recovery.signal, no standby.signal):
-  // any failure but "not found". Above 125, so PostgreSQL stops recovery
-  // instead of taking the failure for the end of the WAL and promoting.
+  kNotFound = 1,
+  kUsage = 2,
+  kUnreachable = 3,
+  kAuth = 4,
+  kPermission = 5,
+  kConflict = 6,
+  kCorruption = 7,
+  kLocalIo = 8,
+  kNotSupported = 9,
+  kInternal = 10,
+  kWrongRepository = 11,
+  // Above 125, so that PostgreSQL stops recovery instead of taking the failure
+  // for the end of the WAL and promoting.
   kRecoveryMustStop = 200,
 };
 
 struct ExitCodeInfo {
   ExitCode code;
-  const char* name;     // stable, used in --json output and the man page
-  const char* meaning;  // one line for the man page and `walferry --help`
+  const char* name;     // stable: --json output, the man page, the README
+  const char* phrase;   // opens a failure message: "unreachable: put 'wal/...': ..."
+  const char* meaning;  // one line for --help, walferry(1) and the README
 };
 
-// The table, in code order. Every code but kRecoveryMustStop is within 1..125,
-// as archive_command requires.
-const ExitCodeInfo* ExitCodeTable(int* count);
+// The table, in code order: the one source of every code's name, phrase and
+// meaning. `walferry --help`, the EXIT STATUS of walferry(1) and the README's
+// table are made from it (tests/unit/cli/man_page_test.cc keeps them in step).
+// Every code but kRecoveryMustStop is within 1..125, as archive_command requires.
+std::span<const ExitCodeInfo> ExitCodes();
+const ExitCodeInfo* ExitCodeTable(int* count);  // the same table, C style
+// The row of `code` (the kInternal row for a value not in the table).
+const ExitCodeInfo& InfoFor(ExitCode code);
+
+// Which exit code each Status::Code becomes: one row per code.
+struct StatusCodeInfo {
+  Status::Code code;
+  const char* name;  // Status::CodeName: "not found", "wrong repository", ...
+  ExitCode exit;
+};
+std::span<const StatusCodeInfo> StatusCodes();
 
 // The exit code for a failure (kOk for an ok Status).
 ExitCode ExitCodeFor(const Status& s);

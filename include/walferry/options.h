@@ -13,9 +13,13 @@
 // secret or token from the file.
 //
 // The config file is `--config PATH` (or WALFERRY_CONFIG), else
-// /etc/walferry.conf when it exists. It holds `key = value` lines, blank lines
-// and lines starting with '#'. Unknown keys, repeated keys and bad values are
-// errors naming the key and 'file:line'.
+// /etc/walferry.conf when it exists; it must be a regular file of at most
+// 1 MiB. It holds `key = value` lines, blank lines and lines starting with
+// '#'. A '#' at the start of a value or after a space or tab starts a comment;
+// a value in double or single quotes is taken literally between them. Unknown
+// keys, repeated keys and bad values are errors naming the key and 'file:line'.
+// A WALFERRY_* environment variable that names no option is not an error
+// (the environment is shared): it becomes a warning naming the nearest option.
 //
 // Errors are Status::InvalidArgument (exit code 2). Messages never contain the
 // value of a secret option.
@@ -110,7 +114,14 @@ struct GlobalConfig {
   log::Level log_level{};               // set by ResolveConfig (default info)
   std::string config_file;              // the file that was read; empty when none
   std::vector<ResolvedOption> options;  // every option in table order, with its origin
+  // For the log at WARNING level: "environment variable WALFERRY_X is not a walferry option ...".
+  std::vector<std::string> warnings;
 };
+
+// WALFERRY_* variables that are not options and draw no warning: those of
+// walferry's own test, benchmark and demo scripts (WALFERRY_TEST_*,
+// WALFERRY_BENCH_*, WALFERRY_DEMO_*, WALFERRY_E2E_*).
+bool IsUncheckedEnvName(std::string_view name);
 
 // The process environment (WALFERRY_* and AWS_* variables only).
 std::map<std::string, std::string> ReadEnvironment();

@@ -23,6 +23,13 @@ Result<Codec> ParseCodec(std::string_view name);
 const char* CodecName(Codec codec);
 // The level used when none is configured: zstd 3, lz4 0 (its fast mode).
 int DefaultLevel(Codec codec);
+// The levels a codec accepts: zstd 1..19, lz4 0..12; none takes no level
+// (min > max). The configuration is checked against this, and CompressSink::New.
+struct LevelRange {
+  int min = 0;
+  int max = -1;
+};
+LevelRange LevelsOf(Codec codec);
 
 // Compresses everything written to it into `next`, as one self-checking frame
 // (zstd and lz4 frames carry a content checksum). Finish() ends the frame.

@@ -14,21 +14,26 @@
 
 namespace walferry {
 
-class Status {
+class [[nodiscard]] Status {
  public:
+  // Each code has one row in StatusCodes() (exit_codes.h): its name and exit
+  // code. Spool records store these values: append new codes at the end.
   enum class Code {
     kOk = 0,
-    kNotFound,         // the object/file does not exist
-    kAlreadyExists,    // only-if-absent write found an object in place
-    kInvalidArgument,  // bad input: config value, name, malformed response
-    kAuth,             // the server rejected our identity or signature
-    kPermission,       // identity accepted, action forbidden
-    kUnavailable,      // network, timeout, 5xx, throttling: may succeed later
-    kCorruption,       // a checksum or size did not match
-    kIo,               // local filesystem error (including a full disk)
-    kNotSupported,     // the backend or server does not implement this
-    kFailedPrecondition,  // the repository belongs to another cluster or format
-    kInternal,         // a bug in walferry
+    kNotFound,           // the object/file does not exist
+    kAlreadyExists,      // only-if-absent write found an object in place
+    kInvalidArgument,    // bad input: config value, name, command line
+    kAuth,               // the server rejected our identity or signature
+    kPermission,         // identity accepted, action forbidden
+    kUnavailable,        // network, timeout, 5xx, throttling: may succeed later
+    kCorruption,         // stored or local data is damaged: a checksum, size or header is wrong
+    kIo,                 // local filesystem error (including a full disk)
+    kNotSupported,       // the backend or server does not implement this
+    kWrongRepository,    // the repository is another cluster's, or there is none at that URL
+    kInternal,           // a bug in walferry
+    kUnsupportedFormat,  // stored data of a format this walferry does not read (too new)
+    // The old name of kWrongRepository, from when it also meant "format too new".
+    kFailedPrecondition = kWrongRepository,
   };
 
   Status() = default;  // ok
@@ -43,7 +48,12 @@ class Status {
   static Status Corruption(std::string m) { return {Code::kCorruption, std::move(m)}; }
   static Status Io(std::string m) { return {Code::kIo, std::move(m)}; }
   static Status NotSupported(std::string m) { return {Code::kNotSupported, std::move(m)}; }
-  static Status FailedPrecondition(std::string m) { return {Code::kFailedPrecondition, std::move(m)}; }
+  static Status WrongRepository(std::string m) { return {Code::kWrongRepository, std::move(m)}; }
+  static Status UnsupportedFormat(std::string m) {
+    return {Code::kUnsupportedFormat, std::move(m)};
+  }
+  // The old name of WrongRepository.
+  static Status FailedPrecondition(std::string m) { return WrongRepository(std::move(m)); }
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
   // errno mapped to a Status in one place: "<what>: <strerror>".
   static Status FromErrno(int err, const std::string& what);
@@ -77,7 +87,7 @@ class Status {
 
 // A value or a non-ok Status.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}  // NOLINT(implicit)
   Result(Status s) : v_(std::move(s)) {      // NOLINT(implicit)

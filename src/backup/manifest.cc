@@ -356,9 +356,9 @@ Result<BackupManifest> DecodeManifestText(std::string_view text, const std::stri
   BackupManifest m;
   m.format = static_cast<int>(std::clamp<int64_t>(f.I64("format"), INT32_MIN, INT32_MAX));
   if (f.problem().empty() && m.format != kManifestFormat && m.format != kManifestFormatPlain) {
-    return Status::FailedPrecondition("manifest '" + where + "' has format " +
-                                      std::to_string(m.format) + "; this walferry reads format " +
-                                      std::to_string(kManifestFormat))
+    return Status::UnsupportedFormat("manifest '" + where + "' has format " +
+                                     std::to_string(m.format) + "; this walferry reads format " +
+                                     std::to_string(kManifestFormat))
         .WithHint("use the walferry version that wrote this backup");
   }
   m.name = f.Str("name");
@@ -447,7 +447,7 @@ Result<BackupManifest> DecodeManifestText(std::string_view text, const std::stri
     if (!e.is_object()) return bad(ctx + ": is not an object");
     Fields of(e, ctx + ".");
     StoredObject o{of.Str("key"), of.U64("size"), of.Str("sha256"), of.U64("raw_size")};
-    CheckSha(of, "sha256", o.sha256);
+    (void)CheckSha(of, "sha256", o.sha256);  // records its failure in `of`; always ok
     if (of.problem().empty() && (o.key.rfind(data_prefix, 0) != 0 || !ValidateKey(o.key).ok() ||
                                  !ValidateRelativePath(o.key).ok())) {
       of.Fail("key", "'" + o.key + "' is not a key under '" + data_prefix + "'");
@@ -496,7 +496,7 @@ Result<BackupManifest> DecodeManifestText(std::string_view text, const std::stri
     if (mf.type == FileType::kFile && ff.problem().empty()) {
       mf.size = ff.U64("size");
       mf.sha256 = ff.Str("sha256");
-      CheckSha(ff, "sha256", mf.sha256);
+      (void)CheckSha(ff, "sha256", mf.sha256);  // records its failure in `ff`; always ok
       if (ff.Has("object")) {
         uint64_t obj = ff.U64("object");
         if (ff.problem().empty() && obj >= m.objects.size())

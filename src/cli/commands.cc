@@ -74,13 +74,10 @@ std::string RootFooter() {
       "from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.\n"
       "Run 'walferry COMMAND --help' for a command's own options; see walferry(1) and\n"
       "walferry.conf(5).\n\nExit codes:\n";
-  int n = 0;
-  const ExitCodeInfo* table = ExitCodeTable(&n);
-  for (int i = 0; i < n; ++i) {
-    char line[256];
-    std::snprintf(line, sizeof line, "  %3d  %-14s %s\n", static_cast<int>(table[i].code),
-                  table[i].name, table[i].meaning);
-    f += line;
+  for (const ExitCodeInfo& row : ExitCodes()) {
+    char code[32];
+    std::snprintf(code, sizeof code, "  %3d  %-18s ", static_cast<int>(row.code), row.name);
+    f += code + std::string(row.meaning) + "\n";
   }
   return f;
 }
@@ -197,6 +194,7 @@ int Main(int argc, char** argv) {
   Result<config::GlobalConfig> cfg = config::ResolveConfig(sources);
   if (!cfg.ok()) return fail(cfg.status(), nullptr);
   log::SetLevel(cfg->log_level);
+  for (const std::string& w : cfg->warnings) log::Warn(w);
   if (log::Enabled(log::Level::kDebug)) {
     log::Debug(cfg->config_file.empty() ? "no config file"
                                         : "config file '" + cfg->config_file + "'");

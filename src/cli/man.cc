@@ -109,11 +109,9 @@ std::string Environment1() {
 
 std::string ExitStatus1() {
   std::string out;
-  int n = 0;
-  const ExitCodeInfo* table = ExitCodeTable(&n);
-  for (int i = 0; i < n; ++i) {
-    out += ".TP\n.B " + std::to_string(static_cast<int>(table[i].code)) + "\n" +
-           Italic(table[i].name) + ": " + TroffEscape(table[i].meaning) + ".\n";
+  for (const ExitCodeInfo& row : ExitCodes()) {
+    out += ".TP\n.B " + std::to_string(static_cast<int>(row.code)) + "\n" + Italic(row.name) +
+           ": " + TroffEscape(row.meaning) + ".\n";
   }
   return out;
 }
@@ -134,7 +132,36 @@ std::string Keys5() {
   return out;
 }
 
+constexpr std::string_view kReadmeBegin = "<!-- BEGIN GENERATED EXIT-CODES -->\n";
+constexpr std::string_view kReadmeEnd = "<!-- END GENERATED EXIT-CODES -->";
+
 }  // namespace
+
+std::string ReadmeExitCodes() {
+  std::string out = "| code | name | meaning |\n|---|---|---|\n";
+  for (const ExitCodeInfo& row : ExitCodes()) {
+    std::string meaning;
+    for (const char* p = row.meaning; *p; ++p) meaning += *p == '|' ? "\\|" : std::string(1, *p);
+    out += "| " + std::to_string(static_cast<int>(row.code)) + " | " + row.name + " | " + meaning +
+           " |\n";
+  }
+  return out;
+}
+
+Result<std::string> UpdateReadme(std::string_view readme) {
+  size_t begin = readme.find(kReadmeBegin);
+  size_t end = readme.find(kReadmeEnd);
+  if (begin == std::string_view::npos || end == std::string_view::npos ||
+      end < begin + kReadmeBegin.size()) {
+    return Status::InvalidArgument("README has no '" +
+                                   std::string(kReadmeBegin.substr(0, kReadmeBegin.size() - 1)) +
+                                   "' ... '" + std::string(kReadmeEnd) + "' part");
+  }
+  std::string out(readme.substr(0, begin + kReadmeBegin.size()));
+  out += ReadmeExitCodes();
+  out.append(readme.substr(end));
+  return out;
+}
 
 std::string TroffEscape(std::string_view text) {
   std::string out;

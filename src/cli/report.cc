@@ -11,33 +11,9 @@ bool IsS3(const config::GlobalConfig* config) {
 
 }  // namespace
 
-const char* ExitCodeName(ExitCode code) {
-  int n = 0;
-  const ExitCodeInfo* table = ExitCodeTable(&n);
-  for (int i = 0; i < n; ++i) {
-    if (table[i].code == code) return table[i].name;
-  }
-  return "unknown";
-}
+const char* ExitCodeName(ExitCode code) { return InfoFor(code).name; }
 
-const char* FailurePhrase(ExitCode code) {
-  switch (code) {
-    case ExitCode::kOk: return "ok";
-    case ExitCode::kNotFound: return "not found";
-    case ExitCode::kUsage: return "usage error";
-    case ExitCode::kUnreachable: return "unreachable";
-    case ExitCode::kAuth: return "authentication failed";
-    case ExitCode::kPermission: return "permission denied";
-    case ExitCode::kConflict: return "conflict";
-    case ExitCode::kCorruption: return "corruption";
-    case ExitCode::kLocalIo: return "local i/o error";
-    case ExitCode::kNotSupported: return "not supported";
-    case ExitCode::kInternal: return "internal error";
-    case ExitCode::kWrongRepository: return "wrong repository";
-    case ExitCode::kRecoveryMustStop: return "recovery must stop";
-  }
-  return "error";
-}
+const char* FailurePhrase(ExitCode code) { return InfoFor(code).phrase; }
 
 std::string HintFor(const Status& status, const config::GlobalConfig* config) {
   std::string hint = status.hint();

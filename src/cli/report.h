@@ -14,10 +14,10 @@
 
 namespace walferry::cli {
 
-// The stable name from ExitCodeTable ("unreachable", "auth", ...).
+// The stable name from the exit-code table ("unreachable", "auth", ...).
 const char* ExitCodeName(ExitCode code);
 
-// The words that open a failure message: "repository unreachable",
+// The words that open a failure message, from the same table: "unreachable",
 // "authentication failed", "permission denied", "usage error", ...
 const char* FailurePhrase(ExitCode code);
 

@@ -14,6 +14,26 @@ std::string g_command;
 std::function<void(const std::string&)> g_sink;
 }  // namespace
 
+void AppendEscaped(std::string* out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u != 0x7f) {
+      *out += c;
+    } else if (c == '\n') {
+      *out += "\\n";
+    } else if (c == '\r') {
+      *out += "\\r";
+    } else if (c == '\t') {
+      *out += "\\t";
+    } else {
+      *out += "\\x";
+      *out += kHex[u >> 4];
+      *out += kHex[u & 0xf];
+    }
+  }
+}
+
 bool ParseLevel(std::string_view text, Level* out) {
   static constexpr std::string_view kNames[] = {"error", "warn", "info", "debug", "trace"};
   for (int i = 0; i < 5; ++i) {
@@ -55,7 +75,7 @@ void Write(Level level, std::string_view message) {
   std::lock_guard<std::mutex> lock(g_mu);
   std::string line = "walferry[" + std::to_string(getpid()) + "]: " + LevelName(level) + ": ";
   if (!g_command.empty()) line += g_command + ": ";
-  line.append(message);
+  AppendEscaped(&line, message);
   if (g_sink) {
     g_sink(line);
     return;

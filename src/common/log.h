@@ -3,6 +3,9 @@
 // PostgreSQL copies archive_command's stderr into its own log, so lines are
 // short, start with the level, and name the command and object. Secrets must
 // never be passed to these functions; s3/ redacts before logging.
+// A message is always one line: control characters in it (a newline in a
+// file name from the data directory, say) are written escaped, as \n, \r, \t
+// or \xHH, so no value can forge a log line of its own.
 #pragma once
 
 #include <functional>
@@ -26,6 +29,8 @@ void SetCommand(std::string command);
 void SetSinkForTest(std::function<void(const std::string& line)> sink);
 
 void Write(Level level, std::string_view message);
+// Appends `text` to `out` with control characters escaped as Write does.
+void AppendEscaped(std::string* out, std::string_view text);
 inline void Error(std::string_view m) { Write(Level::kError, m); }
 inline void Warn(std::string_view m) { Write(Level::kWarn, m); }
 inline void Info(std::string_view m) { Write(Level::kInfo, m); }

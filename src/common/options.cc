@@ -2,6 +2,8 @@
 #include "walferry/options.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "walferry/pipeline.h"
 
 extern char** environ;
 
@@ -47,7 +50,8 @@ const OptionSpec kOptions[] = {
    .value_name = "CODEC", .help = "how archive-push compresses WAL files", .choices = "zstd|lz4|none"},
   {.name = "compression-level", .type = T::kInteger, .section = S::kArchive, .default_value = "",
    .value_name = "N",
-   .help = "compression level: zstd 1-19 (default 3), lz4 0-12 (default 0, its fast mode)",
+   .help = "compression level: zstd 1-19 (default 3), lz4 0-12 (default 0, its fast mode); "
+           "none takes no level",
    .min_value = 0, .max_value = 19},
   {.name = "spool-path", .type = T::kPath, .section = S::kSpool, .default_value = "",
    .value_name = "DIR",
@@ -324,12 +328,22 @@ Status BadValue(const ResolvedOption& r, const std::string& detail) {
   // Secrets are never echoed, nor a URL that may carry "user:password@".
   bool hide = r.spec->secret || ((r.spec->type == T::kUrl || r.spec->type == T::kRepo) &&
                                  r.value.find('@') != std::string::npos);
-  std::string shown = hide ? "" : " '" + r.value + "'";
+  // A long value is shortened: the message is one line of PostgreSQL's log.
+  constexpr size_t kShown = 64;
+  std::string value = r.value.size() > kShown ? r.value.substr(0, kShown) + "..." : r.value;
+  std::string shown = hide ? "" : " '" + value + "'";
   return Status::InvalidArgument("invalid value" + shown + " for '" + r.spec->name + "' (" +
                                  FromText(r) + "): " + detail)
       .WithHint(r.origin == Origin::kFile
                     ? "fix line " + r.where.substr(r.where.rfind(':') + 1) + " of that file"
                     : "see 'walferry --help' for the option's syntax");
+}
+
+// A tab is allowed: libpq conninfo takes it as a separator.
+bool HasControl(std::string_view v) {
+  return std::any_of(v.begin(), v.end(), [](char c) {
+    return (static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f;
+  });
 }
 
 // Checks one resolved value against its type; fills the typed value.
@@ -348,10 +362,12 @@ Status Check(const ResolvedOption& r, Typed* out) {
   switch (o.type) {
     case T::kString:
     case T::kPath:
-      if (v.find('\n') != std::string::npos) return BadValue(r, "expected a single line");
+      // A control character in a value would end up raw in log lines and files.
+      if (HasControl(v)) return BadValue(r, "expected a single line without control characters");
       return Status::Ok();
     case T::kRepo: {
       if (v.empty()) return Status::Ok();  // RequireRepo reports it where it matters
+      if (HasControl(v)) return BadValue(r, "expected no control character");
       std::string why;
       if (!ValidRepo(v, &why)) return BadValue(r, why);
       return Status::Ok();
@@ -389,12 +405,19 @@ Status Check(const ResolvedOption& r, Typed* out) {
       }
       return Status::Ok();
     case T::kEnum: {
+      // Spaces around and letter case do not matter ("ZSTD ", "Debug"); the
+      // typed value is the choice as the table spells it.
+      std::string given = Lower(Trim(v));
       std::string_view choices = o.choices;
       size_t start = 0;
       while (start <= choices.size()) {
         size_t bar = choices.find('|', start);
         if (bar == std::string_view::npos) bar = choices.size();
-        if (choices.substr(start, bar - start) == v) return Status::Ok();
+        std::string_view choice = choices.substr(start, bar - start);
+        if (choice == given) {
+          out->text = std::string(choice);
+          return Status::Ok();
+        }
         start = bar + 1;
       }
       return BadValue(r, "expected " + ValueSyntax(o));
@@ -403,11 +426,82 @@ Status Check(const ResolvedOption& r, Typed* out) {
   return Status::Internal("option type not handled");
 }
 
+const ResolvedOption& Resolved(const GlobalConfig& config, std::string_view name) {
+  for (const ResolvedOption& r : config.options) {
+    if (r.spec->name == name) return r;
+  }
+  std::abort();  // every option of the table is resolved
+}
+
+// The level must be one the chosen codec takes, so that `check` refuses what
+// every archive-push would refuse later.
+Status CheckCompressionLevel(const GlobalConfig& config) {
+  if (config.compression_level < 0) return Status::Ok();  // not set: the codec's default
+  const ResolvedOption& level = Resolved(config, "compression-level");
+  const ResolvedOption& codec_option = Resolved(config, "compression");
+  Result<Codec> codec = ParseCodec(config.compression);
+  if (!codec.ok()) return codec.status();
+  std::string codec_text =
+      "compression '" + config.compression + "' (" + FromText(codec_option) + ")";
+  LevelRange range = LevelsOf(*codec);
+  if (range.min > range.max) {
+    return BadValue(level, codec_text + " takes no level; expected compression-level not set");
+  }
+  if (config.compression_level < range.min || config.compression_level > range.max) {
+    return BadValue(level, "expected a level from " + std::to_string(range.min) + " to " +
+                               std::to_string(range.max) + " for " + codec_text);
+  }
+  return Status::Ok();
+}
+
+const OptionSpec* FindEnvOption(std::string_view env) {
+  for (const OptionSpec& o : kOptions) {
+    if (EnvName(o) == env) return &o;
+  }
+  return nullptr;
+}
+
+// The option whose variable `env` most likely misspells, or nullptr when none
+// is close (at most one edit per three characters).
+const OptionSpec* NearestEnvOption(std::string_view env) {
+  const OptionSpec* best = nullptr;
+  size_t best_d = SIZE_MAX;
+  for (const OptionSpec& o : kOptions) {
+    std::string known = EnvName(o);
+    size_t d = Distance(env, known);
+    if (d < best_d && d * 3 <= std::max(env.size(), known.size()) - 9) {  // 9: "WALFERRY_"
+      best_d = d;
+      best = &o;
+    }
+  }
+  return best;
+}
+
+const char* FileKind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  return "not a regular file";
+}
+
 Result<std::string> ReadConfigFile(const std::string& path, const std::string& from,
                                    bool explicit_file) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer
+  // forever (archive_command would hang). It is refused below, after fstat.
+  auto not_regular = [&](mode_t mode) {
+    return Status::InvalidArgument("config file '" + path + "' (" + from + ") is " +
+                                   FileKind(mode) + ", not a regular file")
+        .WithHint("name a plain text file, or pass --config '' to read no file");
+  };
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
     int err = errno;
+    struct stat st;
+    if (err == ENXIO && ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      return not_regular(st.st_mode);  // a socket cannot be opened at all
+    }
     if (err == ENOENT && explicit_file) {
       // A missing file named on purpose is a usage error (exit 2), never
       // "not found" (exit 1, which restore_command reads as "no such WAL").
@@ -418,6 +512,28 @@ Result<std::string> ReadConfigFile(const std::string& path, const std::string& f
         .WithHint("make it readable by the user running walferry (mode 0600, owned by that "
                   "user), or pass --config '' to read no file");
   }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return Status::FromErrno(err, "stat config file '" + path + "'");
+  }
+  if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) {  // /dev/null: an empty file
+    ::close(fd);
+    return std::string();
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return not_regular(st.st_mode);
+  }
+  auto too_big = [&] {
+    return Status::InvalidArgument("config file '" + path + "' (" + from + ") is larger than 1 MiB")
+        .WithHint("is this the right file? a config file is a few dozen lines");
+  };
+  if (static_cast<uint64_t>(st.st_size) > kMaxConfigFileBytes) {
+    ::close(fd);
+    return too_big();
+  }
   std::string text;
   char buf[8192];
   for (;;) {
@@ -426,21 +542,47 @@ Result<std::string> ReadConfigFile(const std::string& path, const std::string& f
     if (n < 0) {
       int err = errno;
       ::close(fd);
-      if (err == EISDIR) {  // open(2) succeeds on a directory; read(2) does not
-        return Status::InvalidArgument("config file '" + path + "' is a directory");
-      }
       return Status::FromErrno(err, "read config file '" + path + "'");
     }
     if (n == 0) break;
     text.append(buf, static_cast<size_t>(n));
-    if (text.size() > kMaxConfigFileBytes) {
+    if (text.size() > kMaxConfigFileBytes) {  // it grew while we read it
       ::close(fd);
-      return Status::InvalidArgument("config file '" + path + "' is larger than 1 MiB")
-          .WithHint("is this the right file?");
+      return too_big();
     }
   }
   ::close(fd);
   return text;
+}
+
+// The value of a "key = value" line (`raw`: after '=', trimmed). A '#' at its
+// start or after a space or tab starts a comment; a value in double or
+// single quotes is taken literally between them ('#' and spaces included),
+// and only a comment may follow the closing quote. The text is never echoed.
+Result<std::string> ParseFileValue(std::string_view raw, const std::string& key,
+                                   const std::string& where) {
+  if (!raw.empty() && (raw.front() == '"' || raw.front() == '\'')) {
+    const char quote = raw.front();
+    size_t close = raw.find(quote, 1);
+    if (close == std::string_view::npos) {
+      return Status::InvalidArgument("the value of '" + key + "' at " + where +
+                                     " opens a quote it does not close")
+          .WithHint("end the value with the same quote on the same line");
+    }
+    std::string_view after = Trim(raw.substr(close + 1));
+    if (!after.empty() && after.front() != '#') {
+      return Status::InvalidArgument("the value of '" + key + "' at " + where +
+                                     " has text after its closing quote")
+          .WithHint("only a comment ('# ...') may follow a quoted value");
+    }
+    return std::string(raw.substr(1, close - 1));
+  }
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '#' && (i == 0 || raw[i - 1] == ' ' || raw[i - 1] == '\t')) {
+      return std::string(Trim(raw.substr(0, i)));
+    }
+  }
+  return std::string(raw);
 }
 
 }  // namespace
@@ -462,6 +604,14 @@ std::string EnvName(const OptionSpec& spec) {
     env += *p == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(*p)));
   }
   return env;
+}
+
+bool IsUncheckedEnvName(std::string_view name) {
+  for (std::string_view prefix :
+       {"WALFERRY_TEST_", "WALFERRY_BENCH_", "WALFERRY_DEMO_", "WALFERRY_E2E_"}) {
+    if (name.starts_with(prefix)) return true;
+  }
+  return false;
 }
 
 const char* SectionName(Section section) {
@@ -574,7 +724,6 @@ Result<std::map<std::string, FileValue>> ParseConfigText(std::string_view text,
           .WithHint("comment lines start with '#'");
     }
     std::string key(Trim(line.substr(0, eq)));
-    std::string value(Trim(line.substr(eq + 1)));
     if (key.empty()) return Status::InvalidArgument("missing key before '=' at " + where);
     const OptionSpec* spec = FindOption(key);
     if (spec == nullptr) {
@@ -586,7 +735,9 @@ Result<std::map<std::string, FileValue>> ParseConfigText(std::string_view text,
                                      " cannot be set in a config file")
           .WithHint("use " + FlagName(*spec) + " or " + EnvName(*spec));
     }
-    auto [it, inserted] = values.emplace(key, FileValue{value, line_no});
+    Result<std::string> value = ParseFileValue(Trim(line.substr(eq + 1)), key, where);
+    if (!value.ok()) return value.status();
+    auto [it, inserted] = values.emplace(key, FileValue{std::move(value).value(), line_no});
     if (!inserted) {
       return Status::InvalidArgument("key '" + key + "' at " + where + " was already set at " +
                                      file + ":" + std::to_string(it->second.line))
@@ -661,7 +812,23 @@ Result<GlobalConfig> ResolveConfig(const ConfigSources& sources) {
     config.options.push_back(std::move(r));
   }
 
-  // 3. Check every value and fill the typed config.
+  // 3. WALFERRY_* variables that name no option: a WARNING, never a failure.
+  // The environment is shared with other programs and inherited by
+  // archive_command, so refusing would stop archiving over a stray variable;
+  // silence would hide a typo (WALFERRY_S3_ENDPONT) that changes behaviour.
+  for (const auto& entry : sources.env) {
+    const std::string& name = entry.first;
+    if (!name.starts_with("WALFERRY_") || IsUncheckedEnvName(name) || FindEnvOption(name)) {
+      continue;
+    }
+    std::string w = "environment variable " + name + " is not a walferry option; it is ignored";
+    if (const OptionSpec* near = NearestEnvOption(name)) {
+      w += " (did you mean " + EnvName(*near) + "?)";
+    }
+    config.warnings.push_back(std::move(w));
+  }
+
+  // 4. Check every value and fill the typed config.
   std::map<std::string, Typed> typed;
   for (const ResolvedOption& r : config.options) {
     Typed t;
@@ -674,6 +841,7 @@ Result<GlobalConfig> ResolveConfig(const ConfigSources& sources) {
 
   config.compression = typed["compression"].text;
   config.compression_level = static_cast<int>(typed["compression-level"].integer);
+  WF_RETURN_IF_ERROR(CheckCompressionLevel(config));
   config.parallel = static_cast<int>(typed["parallel"].integer);
   config.spool_path = typed["spool-path"].text;
   config.archive_durability = typed["archive-durability"].text;

@@ -31,6 +31,15 @@ const char* CodecName(Codec codec) {
 
 int DefaultLevel(Codec codec) { return codec == Codec::kZstd ? 3 : 0; }
 
+LevelRange LevelsOf(Codec codec) {
+  switch (codec) {
+    case Codec::kZstd: return {1, 19};  // 20..22 ("ultra") need far more memory to decode
+    case Codec::kLz4: return {0, 12};   // LZ4HC_CLEVEL_MAX
+    case Codec::kNone: break;
+  }
+  return {};
+}
+
 namespace {
 
 constexpr size_t kChunk = 256 * 1024;  // input fed to a codec per call
@@ -215,11 +224,17 @@ Result<std::unique_ptr<CompressSink>> CompressSink::New(Codec codec, int level, 
   switch (codec) {
     case Codec::kNone: return std::unique_ptr<CompressSink>(new PassCompress(next));
     case Codec::kZstd:
-      if (level < 1 || level > 19) return Status::InvalidArgument("zstd compression level must be 1..19");
-      return std::unique_ptr<CompressSink>(new ZstdCompress(next, level));
-    case Codec::kLz4:
-      if (level < 0 || level > 12) return Status::InvalidArgument("lz4 compression level must be 0..12");
+    case Codec::kLz4: {
+      LevelRange r = LevelsOf(codec);
+      if (level < r.min || level > r.max) {
+        return Status::InvalidArgument(std::string(CodecName(codec)) +
+                                       " compression level must be " + std::to_string(r.min) +
+                                       ".." + std::to_string(r.max));
+      }
+      if (codec == Codec::kZstd)
+        return std::unique_ptr<CompressSink>(new ZstdCompress(next, level));
       return std::unique_ptr<CompressSink>(new Lz4Compress(next, level));
+    }
   }
   return Status::Internal("unknown codec");
 }

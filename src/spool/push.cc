@@ -110,7 +110,8 @@ Status StatusWithCode(Status::Code code, std::string m) {
     case Status::Code::kCorruption: return Status::Corruption(std::move(m));
     case Status::Code::kIo: return Status::Io(std::move(m));
     case Status::Code::kNotSupported: return Status::NotSupported(std::move(m));
-    case Status::Code::kFailedPrecondition: return Status::FailedPrecondition(std::move(m));
+    case Status::Code::kWrongRepository: return Status::WrongRepository(std::move(m));
+    case Status::Code::kUnsupportedFormat: return Status::UnsupportedFormat(std::move(m));
     case Status::Code::kOk:
     case Status::Code::kInternal: break;
   }

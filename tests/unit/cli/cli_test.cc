@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,10 +18,10 @@
 #include <string>
 #include <vector>
 
-#include "walferry/exit_codes.h"
-#include "walferry/options.h"
 #include "support/run_walferry.h"
 #include "support/temp_dir.h"
+#include "walferry/exit_codes.h"
+#include "walferry/options.h"
 
 namespace walferry {
 namespace {
@@ -206,6 +207,67 @@ TEST(Cli, SecretsNotPrintedOnConfigErrors) {
   RunResult r = RunWalferry({"check", "--config", conf, "--log-level", "trace"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_FALSE(Has(r.out + r.err, secret)) << r.err;
+}
+
+// Issue 10: a compression level the codec does not take fails `check` (exit 2,
+// naming the key and its source), not every archive-push afterwards.
+TEST(Cli, CheckRefusesACompressionLevelItsCodecDoesNotTake) {
+  TempDir repo;
+  TempDir dir;
+  std::string conf =
+      dir.Write("w.conf", "repo = file://" + repo.path() +
+                              "\ncompression = lz4  # fast\ncompression-level = 15\n");
+  RunResult r = RunWalferry({"check", "--config", conf});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_TRUE(
+      Has(r.err, "usage error: invalid value '15' for 'compression-level' (from " + conf + ":3)"))
+      << r.err;
+  EXPECT_TRUE(Has(r.err, "compression 'lz4'")) << r.err;
+  RunResult env =
+      RunWalferry(WithArgs(kNoConfig, {"check", "--repo", "file://" + repo.path()}),
+                  {{"WALFERRY_COMPRESSION", "none"}, {"WALFERRY_COMPRESSION_LEVEL", "3"}});
+  EXPECT_EQ(env.exit_code, 2) << env.err;
+  EXPECT_TRUE(Has(env.err, "environment variable WALFERRY_COMPRESSION_LEVEL")) << env.err;
+}
+
+// A misspelt WALFERRY_* variable is a WARNING naming it and the nearest name;
+// the command still runs (archive_command must not stop over it).
+TEST(Cli, MisspeltEnvironmentVariableIsAWarningThatNamesTheNearestOption) {
+  TempDir repo;
+  RunResult r = RunWalferry(WithArgs(kNoConfig, {"check", "--repo", "file://" + repo.path()}),
+                            {{"WALFERRY_S3_ENDPONT", "https://127.0.0.1:9443"},
+                             {"WALFERRY_TEST_S3_BUCKET", "scripts-own-variable"}});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(Has(r.err,
+                  "WARNING: check: environment variable WALFERRY_S3_ENDPONT is not a "
+                  "walferry option; it is ignored (did you mean WALFERRY_S3_ENDPOINT?)"))
+      << r.err;
+  EXPECT_FALSE(Has(r.err, "WALFERRY_TEST_S3_BUCKET")) << r.err;
+}
+
+// A config file that is a FIFO is refused at once (it used to block in open(2)
+// until a writer came: archive_command hung for ever).
+TEST(Cli, ConfigFileThatIsAFifoIsRefusedAtOnce) {
+  TempDir dir;
+  std::string fifo = dir.path() + "/walferry.conf";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  RunResult r = RunWalferry({"check", "--config", fifo});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_TRUE(
+      Has(r.err, "config file '" + fifo + "' (from --config) is a FIFO, not a regular file"))
+      << r.err;
+}
+
+// A crafted value cannot forge a log line: control characters come out escaped.
+TEST(Cli, ControlCharactersInAValueDoNotBreakTheLogLine) {
+  RunResult r = RunWalferry(
+      WithArgs(kNoConfig, {"check", "--s3-region", "x\nwalferry[1]: INFO: check: check ok"}));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_TRUE(Has(r.err, "'x\\nwalferry[1]: INFO: check: check ok'")) << r.err;
+  std::istringstream lines(r.err);
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_TRUE(line.starts_with("walferry[")) << "forged or broken line: " << line;
+  }
 }
 
 }  // namespace

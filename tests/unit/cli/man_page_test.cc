@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/man.h"
+#include "cli/report.h"
 #include "walferry/exit_codes.h"
 #include "walferry/options.h"
 
@@ -50,6 +51,76 @@ void ExpectUpToDate(const std::string& name) {
 TEST(ManPages, GeneratedPartsAreUpToDate) {
   ExpectUpToDate("walferry.1");
   ExpectUpToDate("walferry.conf.5");
+}
+
+// README.md's exit-code table is made from the same table as walferry(1)'s.
+TEST(Readme, ExitCodeTableIsUpToDate) {
+  std::ifstream in(std::string(WALFERRY_SOURCE_DIR) + "/README.md");
+  ASSERT_TRUE(in);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string readme = ss.str();
+  Result<std::string> updated = UpdateReadme(readme);
+  ASSERT_TRUE(updated.ok()) << updated.status().ToString();
+  if (*updated != readme) {
+    fs::path out = fs::path(WALFERRY_BINARY).parent_path() / "README.md.expected";
+    std::ofstream(out) << *updated;
+    ADD_FAILURE() << "README.md's exit-code table is out of date with the exit-code table; "
+                     "regenerate it:\n  cp "
+                  << out.string() << " " << WALFERRY_SOURCE_DIR << "/README.md";
+  }
+  for (const ExitCodeInfo& row : ExitCodes()) {
+    EXPECT_NE(
+        readme.find("| " + std::to_string(static_cast<int>(row.code)) + " | " + row.name + " | "),
+        std::string::npos)
+        << row.name;
+  }
+}
+
+TEST(Readme, UpdateRejectsMissingMarkers) {
+  EXPECT_FALSE(UpdateReadme("# x\nno table\n").ok());
+  EXPECT_FALSE(
+      UpdateReadme("<!-- END GENERATED EXIT-CODES -->\n<!-- BEGIN GENERATED EXIT-CODES -->\n")
+          .ok());
+  Result<std::string> r = UpdateReadme(
+      "a\n<!-- BEGIN GENERATED EXIT-CODES -->\nold\n<!-- END GENERATED EXIT-CODES -->\nb\n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, "a\n<!-- BEGIN GENERATED EXIT-CODES -->\n" + ReadmeExitCodes() +
+                    "<!-- END GENERATED EXIT-CODES -->\nb\n");
+}
+
+// One vocabulary: every Status code has exactly one row (name, exit code), every
+// exit code one row (name, phrase, meaning), and the split of the old
+// kFailedPrecondition kept every exit code.
+TEST(FailureVocabulary, EveryCodeHasOneRow) {
+  std::set<int> seen;
+  for (const StatusCodeInfo& row : StatusCodes()) {
+    EXPECT_TRUE(seen.insert(static_cast<int>(row.code)).second) << row.name;
+    EXPECT_STREQ(Status::CodeName(row.code), row.name);
+    EXPECT_NE(std::string(InfoFor(row.exit).name), "") << row.name;
+  }
+  for (int c = 0; c <= static_cast<int>(Status::Code::kUnsupportedFormat); ++c) {
+    EXPECT_TRUE(seen.count(c)) << "Status::Code " << c << " has no row in StatusCodes()";
+  }
+  std::set<std::string> names, phrases;
+  for (const ExitCodeInfo& row : ExitCodes()) {
+    EXPECT_TRUE(names.insert(row.name).second) << row.name;
+    EXPECT_TRUE(phrases.insert(row.phrase).second) << row.phrase;
+    EXPECT_EQ(&InfoFor(row.code), &row);
+    EXPECT_STREQ(FailurePhrase(row.code), row.phrase);
+    EXPECT_STREQ(ExitCodeName(row.code), row.name);
+  }
+  EXPECT_EQ(ExitCodeFor(Status::WrongRepository("x")), ExitCode::kWrongRepository);
+  EXPECT_EQ(ExitCodeFor(Status::UnsupportedFormat("x")), ExitCode::kWrongRepository);
+  EXPECT_EQ(Status::UnsupportedFormat("x").code(), Status::Code::kUnsupportedFormat);
+  EXPECT_NE(Status::UnsupportedFormat("x").code(), Status::WrongRepository("x").code());
+  EXPECT_EQ(Status::FailedPrecondition("x").code(), Status::Code::kWrongRepository);
+  EXPECT_EQ(Status::UnsupportedFormat("m").ToString(), "unsupported format: m");
+  EXPECT_EQ(Status::WrongRepository("m").ToString(), "wrong repository: m");
+  // The values spool records store on disk never move.
+  EXPECT_EQ(static_cast<int>(Status::Code::kWrongRepository), 10);
+  EXPECT_EQ(static_cast<int>(Status::Code::kInternal), 11);
+  EXPECT_EQ(static_cast<int>(Status::Code::kUnsupportedFormat), 12);
 }
 
 TEST(ManPages, HaveTheirGeneratedParts) {
@@ -92,7 +163,8 @@ TEST(ManPages, NoOptionMissingFromTheTable) {
     std::regex env(R"(WALFERRY_[A-Z0-9_]+)");
     for (auto it = std::sregex_iterator(page.begin(), page.end(), env);
          it != std::sregex_iterator(); ++it) {
-      bool known = false;
+      // The scripts' own variables, and the misspelling walferry(1) shows as an example.
+      bool known = config::IsUncheckedEnvName(it->str()) || it->str() == "WALFERRY_S3_ENDPONT";
       for (const config::OptionSpec& o : config::Options())
         known |= config::EnvName(o) == it->str();
       EXPECT_TRUE(known) << name << " mentions " << it->str() << ", which is not in the table";

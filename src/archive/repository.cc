@@ -144,6 +144,12 @@ Result<ObjectHeader> DecodeHeader(std::string_view line, const std::string& key)
 
 Result<ObjectHeader> ReadHeader(Storage& storage, const std::string& key) {
   auto head = GetString(storage, key, ByteRange{0, kMaxHeaderSize});
+  if (!head.ok() && head.status().code() == Status::Code::kInvalidArgument) {
+    // A range past the end: an empty object is damaged, not a usage error.
+    auto info = storage.Head(key);
+    if (info.ok() && info->size == 0)
+      return Status::Corruption("object '" + key + "' is empty (0 bytes)");
+  }
   if (!head.ok()) return head.status();
   size_t nl = head->find('\n');
   if (nl == std::string::npos) return Status::Corruption("object '" + key + "' has no walferry header line");

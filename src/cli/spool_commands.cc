@@ -43,7 +43,8 @@ Status EnsureWorker(const config::GlobalConfig& cfg, const spool::PushDirs& dirs
     ::rename(dirs.log.c_str(), (dirs.log + ".old").c_str());  // keeps the log bounded: 2 x 8 MiB
   }
   log::Debug("starting the spool worker (log: '" + dirs.log + "')");
-  return spool::SpawnDetached(WorkerArgv(cfg, {"archive-push-worker", "--pg-data", data_dir}), dirs.log);
+  return spool::SpawnDetached(WorkerArgv(cfg, {"archive-push-worker", "--pg-data", data_dir}),
+                              dirs.log, WorkerEnv(cfg));
 }
 
 // " (worker log: <its last line>)", or "".

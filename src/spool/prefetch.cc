@@ -407,13 +407,14 @@ bool WorkerRuns(const SpoolDir& spool) {
   return probe.ok() && !probe->held();  // taken: no worker (released again at once)
 }
 
-Status SpawnWorker(const SpoolDir& spool, const std::vector<std::string>& worker_argv) {
+Status SpawnWorker(const SpoolDir& spool, const std::vector<std::string>& worker_argv,
+                   const std::vector<std::string>& worker_env) {
   const std::string log_path = spool.get_dir + "/" + kLogFile;
   struct stat st;
   if (::stat(log_path.c_str(), &st) == 0 && st.st_size > kMaxLogBytes) {
     ::rename(log_path.c_str(), (log_path + ".1").c_str());
   }
-  return SpawnDetached(worker_argv, log_path);
+  return SpawnDetached(worker_argv, log_path, worker_env);
 }
 
 }  // namespace
@@ -476,7 +477,8 @@ Result<bool> ServeFromSpool(const SpoolDir& spool, const std::string& segment, c
 }
 
 Status RequestPrefetch(const SpoolDir& spool, const std::string& segment, const std::string& dest,
-                       const std::vector<std::string>& worker_argv) {
+                       const std::vector<std::string>& worker_argv,
+                       const std::vector<std::string>& worker_env) {
   std::optional<Want> last = ReadWant(spool);
   uint32_t size = 0;
   if (!dest.empty()) {
@@ -492,7 +494,7 @@ Status RequestPrefetch(const SpoolDir& spool, const std::string& segment, const 
     WF_RETURN_IF_ERROR(WriteWant(spool, Want{segment, size}));
   }
   if (WorkerRuns(spool)) return Status::Ok();  // it reads want
-  return SpawnWorker(spool, worker_argv);
+  return SpawnWorker(spool, worker_argv, worker_env);
 }
 
 Status RunPrefetchWorker(const SpoolDir& spool, const PrefetchOptions& options, const StorageFactory& open_storage) {

@@ -72,7 +72,8 @@ Result<bool> ServeFromSpool(const SpoolDir& spool, const std::string& segment, c
 // worker runs ahead meanwhile) from the previous request; without either it
 // does nothing. Errors are for the log only.
 Status RequestPrefetch(const SpoolDir& spool, const std::string& segment, const std::string& dest,
-                       const std::vector<std::string>& worker_argv);
+                       const std::vector<std::string>& worker_argv,
+                       const std::vector<std::string>& worker_env = {});
 
 // ---- the worker
 

@@ -495,6 +495,32 @@ TEST_F(SpoolCli, AWorkerOfAnotherDataDirectoryIsNotWaitedFor) {
   EXPECT_TRUE(sfs::exists(t_.path() + "/repo/wal/0000000100000000/" + Name(1)));
 }
 
+// Secrets given as flags never appear on the worker's command line (ps shows it to every
+// user): they reach it through its environment.
+TEST_F(SpoolCli, SecretFlagsNeverReachTheWorkersCommandLine) {
+  Ready(1);
+  RunResult r = Run(
+      {"archive-push", "pg_wal/" + Name(1)},
+      {"--s3-secret-access-key", "Sekrit-Key-123456", "--s3-session-token", "Sekrit-Token-654321"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string pid_file = spool_ + "/" + RepoId(repo_) + "/push/worker.pid";
+  std::string pid = testing::ReadAll(pid_file);
+  ASSERT_FALSE(pid.empty());
+  const pid_t worker = std::stoi(pid);
+  std::string cmdline = testing::ReadAll("/proc/" + std::to_string(worker) + "/cmdline");
+  std::string environ = testing::ReadAll("/proc/" + std::to_string(worker) + "/environ");
+  ::kill(worker, SIGTERM);
+  for (int i = 0; i < 500 && ::kill(worker, 0) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_NE(cmdline.find("archive-push-worker"), std::string::npos)
+      << "not the worker: " << cmdline;
+  EXPECT_EQ(cmdline.find("Sekrit"), std::string::npos) << "a secret on the worker's command line";
+  EXPECT_NE(environ.find(std::string("WALFERRY_S3_SECRET_ACCESS_KEY=Sekrit-Key-123456") + '\0'),
+            std::string::npos);
+  EXPECT_NE(environ.find(std::string("WALFERRY_S3_SESSION_TOKEN=Sekrit-Token-654321") + '\0'),
+            std::string::npos);
+}
+
 TEST_F(SpoolCli, StatusWithoutSpoolOrDataDirectoryIsAClearUsageError) {
   RunResult r = RunWalferry({"--config", "", "--repo", repo_, "status", "--json"}, {}, data_);
   EXPECT_EQ(r.exit_code, 2) << r.err;

@@ -55,7 +55,9 @@ class [[nodiscard]] Status {
   // The old name of WrongRepository.
   static Status FailedPrecondition(std::string m) { return WrongRepository(std::move(m)); }
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
-  // errno mapped to a Status in one place: "<what>: <strerror>".
+  // errno mapped to a Status in one place: "<what>: <strerror>". For local
+  // system calls: ENOENT and ENOTDIR are kIo, never kNotFound (a storage
+  // backend that means "no such object" returns NotFound itself).
   static Status FromErrno(int err, const std::string& what);
 
   bool ok() const { return code_ == Code::kOk; }

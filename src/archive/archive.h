@@ -32,10 +32,13 @@ struct PushResult {
 
 // Stores one WAL file, write-once. Ok only when the repository durably holds
 // exactly this content under the file's name (stored now, or found there).
-// Errors: kInvalidArgument (not a WAL file name), kAlreadyExists (the name is
-// taken by other content: never overwritten), kFailedPrecondition (another
-// cluster's WAL), kCorruption (the file is not a whole WAL segment), and the
-// storage errors.
+// When the name is taken, the stored object is read back whole and verified:
+// exactly this content is success (already_archived). Errors: kInvalidArgument
+// (not a WAL file name), kAlreadyExists (the name is taken by other, valid
+// content: never overwritten), kCorruption (the file is not a whole WAL
+// segment, or the stored copy under its name is damaged: never overwritten
+// either), kFailedPrecondition (another cluster's WAL), kIo/kPermission (the
+// local file), and the storage errors.
 Result<PushResult> Push(Storage& storage, const PushConfig& config);
 
 // Push in two steps, for the spool: BuildObject reads, checks, hashes and
@@ -69,8 +72,9 @@ struct GetConfig {
 
 struct GetResult {
   std::string key;
-  uint64_t size = 0;
-  uint64_t stored_size = 0;
+  uint64_t size = 0;         // of the original file, verified
+  uint64_t stored_size = 0;  // of the object
+  std::string sha256_hex;    // of the original file, verified
 };
 
 // Streams the original bytes of the object holding `wal` into `out`, then
@@ -78,6 +82,10 @@ struct GetResult {
 // frame. The bytes reach `out` before the verdict: for reading (verify,
 // history files), not for putting a file in place. kNotFound when missing.
 Result<GetResult> FetchObject(Storage& storage, const WalFileName& wal, ByteSink& out);
+// The same checks for an object held in memory (a staged copy): decodes it into
+// `out` and verifies name, size and SHA-256; `where` names it in errors.
+Result<GetResult> DecodeObject(std::string_view object, const WalFileName& wal,
+                               const std::string& where, ByteSink& out);
 
 // Fetches one WAL file and writes it to `path` atomically, after checking its
 // size and SHA-256. kNotFound when the repository does not have it; on any

@@ -50,6 +50,79 @@ Status CheckSameCluster(const ClusterIdentity& repo, const std::optional<Cluster
   return Status::Ok();
 }
 
+constexpr uint64_t kMaxSegmentBytes = 1ull << 30;  // PostgreSQL's largest WAL segment
+constexpr uint64_t kMaxOtherBytes = 16ull << 20;   // .history and .backup files are a few lines
+
+uint64_t MaxFileSize(const WalFileName& wal) {
+  return wal.HasWalHeader() ? kMaxSegmentBytes : kMaxOtherBytes;
+}
+
+Status TooLarge(const std::string& path, const WalFileName& wal, uint64_t size, uint64_t limit) {
+  return Status::Corruption("archive-push: '" + path + "' has " + std::to_string(size) +
+                            " bytes, more than any " + WalFileKindName(wal.kind) +
+                            " file can have (" + std::to_string(limit) + "); nothing was archived")
+      .WithHint("this is not a file PostgreSQL wrote under that name; find out what replaced it");
+}
+
+Status WrongSegmentSize(const std::string& path, uint64_t size, uint32_t segment_size) {
+  return Status::Corruption("'" + path + "' has " + std::to_string(size) +
+                            " bytes, a WAL segment of this cluster has " +
+                            std::to_string(segment_size))
+      .WithHint(
+          "a segment is archived only once PostgreSQL has completed it; was the file truncated or "
+          "copied?");
+}
+
+class DiscardSink final : public ByteSink {
+ public:
+  Status Write(const char*, size_t) override { return Status::Ok(); }
+};
+
+// The name is taken in the repository: success only when the stored object is a
+// whole, valid copy of exactly this file. A damaged stored copy is an error
+// (kCorruption), different valid content is kAlreadyExists; neither is replaced.
+Result<PushResult> CompareWithStored(Storage& storage, const BuiltObject& built,
+                                     PushResult result) {
+  const std::string& name = built.name;
+  const std::string& key = built.key;
+  const ObjectHeader& header = built.header;
+  auto wal = ParseWalFileName(name);
+  if (!wal.ok()) return wal.status();
+  DiscardSink discard;
+  auto stored = FetchObject(storage, *wal, discard);
+  if (stored.status().IsNotFound()) {
+    return Status::Unavailable("'" + name + "' was in repository " + storage.Describe() + " as '" +
+                               key + "' a moment ago and is gone now; try again");
+  }
+  if (stored.status().code() == Status::Code::kCorruption) {
+    return Status::Corruption("'" + name + "' is already in repository " + storage.Describe() +
+                              " as '" + key + "', and that stored copy is damaged (" +
+                              stored.status().message() + "); it is not overwritten")
+        .WithHint(
+            "walferry never replaces archived WAL by itself. The local file is intact: find out "
+            "what damaged "
+            "the repository, then delete the object '" +
+            key +
+            "' (and only it) from the repository and let "
+            "PostgreSQL archive this file again; see walferry-archive-push(1), WRITE-ONCE");
+  }
+  if (!stored.ok()) return stored.status();
+  if (stored->size == header.size && stored->sha256_hex == header.sha256_hex) {
+    result.already_archived = true;
+    return result;
+  }
+  return Status::AlreadyExists("'" + name + "' is already archived in " + storage.Describe() +
+                               " with different content (stored: " + std::to_string(stored->size) +
+                               " bytes, sha256 " + stored->sha256_hex.substr(0, 12) +
+                               "...; this file: " + std::to_string(header.size) +
+                               " bytes, sha256 " + header.sha256_hex.substr(0, 12) +
+                               "...); it is not overwritten")
+      .WithHint(
+          "two clusters may be archiving into one repository, or this is an old file; find out "
+          "before "
+          "archiving anything else: WAL in the repository is never replaced");
+}
+
 }  // namespace
 
 Result<BuiltObject> BuildObject(const PushConfig& config, const std::function<void()>& after_first_read) {
@@ -62,13 +135,32 @@ Result<BuiltObject> BuildObject(const PushConfig& config, const std::function<vo
   built.key = WalObjectKey(*wal);
 
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno(errno, "archive-push: open '" + path + "'");
+  if (fd < 0) {
+    const int err = errno;
+    // A local error (exit 8, or 5 for permissions): never "not found", which is the repository's
+    // answer.
+    return Status::FromErrno(err, "archive-push: open '" + path + "'")
+        .WithHint(err == EACCES || err == EPERM
+                      ? "the user running walferry (often postgres) needs read access to '" + path +
+                            "'"
+                      : "archive_command must pass %p as PostgreSQL expands it (relative to the "
+                        "data directory, "
+                        "or absolute); no file was archived");
+  }
   struct Closer {
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
   struct stat st;
   if (::fstat(fd, &st) != 0) return Status::FromErrno(errno, "archive-push: stat '" + path + "'");
+  if (!S_ISREG(st.st_mode)) {
+    return Status::InvalidArgument("archive-push: '" + path + "' is not a regular file")
+        .WithHint("archive_command must pass %p as PostgreSQL expands it");
+  }
+  // Checked before anything is read or allocated: the object is built in memory.
+  const uint64_t limit = MaxFileSize(*wal);
+  if (static_cast<uint64_t>(st.st_size) > limit)
+    return TooLarge(path, *wal, static_cast<uint64_t>(st.st_size), limit);
   built.source = {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
                   static_cast<uint64_t>(st.st_size),
                   static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
@@ -92,6 +184,10 @@ Result<BuiltObject> BuildObject(const PushConfig& config, const std::function<vo
     if (!p.ok()) return p.status();
     built.page = *p;
   }
+  if (wal->kind == WalFileKind::kSegment && built.page &&
+      static_cast<uint64_t>(st.st_size) != built.page->segment_size) {
+    return WrongSegmentSize(path, static_cast<uint64_t>(st.st_size), built.page->segment_size);
+  }
   built.local = ReadDataDirIdentity(config.data_dir.empty() ? "." : config.data_dir);
   if (after_first_read) after_first_read();
 
@@ -112,6 +208,8 @@ Result<BuiltObject> BuildObject(const PushConfig& config, const std::function<vo
   if (!compressor.ok()) return compressor.status();
   HashSink original(compressor->get());
   for (size_t n = *first; n > 0;) {
+    if (original.size() + n > limit)
+      return TooLarge(path, *wal, original.size() + n, limit);  // it grew
     WF_RETURN_IF_ERROR(original.Write(chunk.data(), n));
     auto r = read_chunk();
     if (!r.ok()) return r.status();
@@ -119,9 +217,7 @@ Result<BuiltObject> BuildObject(const PushConfig& config, const std::function<vo
   }
   WF_RETURN_IF_ERROR((*compressor)->Finish());
   if (wal->kind == WalFileKind::kSegment && built.page && original.size() != built.page->segment_size) {
-    return Status::Corruption("'" + path + "' has " + std::to_string(original.size()) + " bytes, a WAL segment of this cluster has " +
-                              std::to_string(built.page->segment_size))
-        .WithHint("a segment is archived only once PostgreSQL has completed it; was the file truncated or copied?");
+    return WrongSegmentSize(path, original.size(), built.page->segment_size);
   }
   built.header = ObjectHeader{name, config.codec, original.size(), original.Sha256Hex()};
   const std::string header_line = EncodeHeader(built.header);
@@ -147,27 +243,10 @@ Result<PushResult> StoreObject(Storage& storage, const BuiltObject& built, const
   if (stored.ok()) return result;
   if (!stored.status().IsAlreadyExists()) return stored.status();
 
-  // Write-once: the name is taken. Same content is success; other content never replaces it.
-  auto existing = ReadHeader(storage, key);
-  if (!existing.ok()) {
-    if (existing.status().code() == Status::Code::kCorruption) {
-      return Status::AlreadyExists("'" + name + "' is already in repository " + storage.Describe() + " as '" + key +
-                                   "', and that object is unreadable (" + existing.status().message() +
-                                   "); it is not overwritten")
-          .WithHint("inspect the object; walferry never replaces archived WAL");
-    }
-    return existing.status();
-  }
-  if (existing->size == header.size && existing->sha256_hex == header.sha256_hex) {
-    result.already_archived = true;
-    return result;
-  }
-  return Status::AlreadyExists("'" + name + "' is already archived in " + storage.Describe() +
-                               " with different content (stored: " + std::to_string(existing->size) + " bytes, sha256 " +
-                               existing->sha256_hex.substr(0, 12) + "...; this file: " + std::to_string(header.size) +
-                               " bytes, sha256 " + header.sha256_hex.substr(0, 12) + "...); it is not overwritten")
-      .WithHint("two clusters may be archiving into one repository, or this is an old file; find out before "
-                "archiving anything else: WAL in the repository is never replaced");
+  // Write-once: the name is taken. Its header alone proves nothing (a truncated or
+  // damaged object keeps a good header): the stored object is read back whole,
+  // decoded and verified, and only a verified copy of exactly this content is success.
+  return CompareWithStored(storage, built, std::move(result));
 }
 
 Result<PushResult> Push(Storage& storage, const PushConfig& config) {

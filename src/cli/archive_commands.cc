@@ -109,7 +109,9 @@ Status RunGet(const Context& ctx, const std::string& wal_name, const std::string
   if (spool && !served) {
     // a new position (first call, a jump, a timeline switch): the worker starts on what
     // follows while this call fetches the segment itself
-    Status s = spool::RequestPrefetch(*spool, wal_name, "", WorkerArgv(ctx.config, {"archive-get-worker"}));
+    Status s =
+        spool::RequestPrefetch(*spool, wal_name, "", WorkerArgv(ctx.config, {"archive-get-worker"}),
+                               WorkerEnv(ctx.config));
     if (!s.ok()) log::Warn("restore prefetch not started: " + s.ToString());
   }
   if (served) {
@@ -125,7 +127,9 @@ Status RunGet(const Context& ctx, const std::string& wal_name, const std::string
   }
   if (spool) {
     // The file is in place: whatever happens to prefetch no longer changes the outcome.
-    Status s = spool::RequestPrefetch(*spool, wal_name, fs::Resolve(path, cwd), WorkerArgv(ctx.config, {"archive-get-worker"}));
+    Status s = spool::RequestPrefetch(*spool, wal_name, fs::Resolve(path, cwd),
+                                      WorkerArgv(ctx.config, {"archive-get-worker"}),
+                                      WorkerEnv(ctx.config));
     if (!s.ok()) log::Warn("restore prefetch not started: " + s.ToString());
   }
   return Status::Ok();

@@ -213,6 +213,7 @@ std::vector<std::string> WorkerArgv(const config::GlobalConfig& cfg,
   argv.insert(argv.end(), command.begin(), command.end());
   for (const config::ResolvedOption& o : cfg.options) {
     if (o.origin != config::Origin::kFlag) continue;
+    if (o.spec->secret && !o.value.empty()) continue;  // WorkerEnv: never in argv (ps)
     if (o.value.empty()) {  // --config "": read no file
       argv.push_back(config::FlagName(*o.spec));
       argv.emplace_back();
@@ -221,6 +222,16 @@ std::vector<std::string> WorkerArgv(const config::GlobalConfig& cfg,
     }
   }
   return argv;
+}
+
+std::vector<std::string> WorkerEnv(const config::GlobalConfig& cfg) {
+  std::vector<std::string> env;
+  for (const config::ResolvedOption& o : cfg.options) {
+    if (o.origin == config::Origin::kFlag && o.spec->secret && !o.value.empty()) {
+      env.push_back(config::EnvName(*o.spec) + "=" + o.value);
+    }
+  }
+  return env;
 }
 
 }  // namespace walferry::cli

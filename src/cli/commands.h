@@ -76,8 +76,12 @@ Handler BindCompletion(CLI::App& command);  // completion.cc
 // The command line of a worker walferry starts by itself: this binary, `command` (the
 // subcommand and its own arguments), then every option this process was given as a flag,
 // as --name=value (the environment and the config file it names are inherited as they are).
+// Secret options given as flags (the S3 secret key, the session token) are left out:
+// WorkerEnv passes them as WALFERRY_* variables, which rank just below flags, so the
+// worker resolves the same configuration without the secrets on its command line.
 std::vector<std::string> WorkerArgv(const config::GlobalConfig& cfg,
                                     const std::vector<std::string>& command);
+std::vector<std::string> WorkerEnv(const config::GlobalConfig& cfg);  // "WALFERRY_X=value"
 
 // archive-push of a segment the spool has confirmed, decided before the command line parser
 // is even built (the ~2 ms it costs to set up matter on this path): the exit code, or nullopt

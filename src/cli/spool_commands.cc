@@ -1,7 +1,9 @@
 // spool_commands.cc — archive-push through the spool (the foreground side),
 // `walferry archive-push-worker` (the upload worker) and `walferry status`.
 // The mechanism and its guarantees: spool/push.h, man/walferry-archive-push.1.
+#include <limits.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -41,7 +43,8 @@ Status EnsureWorker(const config::GlobalConfig& cfg, const spool::PushDirs& dirs
     ::rename(dirs.log.c_str(), (dirs.log + ".old").c_str());  // keeps the log bounded: 2 x 8 MiB
   }
   log::Debug("starting the spool worker (log: '" + dirs.log + "')");
-  return spool::SpawnDetached(WorkerArgv(cfg, {"archive-push-worker", "--pg-data", data_dir}), dirs.log);
+  return spool::SpawnDetached(WorkerArgv(cfg, {"archive-push-worker", "--pg-data", data_dir}),
+                              dirs.log, WorkerEnv(cfg));
 }
 
 // " (worker log: <its last line>)", or "".
@@ -79,10 +82,35 @@ void MaybeWarnBacklog(const config::GlobalConfig& cfg, const spool::PushDirs& di
             (ready.empty() ? std::string("a staged copy") : ready.front()) + "; run 'walferry status' for details");
 }
 
-Status DirectPush(const Context& ctx, const std::string& path, const std::string& data_dir, const std::string& why) {
-  log::Error(why + "; archiving '" + BaseName(path) + "' directly to " + ctx.config.storage.repo +
-             ", without the spool (exit 0 only once the repository confirms it)");
+Status DirectPush(const Context& ctx, const std::string& path, const std::string& data_dir,
+                  const std::string& why, bool is_error = true) {
+  const std::string m = why + "; archiving '" + BaseName(path) + "' directly to " +
+                        ctx.config.storage.repo +
+                        ", without the spool (exit 0 only once the repository confirms it)";
+  if (is_error) {
+    log::Error(m);
+  } else {
+    log::Info(m);
+  }
   return RunPushDirect(ctx, path, data_dir);
+}
+
+// realpath(3) of `path`, or `path` itself when it cannot be resolved.
+std::string RealPath(const std::string& path) {
+  char buf[PATH_MAX];
+  return ::realpath(path.c_str(), buf) != nullptr ? std::string(buf) : path;
+}
+
+// The running worker serves another data directory (one spool, two clusters on one
+// host: a promoted PITR copy beside its origin). It never looks at our pg_wal, so
+// waiting for it would only run into archive-timeout.
+std::optional<std::string> WorkerServesAnother(const spool::PushDirs& dirs,
+                                               const std::string& data_dir) {
+  spool::WorkerInfo w = spool::ProbeWorker(dirs);
+  if (!w.running || w.data_dir.empty() || RealPath(w.data_dir) == RealPath(data_dir))
+    return std::nullopt;
+  return "the spool worker (pid " + std::to_string(w.pid) + ") serves another data directory ('" +
+         w.data_dir + "')";
 }
 
 struct PushSettings {
@@ -122,6 +150,8 @@ Status WaitForConfirmation(const Context& ctx, const spool::PushDirs& dirs, cons
     }
     if (now >= next_probe) {  // a worker killed meanwhile is started again
       next_probe = now + std::chrono::milliseconds(500);
+      if (auto other = WorkerServesAnother(dirs, data_dir))
+        return DirectPush(ctx, wal_path, data_dir, *other, false);
       if (!spool::ProbeWorker(dirs).running && spawns < 20) {
         ++spawns;
         WF_RETURN_IF_ERROR(EnsureWorker(cfg, dirs, data_dir));
@@ -265,6 +295,12 @@ Status RunSpoolPush(const Context& ctx, const std::string& path, const std::stri
   if (AlreadyConfirmed(cfg, path, data_dir)) return Status::Ok();
   const std::string wal_path = fs::Resolve(path, data_dir);
   const bool spool_mode = cfg.archive_durability == "spool";
+  struct stat wal_st;
+  if (::stat(wal_path.c_str(), &wal_st) !=
+      0) {  // a local error (exit 8 or 5), never a wait for the worker
+    return Status::FromErrno(errno, "archive-push: stat '" + wal_path + "'")
+        .WithHint("archive_command must pass %p as PostgreSQL expands it; no file was archived");
+  }
   auto settings = Settings(cfg);
   if (!settings.ok()) return settings.status();
   auto sp = spool::OpenSpool(cfg.spool_path, cfg.storage.repo, data_dir);
@@ -292,6 +328,21 @@ Status RunSpoolPush(const Context& ctx, const std::string& path, const std::stri
     MaybeWarnBacklog(cfg, *dirs, data_dir);
     return Status::Ok();
   }
+  // The worker uploads what PostgreSQL marked .ready in this pg_wal. A file without
+  // that mark (archived by hand, or from elsewhere) it never sees: push it directly.
+  struct stat in_wal;
+  const bool in_pg_wal = ::stat((data_dir + "/pg_wal/" + name).c_str(), &in_wal) == 0 &&
+                         in_wal.st_dev == wal_st.st_dev && in_wal.st_ino == wal_st.st_ino;
+  const std::string ready = data_dir + "/pg_wal/archive_status/" + name + ".ready";
+  if (!in_pg_wal || ::access(ready.c_str(), F_OK) != 0) {
+    return DirectPush(ctx, path, data_dir,
+                      "'" + wal_path + "' has no " +
+                          (in_pg_wal ? "'" + ready + "'" : "'.ready' file in this pg_wal") +
+                          ", so the spool worker never looks at it",
+                      false);
+  }
+  if (auto other = WorkerServesAnother(*dirs, data_dir))
+    return DirectPush(ctx, path, data_dir, *other, false);
   Status w = EnsureWorker(cfg, *dirs, data_dir);
   if (!w.ok()) return DirectPush(ctx, path, data_dir, "cannot start the spool worker: " + w.message());
   MaybeWarnBacklog(cfg, *dirs, data_dir);

@@ -9,7 +9,12 @@ Status Status::FromErrno(int err, const std::string& what) {
   std::string m = what + ": " + std::strerror(err);
   switch (err) {
     case ENOENT:
-      return NotFound(std::move(m));
+    case ENOTDIR:
+      // errno comes from a local system call: a missing local file or
+      // directory is a local error, never kNotFound. Only a repository says
+      // "no such object" (exit 1, which restore_command reads as the end of
+      // the WAL); storage backends say it explicitly where they mean it.
+      return Io(std::move(m));
     case EEXIST:
       return AlreadyExists(std::move(m));
     case EACCES:

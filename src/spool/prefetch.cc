@@ -10,11 +10,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "archive/archive.h"
 #include "archive/repository.h"
@@ -41,10 +44,52 @@ bool IsHex(std::string_view s) {
   return true;
 }
 
-// A file in get/ that holds (or is becoming) a segment: "<24 hex>" or "<24 hex>.wf-tmp.*".
+constexpr char kSumSuffix[] = ".sum";
+
+// A file in get/ that holds (or is becoming) a segment, or records its checksum:
+// "<24 hex>", "<24 hex>.wf-tmp.*" or "<24 hex>.sum".
 bool IsSegmentFile(const std::string& name) {
-  return name.size() >= kSegmentNameLength && IsHex(std::string_view(name).substr(0, kSegmentNameLength)) &&
-         (name.size() == kSegmentNameLength || name.compare(kSegmentNameLength, 8, ".wf-tmp.") == 0);
+  return name.size() >= kSegmentNameLength &&
+         IsHex(std::string_view(name).substr(0, kSegmentNameLength)) &&
+         (name.size() == kSegmentNameLength ||
+          name.compare(kSegmentNameLength, 8, ".wf-tmp.") == 0 ||
+          name.substr(kSegmentNameLength) == kSumSuffix);
+}
+
+// get/<segment>.sum: "<sha256> <size>" of the verified segment, written before the
+// segment takes its name, checked again before the segment is served.
+struct Sum {
+  std::string sha256_hex;
+  uint64_t size = 0;
+};
+std::optional<Sum> ReadSum(const SpoolDir& spool, const std::string& segment) {
+  std::ifstream in(spool.get_dir + "/" + segment + kSumSuffix);
+  Sum sum;
+  if (!(in >> sum.sha256_hex >> sum.size) || sum.sha256_hex.size() != 64) return std::nullopt;
+  return sum;
+}
+
+// Size and SHA-256 of the file at `path`, read whole.
+Result<Sum> HashFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, "open '" + path + "'");
+  HashSink hash(nullptr);
+  std::vector<char> buf(1 << 20);
+  Status s;
+  for (;;) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      s = Status::FromErrno(errno, "read '" + path + "'");
+      break;
+    }
+    if (n == 0) break;
+    s = hash.Write(buf.data(), static_cast<size_t>(n));
+    if (!s.ok()) break;
+  }
+  ::close(fd);
+  WF_RETURN_IF_ERROR(s);
+  return Sum{hash.Sha256Hex(), hash.size()};
 }
 
 std::vector<std::string> ListDir(const std::string& dir) {
@@ -72,8 +117,10 @@ int ClearSegments(const SpoolDir& spool) {
   return removed + RemoveStaleTemps(spool.get_dir);
 }
 
-// Copies `src` to `dest` through a temp file beside it (fsync, rename, directory fsync).
-Status CopyAtomically(const std::string& src, const std::string& dest) {
+// Copies `src` to `dest` through a temp file beside it (fsync, rename, directory fsync),
+// only when the bytes copied have the size and SHA-256 of `sum` (else kCorruption, and
+// nothing at `dest`).
+Status CopyAtomically(const std::string& src, const std::string& dest, const Sum& sum) {
   int fd = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno(errno, "open '" + src + "'");
   auto sink = AtomicFileSink::Create(dest);
@@ -81,6 +128,7 @@ Status CopyAtomically(const std::string& src, const std::string& dest) {
     ::close(fd);
     return sink.status();
   }
+  HashSink hash(sink->get());
   std::vector<char> buf(1 << 20);
   Status s;
   for (;;) {
@@ -91,11 +139,16 @@ Status CopyAtomically(const std::string& src, const std::string& dest) {
       break;
     }
     if (n == 0) break;
-    s = (*sink)->Write(buf.data(), static_cast<size_t>(n));
+    s = hash.Write(buf.data(), static_cast<size_t>(n));
     if (!s.ok()) break;
   }
   ::close(fd);
   WF_RETURN_IF_ERROR(s);
+  if (hash.size() != sum.size || hash.Sha256Hex() != sum.sha256_hex) {
+    return Status::Corruption("prefetched '" + src + "' is not what was downloaded and verified (" +
+                              std::to_string(hash.size()) + " bytes, expected " +
+                              std::to_string(sum.size) + ")");
+  }
   return (*sink)->Commit();
 }
 
@@ -159,6 +212,13 @@ class Prefetcher {
   void Discard() {
     std::set<std::string> keep(window_.begin(), window_.end());
     for (const std::string& name : ListDir(spool_.get_dir)) {
+      if (name.size() == kSegmentNameLength + std::strlen(kSumSuffix) && IsSegmentFile(name)) {
+        // the checksum of a segment that leaves the window (the segment goes below)
+        const std::string segment = name.substr(0, kSegmentNameLength);
+        if (segment != want_.segment && keep.count(segment) == 0)
+          ::unlink((spool_.get_dir + "/" + name).c_str());
+        continue;
+      }
       if (name.size() != kSegmentNameLength || !IsSegmentFile(name) || keep.count(name) != 0) continue;
       if (name == want_.segment) continue;  // being served right now
       std::string why = name.substr(0, 8) != want_.segment.substr(0, 8)
@@ -191,8 +251,21 @@ class Prefetcher {
       storage = std::move(*opened);
     }
     const auto start = Clock::now();
-    auto r = archive::Get(*storage, archive::GetConfig{name, spool_.get_dir + "/" + name, ""});
+    // Verified into a name that reads as "in flight", its checksum recorded, then renamed:
+    // get/<name> never exists without the sum it is checked against before it is served.
+    const std::string fetched =
+        spool_.get_dir + "/" + name + ".wf-tmp." + std::to_string(::getpid()) + ".fetched";
+    auto r = archive::Get(*storage, archive::GetConfig{name, fetched, ""});
     if (!r.ok()) return r.status();
+    Status sum = WriteFileAtomic(spool_.get_dir, name + kSumSuffix,
+                                 r->sha256_hex + " " + std::to_string(r->size) + "\n");
+    if (sum.ok() && ::rename(fetched.c_str(), (spool_.get_dir + "/" + name).c_str()) != 0) {
+      sum = Status::FromErrno(errno, "rename '" + fetched + "'");
+    }
+    if (!sum.ok()) {
+      ::unlink(fetched.c_str());
+      return sum;
+    }
     log::Info("prefetched " + name + " (" + std::to_string(r->stored_size) + " -> " + std::to_string(r->size) +
               " bytes, " + std::to_string(static_cast<long>(SecondsSince(start) * 1000)) + " ms)");
     return Status::Ok();
@@ -334,13 +407,14 @@ bool WorkerRuns(const SpoolDir& spool) {
   return probe.ok() && !probe->held();  // taken: no worker (released again at once)
 }
 
-Status SpawnWorker(const SpoolDir& spool, const std::vector<std::string>& worker_argv) {
+Status SpawnWorker(const SpoolDir& spool, const std::vector<std::string>& worker_argv,
+                   const std::vector<std::string>& worker_env) {
   const std::string log_path = spool.get_dir + "/" + kLogFile;
   struct stat st;
   if (::stat(log_path.c_str(), &st) == 0 && st.st_size > kMaxLogBytes) {
     ::rename(log_path.c_str(), (log_path + ".1").c_str());
   }
-  return SpawnDetached(worker_argv, log_path);
+  return SpawnDetached(worker_argv, log_path, worker_env);
 }
 
 }  // namespace
@@ -365,20 +439,46 @@ Result<bool> ServeFromSpool(const SpoolDir& spool, const std::string& segment, c
   }
   if (state != InSpool::kReady) return false;
   const std::string src = spool.get_dir + "/" + segment;
+  const std::string sum_path = src + kSumSuffix;
+  // Checked again right before it goes into place: local damage since the download
+  // (disk, another process, a power cut) never reaches PostgreSQL.
+  auto discard = [&](const std::string& why) -> Result<bool> {
+    ::unlink(src.c_str());
+    ::unlink(sum_path.c_str());
+    return Status::Corruption("prefetched '" + src + "' discarded: " + why);
+  };
+  std::optional<Sum> sum = ReadSum(spool, segment);
+  if (!sum) return discard("its checksum record '" + sum_path + "' is missing or damaged");
+  auto now = HashFile(src);
+  if (!now.ok()) {
+    if (!FileExists(src)) return false;  // discarded meanwhile
+    return now.status();
+  }
+  if (now->size != sum->size || now->sha256_hex != sum->sha256_hex) {
+    return discard("it has " + std::to_string(now->size) + " bytes, sha256 " +
+                   now->sha256_hex.substr(0, 12) + "..., but was downloaded and verified with " +
+                   std::to_string(sum->size) + " bytes, sha256 " + sum->sha256_hex.substr(0, 12) +
+                   "...");
+  }
   if (::rename(src.c_str(), dest.c_str()) != 0) {
     int err = errno;
-    if (err == ENOENT) return false;  // discarded meanwhile
+    if (err == ENOENT && !FileExists(src)) return false;  // discarded meanwhile
     if (err != EXDEV) return Status::FromErrno(err, "rename '" + src + "' to '" + dest + "'");
-    WF_RETURN_IF_ERROR(CopyAtomically(src, dest));
+    Status copied = CopyAtomically(src, dest, *sum);
+    if (copied.code() == Status::Code::kCorruption) return discard(copied.message());
+    WF_RETURN_IF_ERROR(copied);
     ::unlink(src.c_str());
+    ::unlink(sum_path.c_str());
     return true;
   }
+  ::unlink(sum_path.c_str());
   WF_RETURN_IF_ERROR(fs::SyncDir(fs::DirName(dest)));
   return true;
 }
 
 Status RequestPrefetch(const SpoolDir& spool, const std::string& segment, const std::string& dest,
-                       const std::vector<std::string>& worker_argv) {
+                       const std::vector<std::string>& worker_argv,
+                       const std::vector<std::string>& worker_env) {
   std::optional<Want> last = ReadWant(spool);
   uint32_t size = 0;
   if (!dest.empty()) {
@@ -394,7 +494,7 @@ Status RequestPrefetch(const SpoolDir& spool, const std::string& segment, const 
     WF_RETURN_IF_ERROR(WriteWant(spool, Want{segment, size}));
   }
   if (WorkerRuns(spool)) return Status::Ok();  // it reads want
-  return SpawnWorker(spool, worker_argv);
+  return SpawnWorker(spool, worker_argv, worker_env);
 }
 
 Status RunPrefetchWorker(const SpoolDir& spool, const PrefetchOptions& options, const StorageFactory& open_storage) {

@@ -13,6 +13,9 @@
 //   worker.lock   flock held by the running worker
 //   worker.log    the worker's stderr (worker.log.1: the previous one)
 //   <segment>     prefetched, verified segments; "<segment>.wf-tmp.*" while being written
+//   <segment>.sum "<sha256> <size>" of the verified segment, written before it takes
+//                 its name; archive-get checks the segment against it again right
+//                 before serving it, and discards a damaged copy (then fetches directly)
 #pragma once
 
 #include <cstdint>
@@ -53,11 +56,13 @@ std::optional<Want> ReadWant(const SpoolDir& spool);
 
 // ---- the foreground (archive-get)
 
-// Moves get/<segment> to `dest` (absolute) when a worker runs and has it:
-// rename, or across filesystems copy to a temp file beside `dest`, fsync and
-// rename; then fsync of dest's directory. While the worker is still
-// downloading it, waits for it (at most `wait_seconds`). Ok(false) when there
-// is nothing to serve (then nothing changed at `dest`).
+// Moves get/<segment> to `dest` (absolute) when a worker runs and has it, after
+// checking its size and SHA-256 against get/<segment>.sum once more: rename, or
+// across filesystems copy to a temp file beside `dest` (checked again), fsync and
+// rename; then fsync of dest's directory. A copy that fails the check is deleted
+// and kCorruption returned (nothing changed at `dest`: fetch it directly). While the worker is
+// still downloading it, waits for it (at most `wait_seconds`). Ok(false) when there is nothing to
+// serve (then nothing changed at `dest`).
 Result<bool> ServeFromSpool(const SpoolDir& spool, const std::string& segment, const std::string& dest,
                             double wait_seconds = 30);
 
@@ -67,7 +72,8 @@ Result<bool> ServeFromSpool(const SpoolDir& spool, const std::string& segment, c
 // worker runs ahead meanwhile) from the previous request; without either it
 // does nothing. Errors are for the log only.
 Status RequestPrefetch(const SpoolDir& spool, const std::string& segment, const std::string& dest,
-                       const std::vector<std::string>& worker_argv);
+                       const std::vector<std::string>& worker_argv,
+                       const std::vector<std::string>& worker_env = {});
 
 // ---- the worker
 

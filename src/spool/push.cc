@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "archive/repository.h"
+#include "common/crypto.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "walferry/exit_codes.h"
@@ -129,7 +130,9 @@ std::string EncodeErr(const ErrRecord& e) {
              .dump() +
          "\n";
 }
-std::optional<ErrRecord> DecodeErr(const json& j) {
+// A spool record of the wrong shape (damage, another program) is no record: never an
+// exception out of a parser.
+std::optional<ErrRecord> DecodeErr(const json& j) try {
   if (!j.is_object() || !j.contains("name")) return std::nullopt;
   ErrRecord e;
   e.name = j.value("name", "");
@@ -139,15 +142,24 @@ std::optional<ErrRecord> DecodeErr(const json& j) {
   e.exit_code = j.value("exit_code", 0);
   e.time_ms = j.value("time_ms", int64_t{0});
   return e;
+} catch (const json::exception&) {
+  return std::nullopt;
 }
 
 json OkJson(const OkRecord& r) {
-  return {{"name", r.name},         {"key", r.key},       {"sha256", r.sha256},
-          {"size", r.size},         {"stored_size", r.stored_size}, {"repo", r.repo},
-          {"time", IsoTime(r.time_ms)}, {"time_ms", r.time_ms}, {"staged", r.staged},
-          {"source", SourceJson(r.source)}};
+  return {{"name", r.name},
+          {"key", r.key},
+          {"sha256", r.sha256},
+          {"size", r.size},
+          {"stored_size", r.stored_size},
+          {"repo", r.repo},
+          {"time", IsoTime(r.time_ms)},
+          {"time_ms", r.time_ms},
+          {"staged", r.staged},
+          {"source", SourceJson(r.source)},
+          {"data_dir", r.data_dir}};
 }
-std::optional<OkRecord> OkFromJson(const json& j) {
+std::optional<OkRecord> OkFromJson(const json& j) try {
   if (!j.is_object() || !j.contains("name") || !j.contains("sha256")) return std::nullopt;
   OkRecord r;
   r.name = j.value("name", "");
@@ -159,7 +171,10 @@ std::optional<OkRecord> OkFromJson(const json& j) {
   r.time_ms = j.value("time_ms", int64_t{0});
   r.staged = j.value("staged", false);
   if (j.contains("source")) r.source = SourceFrom(j["source"]);
+  r.data_dir = j.value("data_dir", "");
   return r;
+} catch (const json::exception&) {
+  return std::nullopt;
 }
 
 // ---- state.json: what the worker remembers across runs
@@ -170,7 +185,7 @@ struct WorkerState {
   int64_t uploaded_segments = 0, uploaded_bytes = 0;
 };
 
-WorkerState LoadState(const std::string& path) {
+WorkerState LoadState(const std::string& path) try {
   WorkerState s;
   std::string text;
   if (!ReadSmallFile(path, &text)) return s;
@@ -186,6 +201,8 @@ WorkerState LoadState(const std::string& path) {
   s.uploaded_segments = j.value("uploaded_segments", int64_t{0});
   s.uploaded_bytes = j.value("uploaded_bytes", int64_t{0});
   return s;
+} catch (const nlohmann::json::exception&) {
+  return WorkerState{};  // damaged: start counting again
 }
 
 Status SaveState(const PushDirs& dirs, const WorkerState& s) {
@@ -200,48 +217,115 @@ Status SaveState(const PushDirs& dirs, const WorkerState& s) {
 }
 
 // ---- staged copies: one JSON line (StagedMeta), then the object
+// The meta line records the object's own size and SHA-256 and the original's: the
+// worker checks the staged copy against them (and decodes it whole) before upload.
 std::string StagedMeta(const archive::BuiltObject& b) {
-  json j = {{"name", b.name}, {"key", b.key}, {"source", SourceJson(b.source)}};
-  if (b.page) j["page"] = {{"system_identifier", b.page->system_identifier}, {"segment_size", b.page->segment_size}};
+  const std::string_view object = b.object();
+  json j = {{"name", b.name},
+            {"key", b.key},
+            {"source", SourceJson(b.source)},
+            {"size", b.header.size},
+            {"sha256", b.header.sha256_hex},
+            {"object_size", object.size()},
+            {"object_sha256", crypto::Sha256Hex(object)}};
   if (b.local) j["local"] = {{"system_identifier", b.local->system_identifier}};
   return j.dump() + "\n";
 }
 
+// Keeps the first bytes written (a segment's page header).
+class FirstBytesSink final : public ByteSink {
+ public:
+  Status Write(const char* data, size_t n) override {
+    if (bytes.size() < 64) bytes.append(data, std::min(n, 64 - bytes.size()));
+    return Status::Ok();
+  }
+  std::string bytes;
+};
+
+// The source stat a staged copy's meta line records (nullopt when unreadable).
+std::optional<archive::SourceStat> StagedSource(const std::string& path, const std::string& name) {
+  std::string head;
+  if (!ReadSmallFile(path, &head)) return std::nullopt;
+  size_t nl = head.find('\n');
+  if (nl == std::string::npos) return std::nullopt;
+  json j = json::parse(head.substr(0, nl), nullptr, false);
+  try {
+    if (!j.is_object() || j.value("name", "") != name || !j.contains("source")) return std::nullopt;
+    return SourceFrom(j["source"]);
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+}
+
+// Loads staged/<name> and checks it whole: the name comes from the file's own name,
+// never from its contents; the object must be what was staged (size and SHA-256 in
+// the meta line) and decode to what its header says; the page header is read from
+// the decoded bytes again.
 Result<archive::BuiltObject> LoadStaged(const std::string& path, const std::string& name) {
+  auto bad = [&](const std::string& why) {
+    return Status::Corruption("staged copy '" + path + "' is damaged (" + why +
+                              "); it was not uploaded")
+        .WithHint("PostgreSQL was told '" + name +
+                  "' is archived. While pg_wal still holds that very file the "
+                  "worker uploads it instead; if it is gone, this segment is not in the "
+                  "repository: take a new "
+                  "base backup, and find out what damaged the spool");
+  };
+  auto wal = ParseWalFileName(name);
+  if (!wal.ok()) return bad("'" + name + "' is not a WAL file name");
   auto text = ReadWholeFile(path);
   if (!text.ok()) return text.status();
   archive::BuiltObject b;
   b.buffer = std::move(*text);
-  auto bad = [&](const std::string& why) {
-    return Status::Corruption("staged copy '" + path + "' is damaged (" + why + ")")
-        .WithHint("PostgreSQL was told this segment is archived: if pg_wal still holds '" + name +
-                  "', run 'walferry archive-push pg_wal/" + name + "' by hand from the data directory");
-  };
+  b.name = name;
+  b.key = WalObjectKey(*wal);
   size_t nl = b.buffer.find('\n');
   if (nl == std::string::npos) return bad("no meta line");
   json j = json::parse(b.buffer.substr(0, nl), nullptr, false);
-  if (!j.is_object() || j.value("name", "") != name) return bad("bad meta line");
-  b.name = name;
-  b.key = j.value("key", "");
-  b.source = SourceFrom(j.value("source", json::object()));
-  if (j.contains("page")) {
-    archive::WalPageIdentity p;
-    p.system_identifier = j["page"].value("system_identifier", uint64_t{0});
-    p.segment_size = j["page"].value("segment_size", uint32_t{0});
-    b.page = p;
-  }
-  if (j.contains("local")) {
-    archive::ClusterIdentity c;
-    c.system_identifier = j["local"].value("system_identifier", uint64_t{0});
-    b.local = c;
+  uint64_t object_size = 0, size = 0;
+  std::string object_sha, sha;
+  bool recorded = false;
+  try {
+    if (!j.is_object() || j.value("name", "") != name)
+      return bad("its meta line names another file");
+    if (j.value("key", b.key) != b.key) return bad("its meta line names another object key");
+    b.source = SourceFrom(j.value("source", json::object()));
+    if (j.contains("local")) {
+      archive::ClusterIdentity c;
+      c.system_identifier = j["local"].value("system_identifier", uint64_t{0});
+      b.local = c;
+    }
+    recorded = j.contains("object_sha256");  // staged copies of older versions lack the checksums
+    object_size = j.value("object_size", uint64_t{0});
+    object_sha = j.value("object_sha256", "");
+    size = j.value("size", uint64_t{0});
+    sha = j.value("sha256", "");
+  } catch (const json::exception&) {
+    return bad("malformed meta line");
   }
   b.start = nl + 1;
+  const std::string_view object = b.object();
+  if (recorded && (object.size() != object_size || crypto::Sha256Hex(object) != object_sha)) {
+    return bad("its object has " + std::to_string(object.size()) +
+               " bytes and another checksum than the " + std::to_string(object_size) +
+               " bytes staged");
+  }
   size_t hl = b.buffer.find('\n', b.start);
   if (hl == std::string::npos) return bad("no object header");
   auto h = archive::DecodeHeader(std::string_view(b.buffer).substr(b.start, hl - b.start), path);
   if (!h.ok()) return bad(h.status().message());
   b.header = *h;
-  if (b.header.name != name || b.key.empty()) return bad("names another file");
+  FirstBytesSink first;
+  auto decoded = archive::DecodeObject(object, *wal, path, first);
+  if (!decoded.ok()) return bad(decoded.status().message());
+  if (recorded && (decoded->size != size || decoded->sha256_hex != sha)) {
+    return bad("it decodes to other content than was staged");
+  }
+  if (wal->HasWalHeader()) {
+    auto page = archive::ReadWalPageHeader(first.bytes, path);
+    if (!page.ok()) return bad(page.status().message());
+    b.page = *page;
+  }
   return b;
 }
 
@@ -257,6 +341,16 @@ void Prune(const PushDirs& d, const std::string& data_dir) {
       bool done = Exists(status_dir + name + ".done");
       bool gone = !Exists(status_dir + name + ".ready") && !Exists(data_dir + "/pg_wal/" + name);
       bool confirmed = dir == &d.err && Exists(d.ok + "/" + name);
+      if ((done || gone) && dir == &d.ok) {
+        // Another data directory's confirmation (two clusters, one spool): its own worker prunes
+        // it.
+        std::string text;
+        std::optional<OkRecord> r;
+        if (ReadSmallFile(*dir + "/" + name, &text))
+          r = OkFromJson(json::parse(text, nullptr, false));
+        if (r && !r->data_dir.empty() && r->data_dir != data_dir && Exists(r->data_dir + "/pg_wal"))
+          continue;
+      }
       if (done || gone || confirmed) ::unlink((*dir + "/" + name).c_str());
     }
   }
@@ -441,7 +535,15 @@ WorkerInfo ProbeWorker(const PushDirs& dirs) {
   w.running = !lock->held();
   lock->Release();
   std::string text;
-  if (w.running && ReadSmallFile(dirs.pid, &text)) w.pid = std::strtol(text.c_str(), nullptr, 10);
+  if (w.running && ReadSmallFile(dirs.pid, &text)) {
+    w.pid = std::strtol(text.c_str(), nullptr, 10);
+    size_t nl = text.find('\n');
+    if (nl != std::string::npos) {
+      std::string dir = text.substr(nl + 1);
+      while (!dir.empty() && dir.back() == '\n') dir.pop_back();
+      w.data_dir = dir;
+    }
+  }
   return w;
 }
 
@@ -452,7 +554,10 @@ Result<WorkerReport> RunWorker(Storage& storage, const PushDirs& dirs, const Wor
   if (!lock.ok()) return lock.status();
   if (!lock->held()) return report;
   report.ran = true;
-  WF_RETURN_IF_ERROR(WriteFileAtomic(dirs.push, "worker.pid", std::to_string(::getpid()) + "\n"));
+  // The pid, then the data directory this worker serves (archive-push of another
+  // data directory does not wait for it: see RunSpoolPush).
+  WF_RETURN_IF_ERROR(WriteFileAtomic(dirs.push, "worker.pid",
+                                     std::to_string(::getpid()) + "\n" + opt.data_dir + "\n"));
   RemoveTempsEverywhere(dirs);
 
   WorkerState state = LoadState(dirs.state);
@@ -479,10 +584,24 @@ Result<WorkerReport> RunWorker(Storage& storage, const PushDirs& dirs, const Wor
   };
   auto job = [&](const std::string& name, bool staged) -> Outcome {
     Outcome out{name, staged, Status::Ok(), {}};
+    const std::string wal_path = opt.data_dir + "/pg_wal/" + name;
+    auto build = [&] {
+      return archive::BuildObject(
+          archive::PushConfig{wal_path, opt.data_dir, opt.codec, opt.level});
+    };
     Result<archive::BuiltObject> built =
-        staged ? LoadStaged(dirs.staged + "/" + name, name)
-               : archive::BuildObject(archive::PushConfig{opt.data_dir + "/pg_wal/" + name, opt.data_dir, opt.codec,
-                                                          opt.level});
+        staged ? LoadStaged(dirs.staged + "/" + name, name) : build();
+    if (staged && built.status().code() == Status::Code::kCorruption) {
+      // A damaged staged copy is never uploaded. The very file it was made of, when
+      // pg_wal still holds it unchanged, is the good copy.
+      auto source = StagedSource(dirs.staged + "/" + name, name);
+      archive::SourceStat now_stat;
+      if (source && StatOf(wal_path, &now_stat) && SameSource(*source, now_stat)) {
+        log::Warn(built.status().message() + "; uploading '" + wal_path +
+                  "', which it was made of, instead");
+        built = build();
+      }
+    }
     if (!built.ok()) {
       out.status = built.status();
       return out;
@@ -507,8 +626,16 @@ Result<WorkerReport> RunWorker(Storage& storage, const PushDirs& dirs, const Wor
       return out;
     }
     if (!step()) return out;
-    out.ok = OkRecord{name,       stored->key,         stored->sha256_hex, opt.repo_url, stored->original_size,
-                      stored->stored_size, now(), staged, built->source};
+    out.ok = OkRecord{name,
+                      stored->key,
+                      stored->sha256_hex,
+                      opt.repo_url,
+                      stored->original_size,
+                      stored->stored_size,
+                      now(),
+                      staged,
+                      built->source,
+                      staged ? "" : opt.data_dir};
     Status w = WriteFileAtomic(dirs.ok, name, EncodeOk(out.ok));
     if (!w.ok()) {
       out.status = w.Annotate("record the confirmation of '" + name + "' in the spool '" + dirs.spool.root + "'");
@@ -535,7 +662,16 @@ Result<WorkerReport> RunWorker(Storage& storage, const PushDirs& dirs, const Wor
   int64_t idle_since = now(), last_prune = 0, last_temps = now(), last_save = 0;
   bool dirty = false, error_dirty = false, slot_freed = false;
   int64_t last_scan = 0;
-  std::map<std::string, archive::SourceStat> confirmed;  // by this worker, or seen on disk
+  // Confirmations by this worker, or seen on disk: the WAL file's stat and its ok file's.
+  // The ok file is stat'ed again at every scan: a lost or replaced record is noticed at
+  // once (the segment is uploaded again, a write-once put that finds it), never cached.
+  struct Known {
+    archive::SourceStat wal, ok;
+  };
+  std::map<std::string, Known> confirmed;
+  auto ok_stat = [&](const std::string& name, archive::SourceStat* out) {
+    return StatOf(dirs.ok + "/" + name, out);
+  };
   const int parallel = std::max(1, opt.parallel);
 
   // state.json (and the Prometheus file): at once for errors and when idle,
@@ -582,7 +718,8 @@ Result<WorkerReport> RunWorker(Storage& storage, const PushDirs& dirs, const Wor
       if (crashed) continue;
       slot_freed = true;
       if (o.status.ok()) {
-        confirmed[o.name] = o.ok.source;
+        Known k{o.ok.source, {}};
+        if (ok_stat(o.name, &k.ok)) confirmed[o.name] = k;
         ++report.uploaded;
         backoff.erase(o.name);
         state.last_success = o.ok;
@@ -642,11 +779,17 @@ Result<WorkerReport> RunWorker(Storage& storage, const PushDirs& dirs, const Wor
         if (!staged) {
           if (Exists(dirs.staged + "/" + name)) continue;
           const std::string wal = opt.data_dir + "/pg_wal/" + name;
-          archive::SourceStat now_stat;
+          archive::SourceStat now_stat, now_ok;
           auto known = confirmed.find(name);
-          if (known != confirmed.end() && StatOf(wal, &now_stat) && SameSource(known->second, now_stat)) continue;
+          if (known != confirmed.end() && StatOf(wal, &now_stat) &&
+              SameSource(known->second.wal, now_stat) && ok_stat(name, &now_ok) &&
+              SameSource(known->second.ok, now_ok)) {
+            continue;
+          }
+          if (known != confirmed.end()) confirmed.erase(known);
           if (IsConfirmed(dirs, opt.repo_url, name, wal)) {
-            if (StatOf(wal, &now_stat)) confirmed[name] = now_stat;
+            Known k;
+            if (StatOf(wal, &k.wal) && ok_stat(name, &k.ok)) confirmed[name] = k;
             continue;
           }
         }

@@ -7,7 +7,8 @@
 //   err/<name>       the last failure of that segment (JSON, ErrRecord)
 //   staged/<name>    archive-durability=spool: the compressed object, waiting for
 //                    upload (one JSON line of StagedMeta, then the object)
-//   worker.lock      flock(2) of the running worker; worker.pid its pid
+//   worker.lock      flock(2) of the running worker; worker.pid its pid, then the
+//                    data directory it serves (one worker per spool, for one pg_wal)
 //   worker.log       the worker's own log (stdout and stderr)
 //   state.json       last success, last error, recent uploads (WorkerState)
 //   warned           mtime = the last backlog warning (rate limit)
@@ -50,6 +51,7 @@ struct OkRecord {
   int64_t time_ms = 0;       // unix ms of the confirmation
   bool staged = false;       // uploaded from a staged copy
   archive::SourceStat source;
+  std::string data_dir;  // whose pg_wal it came from ("" for staged copies and old records)
 };
 std::string EncodeOk(const OkRecord& r);
 Result<OkRecord> DecodeOk(const std::string& text, const std::string& where);
@@ -113,6 +115,7 @@ Result<WorkerReport> RunWorker(Storage& storage, const PushDirs& dirs, const Wor
 struct WorkerInfo {
   bool running = false;
   long pid = 0;
+  std::string data_dir;  // the data directory it serves ("" when unknown)
 };
 WorkerInfo ProbeWorker(const PushDirs& dirs);
 

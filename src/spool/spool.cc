@@ -178,13 +178,27 @@ std::string SelfExe() {
   return std::string(buf, static_cast<size_t>(n));
 }
 
-Status SpawnDetached(const std::vector<std::string>& argv, const std::string& log_path) {
+Status SpawnDetached(const std::vector<std::string>& argv, const std::string& log_path,
+                     const std::vector<std::string>& env) {
   if (argv.empty()) return Status::InvalidArgument("SpawnDetached: empty argv");
   // Everything the grandchild needs is prepared before fork: only
   // async-signal-safe calls run in between.
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<char*> envp;
+  auto replaced = [&](const char* entry) {
+    for (const std::string& e : env) {
+      const size_t eq = e.find('=');
+      if (eq != std::string::npos && std::strncmp(entry, e.c_str(), eq + 1) == 0) return true;
+    }
+    return false;
+  };
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    if (!replaced(*e)) envp.push_back(*e);
+  }
+  for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid < 0) return Status::FromErrno(errno, "fork a worker");
   if (pid == 0) {
@@ -198,7 +212,7 @@ Status SpawnDetached(const std::vector<std::string>& argv, const std::string& lo
     ::dup2(out, 1);
     ::dup2(out, 2);
     for (int fd = 3; fd < 1024; ++fd) ::close(fd);
-    ::execv(args[0], args.data());
+    ::execve(args[0], args.data(), envp.data());
     ::_exit(127);
   }
   int status = 0;

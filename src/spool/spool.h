@@ -84,6 +84,10 @@ std::string SelfExe();
 // stdin from /dev/null, stdout and stderr appended to `log_path`, all other
 // descriptors closed. Does not wait for it. Errors only when the first fork
 // fails; the child's own failures show in `log_path`.
-Status SpawnDetached(const std::vector<std::string>& argv, const std::string& log_path);
+// `env` ("NAME=value") is added to the inherited environment, replacing variables of
+// those names: secrets go there, never on the command line (ps shows argv to every user,
+// /proc/PID/environ only to the process's own user).
+Status SpawnDetached(const std::vector<std::string>& argv, const std::string& log_path,
+                     const std::vector<std::string>& env = {});
 
 }  // namespace walferry::spool

@@ -2,7 +2,10 @@
 // contract (write-once, one cluster per repository, verified restore).
 #include "archive/archive.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
@@ -96,6 +99,58 @@ TEST_F(ArchiveTest, RepushOfIdenticalContentSucceedsChangedContentIsRefused) {
   EXPECT_TRUE(ReadFile(dir_.path() + "/pg_wal/RECOVERYXLOG") == Segment(42)) << "never overwritten";
 }
 
+// Exit 0 on a re-push means the repository holds a verified copy of exactly this file: a
+// good header over a damaged object is never taken for it, and write-once WAL is never replaced.
+TEST_F(ArchiveTest, RepushOverADamagedStoredCopyIsCorruptionNeverSuccess) {
+  const std::string name = "000000010000000000000001";
+  const std::string key = "wal/0000000100000000/" + name;
+  Write(name, Segment(42));
+  ASSERT_TRUE(Push(name).ok());
+  const std::string good = *GetString(*storage_, key);
+  Write("000000010000000000000002", Segment(42, 'q'));
+  ASSERT_TRUE(Push("000000010000000000000002").ok());
+  const std::string other_segment =
+      *GetString(*storage_, "wal/0000000100000000/000000010000000000000002");
+  const size_t nl = good.find('\n');
+  std::string flipped = good;
+  flipped[flipped.size() - 100] ^= 1;
+  std::string other_codec = good;
+  other_codec.replace(other_codec.find("\"codec\":\"zstd\""), 14, "\"codec\":\"lz4\"");
+  std::string other_codec_none = good;
+  other_codec_none.replace(other_codec_none.find("\"codec\":\"zstd\""), 14, "\"codec\":\"none\"");
+  const std::pair<std::string, const char*> damaged[] = {
+      {good.substr(0, good.size() - 10), "truncated"},
+      {good.substr(0, nl + 1), "header only"},
+      {flipped, "flipped payload byte"},
+      {good + "garbage", "trailing garbage"},
+      {other_codec, "another codec (lz4)"},
+      {other_codec_none, "another codec (none)"},
+      {other_segment, "another segment's object"},
+      {"", "empty"},
+  };
+  for (const auto& [object, what] : damaged) {
+    ASSERT_TRUE(PutString(*storage_, key, object).ok());
+    auto r = Push(name);
+    EXPECT_EQ(r.status().code(), Status::Code::kCorruption)
+        << what << ": " << r.status().ToString();
+    EXPECT_NE(r.status().message().find("damaged"), std::string::npos)
+        << what << ": " << r.status().message();
+    EXPECT_NE(r.status().message().find(key), std::string::npos)
+        << what << ": " << r.status().message();
+    EXPECT_NE(r.status().hint().find("delete the object"), std::string::npos)
+        << what << ": " << r.status().hint();
+    EXPECT_TRUE(*GetString(*storage_, key) == object) << what << ": the stored copy was replaced";
+  }
+  // Repaired as the hint says: the object deleted, the same file archived again.
+  ASSERT_TRUE(storage_->Remove(key).ok());
+  auto repaired = Push(name);
+  ASSERT_TRUE(repaired.ok()) << repaired.status().ToString();
+  EXPECT_FALSE(repaired->already_archived);
+  auto again = Push(name, Codec::kLz4);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(again->already_archived) << "a verified identical copy, in another codec";
+}
+
 TEST_F(ArchiveTest, HistoryFilesAreWriteOnceToo) {
   Write("000000010000000000000001", Segment(42));
   ASSERT_TRUE(Push("000000010000000000000001").ok());
@@ -174,7 +229,32 @@ TEST_F(ArchiveTest, BadNamesAndDamagedFilesAreRefusedBeforeAnythingIsStored) {
   EXPECT_EQ(Push("000000010000000000000001").status().code(), Status::Code::kCorruption) << "truncated segment";
   Write("000000010000000000000002", std::string(kSegSize, 'z'));
   EXPECT_EQ(Push("000000010000000000000002").status().code(), Status::Code::kCorruption) << "no page header";
-  EXPECT_TRUE(Push("000000010000000000000009").status().IsNotFound()) << "missing file";
+  // A missing local file is a local error (exit 8), never "not found" (the repository's answer).
+  EXPECT_EQ(Push("000000010000000000000009").status().code(), Status::Code::kIo) << "missing file";
+  EXPECT_TRUE(ListAll(*storage_, "wal/")->empty());
+}
+
+// Sizes are checked before anything is read or allocated: a huge file is a clear error
+// naming it (never std::bad_alloc), and a FIFO never hangs archive-push.
+TEST_F(ArchiveTest, OversizedAndSpecialFilesAreRefusedUpFrontNamingTheFile) {
+  const std::string seg = Write("000000010000000000000001", "");
+  fsys::resize_file(seg, 64ull << 30);  // sparse: 64 GiB, no disk used
+  auto huge = Push("000000010000000000000001");
+  EXPECT_EQ(huge.status().code(), Status::Code::kCorruption) << huge.status().ToString();
+  EXPECT_NE(huge.status().message().find(seg), std::string::npos) << huge.status().message();
+  const std::string history = Write("00000002.history", "");
+  fsys::resize_file(history, 64ull << 20);
+  auto big_history = Push("00000002.history");
+  EXPECT_EQ(big_history.status().code(), Status::Code::kCorruption)
+      << big_history.status().ToString();
+  EXPECT_NE(big_history.status().message().find(history), std::string::npos);
+  const std::string fifo = dir_.path() + "/pg_wal/000000010000000000000003";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  int keep = ::open(fifo.c_str(),
+                    O_RDWR | O_NONBLOCK);  // a writer that never writes: a read would block forever
+  auto special = Push("000000010000000000000003");
+  ::close(keep);
+  EXPECT_EQ(special.status().code(), Status::Code::kInvalidArgument) << special.status().ToString();
   EXPECT_TRUE(ListAll(*storage_, "wal/")->empty());
 }
 
@@ -182,6 +262,35 @@ TEST_F(ArchiveTest, MissingFileIsNotFoundAndLeavesNothingBehind) {
   auto r = Get("000000010000000000000007");
   EXPECT_TRUE(r.status().IsNotFound()) << r.status().ToString();
   EXPECT_TRUE(FilesIn("pg_wal").empty());
+}
+
+// kNotFound (exit 1) ends archive recovery: only the repository may say it, never a local path.
+TEST_F(ArchiveTest, LocalErrorsOfTheDestinationAreNeverNotFound) {
+  Write("000000010000000000000001", Segment(42));
+  ASSERT_TRUE(Push("000000010000000000000001").ok());
+  for (const char* wal :
+       {"000000010000000000000001", "000000010000000000000002"}) {  // stored, and not
+    auto missing_dir = Get(wal, "no-such-dir/RECOVERYXLOG");
+    EXPECT_EQ(missing_dir.status().code(), Status::Code::kIo)
+        << wal << ": " << missing_dir.status().ToString();
+    EXPECT_NE(missing_dir.status().hint().find("no-such-dir"), std::string::npos)
+        << missing_dir.status().hint();
+    auto empty = Get(wal, "");
+    EXPECT_EQ(empty.status().code(), Status::Code::kInvalidArgument)
+        << wal << ": " << empty.status().ToString();
+    auto dir = Get(wal, "pg_wal");
+    EXPECT_EQ(dir.status().code(), Status::Code::kInvalidArgument)
+        << wal << ": " << dir.status().ToString();
+    auto slash = Get(wal, "pg_wal/");
+    EXPECT_EQ(slash.status().code(), Status::Code::kInvalidArgument)
+        << wal << ": " << slash.status().ToString();
+  }
+  // A file in the way of the destination's directory (ENOTDIR).
+  Write("000000010000000000000009", "x");
+  auto notdir = Get("000000010000000000000001", "pg_wal/000000010000000000000009/RECOVERYXLOG");
+  EXPECT_EQ(notdir.status().code(), Status::Code::kIo) << notdir.status().ToString();
+  EXPECT_TRUE(Get("000000010000000000000002").status().IsNotFound())
+      << "the repository's own answer stays";
 }
 
 TEST_F(ArchiveTest, DamagedObjectsAreNeverRestored) {

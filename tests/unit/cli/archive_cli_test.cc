@@ -1,7 +1,10 @@
 // archive-push / archive-get as PostgreSQL runs them: a fresh process, the
 // data directory as working directory, and the exit code as the only answer.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -115,12 +118,75 @@ TEST_F(ArchiveCli, PushFailuresStayWithinOneTo125) {
   data_.Write("pg_wal/000000010000000000000001", changed_segment);
   RunResult changed = Run({"archive-push", "pg_wal/000000010000000000000001"});
   EXPECT_EQ(changed.exit_code, 6) << changed.err;
+  // A damaged stored copy under the name: corruption (7), never "already archived" (0), never
+  // replaced.
+  data_.Write("pg_wal/000000010000000000000001", Segment(7));
+  const std::string object = repo_dir_.path() + "/wal/0000000100000000/000000010000000000000001";
+  std::filesystem::resize_file(object, std::filesystem::file_size(object) - 5);
+  RunResult damaged = Run({"archive-push", "pg_wal/000000010000000000000001"});
+  EXPECT_EQ(damaged.exit_code, 7) << damaged.err;
+  EXPECT_NE(damaged.err.find("stored copy is damaged"), std::string::npos) << damaged.err;
+  EXPECT_EQ(damaged.err.find("identical content"), std::string::npos) << damaged.err;
   data_.Write("pg_wal/junk", "x");
   EXPECT_EQ(Run({"archive-push", "pg_wal/junk"}).exit_code, 2);
-  EXPECT_EQ(Run({"archive-push", "pg_wal/000000010000000000000003"}).exit_code, 1) << "missing file";
+  RunResult missing = Run({"archive-push", "pg_wal/000000010000000000000003"});
+  EXPECT_EQ(missing.exit_code, 8) << "a missing local file is local-io, as the README says: "
+                                  << missing.err;
+  EXPECT_NE(missing.err.find("pg_wal/000000010000000000000003"), std::string::npos) << missing.err;
   data_.Write("recovery.signal", "");
-  EXPECT_EQ(Run({"archive-push", "pg_wal/000000010000000000000003"}).exit_code, 1)
+  EXPECT_EQ(Run({"archive-push", "pg_wal/000000010000000000000003"}).exit_code, 8)
       << "archive-push never uses the recovery exit code";
+}
+
+// Exit 1 means only "the repository definitively lacks this file": a local error at %p
+// during archive recovery must stop recovery (200), never end it.
+TEST_F(ArchiveCli, LocalErrorsAtTheDestinationAreNeverNotFound) {
+  data_.Write("pg_wal/000000010000000000000001", Segment(7));
+  ASSERT_EQ(Run({"archive-push", "pg_wal/000000010000000000000001"}).exit_code, 0);
+  for (const char* wal :
+       {"000000010000000000000001", "000000010000000000000002"}) {  // stored, and not
+    RunResult dir = Run({"archive-get", wal, "no-such-dir/RECOVERYXLOG"});
+    EXPECT_EQ(dir.exit_code, 8) << wal << ": " << dir.err;
+    EXPECT_NE(dir.err.find("no-such-dir"), std::string::npos) << dir.err;
+    EXPECT_EQ(Run({"archive-get", wal, ""}).exit_code, 2) << wal;
+  }
+  data_.Write("recovery.signal", "");
+  for (const char* wal : {"000000010000000000000001", "000000010000000000000002"}) {
+    RunResult dir = Run({"archive-get", wal, "no-such-dir/RECOVERYXLOG"});
+    EXPECT_EQ(dir.exit_code, 200) << wal << ": recovery must stop, not end: " << dir.err;
+    RunResult empty = Run({"archive-get", wal, ""});
+    EXPECT_EQ(empty.exit_code, 200) << wal << ": " << empty.err;
+  }
+}
+
+// EACCES on %p blames %p, not the repository. Runs walferry as 'nobody' (root bypasses modes).
+TEST_F(ArchiveCli, PermissionDeniedAtTheDestinationBlamesTheLocalPath) {
+  ASSERT_EQ(::geteuid(), 0u) << "this test runs walferry as nobody through setpriv: run it as root";
+  data_.Write("pg_wal/000000010000000000000001", Segment(7));
+  ASSERT_EQ(Run({"archive-push", "pg_wal/000000010000000000000001"}).exit_code, 0);
+  namespace sfs = std::filesystem;
+  for (const std::string& p : {data_.path(), repo_dir_.path()}) {
+    for (const auto& e : sfs::recursive_directory_iterator(p)) {
+      sfs::permissions(e.path(), e.is_directory() ? sfs::perms(0755) : sfs::perms(0644));
+    }
+    sfs::permissions(p, sfs::perms(0755));
+  }
+  TempDir io;
+  const std::string cmd = "cd '" + data_.path() +
+                          "' && /usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups " +
+                          WALFERRY_BINARY + " --config '' --repo '" + repo_ +
+                          "' archive-get 000000010000000000000001 "
+                          "pg_wal/RECOVERYXLOG 2>'" +
+                          io.path() + "/err'";
+  const int status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  const std::string err = testing::ReadAll(io.path() + "/err");
+  EXPECT_EQ(WEXITSTATUS(status), 5) << err;
+  EXPECT_NE(err.find("pg_wal"), std::string::npos) << err;
+  EXPECT_NE(err.find("RECOVERYXLOG' is where PostgreSQL wants the file"), std::string::npos)
+      << "the hint names %p: " << err;
+  EXPECT_EQ(err.find("repository directory"), std::string::npos)
+      << "not the repository's fault: " << err;
 }
 
 }  // namespace

@@ -83,7 +83,8 @@ std::vector<std::string> SegmentFiles(const std::string& dir) {
   std::vector<std::string> out;
   for (const auto& e : sfs::directory_iterator(dir)) {
     std::string n = e.path().filename();
-    if (n.size() >= 24 && n.find_first_not_of("0123456789ABCDEF") >= 24) out.push_back(n);
+    if (n.size() >= 24 && n.find_first_not_of("0123456789ABCDEF") >= 24 && !n.ends_with(".sum"))
+      out.push_back(n);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -214,6 +215,47 @@ TEST_F(PrefetchWorkerTest, ServesByRenameOnlyWhileAWorkerRuns) {
   EXPECT_FALSE(sfs::exists(spool_.get_dir + "/000000010000000000000002")) << "moved, not copied";
   EXPECT_EQ(ReadWant(spool_)->segment, "000000010000000000000002") << "the worker is told first";
   EXPECT_FALSE(*ServeFromSpool(spool_, "000000010000000000000003", dest)) << "not prefetched: not served";
+  worker.join();
+}
+
+// Local damage to a prefetched segment between its download and its use never reaches
+// PostgreSQL: it is checked again right before it goes into place, and discarded.
+TEST_F(PrefetchWorkerTest, ADamagedPrefetchedCopyIsDiscardedNeverServed) {
+  Archive("000000010000000000000002", 'q');
+  Archive("000000010000000000000003", 'r');
+  Archive("000000010000000000000004", 's');
+  const std::string dest = data_.path() + "/pg_wal/RECOVERYXLOG";
+  options_.idle_seconds = 5;
+  ASSERT_TRUE(WriteWant(spool_, Want{"000000010000000000000001", kSize}).ok());
+  std::thread worker = StartWorker();
+  ASSERT_TRUE(WaitFor(
+      {"000000010000000000000002", "000000010000000000000003", "000000010000000000000004"}));
+  const std::string two = spool_.get_dir + "/000000010000000000000002";
+  for (int i = 0; i < 500 && !sfs::exists(two + ".sum"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // a flipped byte
+  std::string bytes = ReadAll(two);
+  bytes[kSize / 2] ^= 1;
+  std::ofstream(two, std::ios::binary) << bytes;
+  auto served = ServeFromSpool(spool_, "000000010000000000000002", dest);
+  EXPECT_EQ(served.status().code(), Status::Code::kCorruption) << served.status().ToString();
+  EXPECT_FALSE(sfs::exists(dest)) << "a damaged prefetched copy reached pg_wal";
+  EXPECT_FALSE(sfs::exists(two)) << "and it is discarded";
+  // truncated
+  const std::string three = spool_.get_dir + "/000000010000000000000003";
+  sfs::resize_file(three, kSize - 1);
+  served = ServeFromSpool(spool_, "000000010000000000000003", dest);
+  EXPECT_EQ(served.status().code(), Status::Code::kCorruption) << served.status().ToString();
+  EXPECT_FALSE(sfs::exists(dest));
+  // its checksum record lost
+  sfs::remove(spool_.get_dir + "/000000010000000000000004.sum");
+  served = ServeFromSpool(spool_, "000000010000000000000004", dest);
+  EXPECT_FALSE(served.ok() && *served) << "served without its checksum";
+  EXPECT_FALSE(sfs::exists(dest));
+  // archive-get then fetches it directly from the repository: the good copy
+  auto got = archive::Get(*storage_, archive::GetConfig{"000000010000000000000002", dest, ""});
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_TRUE(ReadAll(dest) == Segment('q', kSize));
   worker.join();
 }
 

@@ -97,6 +97,21 @@ class SpoolPushTest : public ::testing::Test {
     auto h = archive::ReadHeader(*storage_, "wal/" + Name(i).substr(0, 16) + "/" + Name(i));
     return h.ok();
   }
+  // Runs the worker until it recorded a failure of `name` (a failing file keeps it busy), at most 5
+  // s.
+  void WorkUntilFailed(const std::string& name) {
+    std::atomic<bool> stop{false};
+    auto o = Options();
+    o.stop = &stop;
+    std::thread stopper([&] {
+      for (int i = 0; i < 500 && !LoadErr(dirs_, name); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      stop = true;
+    });
+    auto r = RunWorker(*storage_, dirs_, o);
+    stopper.join();
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+  }
   archive::BuiltObject Build(int i) {
     auto b = archive::BuildObject(archive::PushConfig{"pg_wal/" + Name(i), data_, Codec::kZstd, 1});
     EXPECT_TRUE(b.ok()) << b.status().ToString();
@@ -250,6 +265,104 @@ TEST_F(SpoolPushTest, StatusCountsPendingAndReportsSuccessAndRate) {
   EXPECT_NE(prom.find("walferry_spool_pending_segments{repo=\"memory://test\"} 2\n"), std::string::npos) << prom;
 }
 
+// Local damage to a staged copy between staging and upload never reaches the repository.
+TEST_F(SpoolPushTest, ADamagedStagedCopyIsNeverUploaded) {
+  std::string p = Ready(5, 'd');
+  ASSERT_TRUE(StageObject(dirs_, Build(5)).ok());
+  MarkDone(5);
+  const std::string staged = dirs_.staged + "/" + Name(5);
+  std::string bytes = testing::ReadAll(staged);
+  bytes[bytes.size() - 50] ^= 1;
+  std::ofstream(staged, std::ios::binary) << bytes;
+  sfs::remove(p);  // the file it was made of is gone: no good copy anywhere
+  WorkUntilFailed(Name(5));
+  EXPECT_FALSE(Stored(5)) << "a damaged staged copy was uploaded";
+  EXPECT_TRUE(sfs::exists(staged)) << "a staged copy is never deleted unless uploaded";
+  auto err = LoadErr(dirs_, Name(5));
+  ASSERT_TRUE(err.has_value());
+  EXPECT_EQ(err->code, Status::Code::kCorruption);
+  EXPECT_NE(err->message.find("damaged"), std::string::npos) << err->message;
+}
+
+TEST_F(SpoolPushTest, ADamagedStagedCopyIsReplacedByTheUnchangedFileItWasMadeOf) {
+  std::string p = Ready(5, 'e');
+  ASSERT_TRUE(StageObject(dirs_, Build(5)).ok());
+  const std::string staged = dirs_.staged + "/" + Name(5);
+  sfs::resize_file(staged, sfs::file_size(staged) - 7);  // truncated
+  Work();
+  ASSERT_TRUE(Stored(5));
+  EXPECT_FALSE(sfs::exists(staged));
+  auto got = archive::Get(*storage_, archive::GetConfig{Name(5), t_.path() + "/back", ""});
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_TRUE(testing::ReadAll(t_.path() + "/back") == Segment(42, 'e'));
+}
+
+// The object key comes from the staged file's own name, never from what the file says.
+TEST_F(SpoolPushTest, AStagedCopyNeverChoosesItsOwnObjectKey) {
+  Ready(5, 'k');
+  ASSERT_TRUE(StageObject(dirs_, Build(5)).ok());
+  MarkDone(5);
+  sfs::remove(data_ + "/pg_wal/" + Name(5));
+  const std::string staged = dirs_.staged + "/" + Name(5);
+  std::string bytes = testing::ReadAll(staged);
+  const std::string key5 = "wal/0000000100000000/" + Name(5),
+                    key9 = "wal/0000000100000000/" + Name(9);
+  ASSERT_NE(bytes.find(key5), std::string::npos);
+  std::string redirected = bytes;
+  redirected.replace(redirected.find(key5), key5.size(), key9);
+  std::ofstream(staged, std::ios::binary) << redirected;
+  WorkUntilFailed(Name(5));
+  EXPECT_FALSE(Stored(9)) << "the meta line chose the key";
+  EXPECT_FALSE(Stored(5));
+  // The same staged file under another segment's name: its contents name segment 5.
+  sfs::remove(staged);
+  std::ofstream(dirs_.staged + "/" + Name(9), std::ios::binary) << bytes;
+  WorkUntilFailed(Name(9));
+  EXPECT_FALSE(Stored(9)) << "segment 5's bytes were stored as segment 9";
+  EXPECT_TRUE(sfs::exists(dirs_.staged + "/" + Name(9)));
+  // A staged file whose name is no WAL name is never uploaded.
+  std::ofstream(dirs_.staged + "/junk", std::ios::binary) << bytes;
+  WorkUntilFailed("junk");
+  EXPECT_TRUE(ListAll(*storage_, "wal/")->empty());
+}
+
+// A lost ok record is noticed by the running worker at once, not after its idle time.
+TEST_F(SpoolPushTest, ALostConfirmationIsWrittenAgainByTheRunningWorker) {
+  Ready(1);
+  std::atomic<bool> stop{false};
+  auto o = Options();
+  o.idle_exit_seconds = 60;  // stays up: only `stop` ends it
+  o.stop = &stop;
+  bool rewritten = false;
+  std::thread test([&] {
+    const std::string ok = dirs_.ok + "/" + Name(1);
+    for (int i = 0; i < 500 && !sfs::exists(ok); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    sfs::remove(ok);  // lost (an operator, a restore of the spool, a bad disk)
+    for (int i = 0; i < 500 && !rewritten; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      rewritten = IsConfirmed(dirs_, kRepo, Name(1), data_ + "/pg_wal/" + Name(1));
+    }
+    stop = true;
+  });
+  auto r = RunWorker(*storage_, dirs_, o);
+  test.join();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(rewritten) << "the worker trusted its memory over the disk";
+}
+
+// A damaged record in the spool is no record, never a crash.
+TEST_F(SpoolPushTest, DamagedRecordsAreIgnoredNeverACrash) {
+  std::string p = Ready(1);
+  std::ofstream(dirs_.ok + "/" + Name(1)) << R"({"name": 5, "sha256": [1], "source": "x"})";
+  std::ofstream(dirs_.err + "/" + Name(1)) << R"({"name": {}, "code": "x"})";
+  std::ofstream(dirs_.state) << R"({"recent": [["a", "b"]], "uploaded_segments": "many"})";
+  EXPECT_FALSE(IsConfirmed(dirs_, kRepo, Name(1), p));
+  EXPECT_FALSE(LoadErr(dirs_, Name(1)).has_value());
+  Work();
+  EXPECT_TRUE(IsConfirmed(dirs_, kRepo, Name(1), p));
+}
+
 // A spool on a 64 KiB tmpfs: staging is a clear kIo naming the spool, never a success.
 TEST_F(SpoolPushTest, FullSpoolIsAClearErrorNamingTheSpool) {
   ASSERT_EQ(::geteuid(), 0u) << "this test mounts a tmpfs: run it as root (the test command does)";
@@ -339,6 +452,73 @@ TEST_F(SpoolCli, PushThroughTheWorkerThenTheFastPathThenStatusJson) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
+}
+
+// archive-push of a file PostgreSQL did not mark .ready (an operator archiving by hand):
+// the worker never looks at it, so it is pushed at once, not after archive-timeout.
+TEST_F(SpoolCli, AFileWithoutReadyIsPushedAtOnce) {
+  std::ofstream(data_ + "/pg_wal/" + Name(3), std::ios::binary) << Segment(7, 'h');  // no .ready
+  RunResult r = Run({"archive-push", "pg_wal/" + Name(3)}, {"--archive-timeout", "20"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_LT(r.seconds, 10) << r.err;
+  EXPECT_TRUE(sfs::exists(t_.path() + "/repo/wal/0000000100000000/" + Name(3)));
+  // outside pg_wal as well
+  std::ofstream(t_.path() + "/" + Name(4), std::ios::binary) << Segment(7, 'i');
+  r = Run({"archive-push", t_.path() + "/" + Name(4)}, {"--archive-timeout", "20"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_LT(r.seconds, 10) << r.err;
+  // and a missing file is local-io (8), never a wait for the worker
+  r = Run({"archive-push", "pg_wal/" + Name(8)}, {"--archive-timeout", "20"});
+  EXPECT_EQ(r.exit_code, 8) << r.err;
+  EXPECT_LT(r.seconds, 10) << r.err;
+}
+
+// Two data directories archiving to one spool (a promoted PITR copy beside its origin):
+// a running worker serving the other one is not waited for.
+TEST_F(SpoolCli, AWorkerOfAnotherDataDirectoryIsNotWaitedFor) {
+  auto sp = OpenSpool(spool_, repo_, "");
+  ASSERT_TRUE(sp.ok());
+  auto dirs = OpenPushDirs(*sp);
+  ASSERT_TRUE(dirs.ok());
+  // A worker that serves another data directory holds the lock (as a test stand-in, this process).
+  auto lock = FileLock::TryAcquire(dirs->lock);
+  ASSERT_TRUE(lock.ok() && lock->held());
+  ASSERT_TRUE(WriteFileAtomic(dirs->push, "worker.pid",
+                              std::to_string(::getpid()) + "\n" + t_.path() + "/other\n")
+                  .ok());
+  sfs::create_directories(t_.path() + "/other/pg_wal");
+  Ready(1);
+  RunResult r = Run({"archive-push", "pg_wal/" + Name(1)}, {"--archive-timeout", "20"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_LT(r.seconds, 10) << r.err;
+  EXPECT_NE(r.err.find("serves another data directory"), std::string::npos) << r.err;
+  EXPECT_TRUE(sfs::exists(t_.path() + "/repo/wal/0000000100000000/" + Name(1)));
+}
+
+// Secrets given as flags never appear on the worker's command line (ps shows it to every
+// user): they reach it through its environment.
+TEST_F(SpoolCli, SecretFlagsNeverReachTheWorkersCommandLine) {
+  Ready(1);
+  RunResult r = Run(
+      {"archive-push", "pg_wal/" + Name(1)},
+      {"--s3-secret-access-key", "Sekrit-Key-123456", "--s3-session-token", "Sekrit-Token-654321"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string pid_file = spool_ + "/" + RepoId(repo_) + "/push/worker.pid";
+  std::string pid = testing::ReadAll(pid_file);
+  ASSERT_FALSE(pid.empty());
+  const pid_t worker = std::stoi(pid);
+  std::string cmdline = testing::ReadAll("/proc/" + std::to_string(worker) + "/cmdline");
+  std::string environ = testing::ReadAll("/proc/" + std::to_string(worker) + "/environ");
+  ::kill(worker, SIGTERM);
+  for (int i = 0; i < 500 && ::kill(worker, 0) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_NE(cmdline.find("archive-push-worker"), std::string::npos)
+      << "not the worker: " << cmdline;
+  EXPECT_EQ(cmdline.find("Sekrit"), std::string::npos) << "a secret on the worker's command line";
+  EXPECT_NE(environ.find(std::string("WALFERRY_S3_SECRET_ACCESS_KEY=Sekrit-Key-123456") + '\0'),
+            std::string::npos);
+  EXPECT_NE(environ.find(std::string("WALFERRY_S3_SESSION_TOKEN=Sekrit-Token-654321") + '\0'),
+            std::string::npos);
 }
 
 TEST_F(SpoolCli, StatusWithoutSpoolOrDataDirectoryIsAClearUsageError) {

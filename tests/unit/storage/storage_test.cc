@@ -151,7 +151,9 @@ TEST(ExitCodes, OneTableInCodeOrderWithinPostgresLimits) {
 }
 
 TEST(StatusTest, FromErrnoMapsInOnePlace) {
-  EXPECT_TRUE(Status::FromErrno(ENOENT, "open 'x'").IsNotFound());
+  // A local ENOENT is a local error: exit 1 ("not found") is only the repository's answer.
+  EXPECT_EQ(Status::FromErrno(ENOENT, "open 'x'").code(), Status::Code::kIo);
+  EXPECT_EQ(Status::FromErrno(ENOTDIR, "open 'x/y'").code(), Status::Code::kIo);
   EXPECT_EQ(Status::FromErrno(ENOSPC, "write 'x'").code(), Status::Code::kIo);
   EXPECT_FALSE(Status::FromErrno(ENOSPC, "write 'x'").hint().empty());
   EXPECT_EQ(Status::FromErrno(EACCES, "open 'x'").code(), Status::Code::kPermission);

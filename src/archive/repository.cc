@@ -60,8 +60,26 @@ Result<std::optional<ClusterIdentity>> LoadIdentity(Storage& storage) {
   } catch (...) {
     return bad("has a malformed system identifier");
   }
-  id.pg_version = j.value("pg_version", "");
-  id.wal_segment_size = j.value("wal_segment_size", 0u);
+  // Every field is checked for its type: a crafted identity file is an
+  // error naming it, never an exception (nlohmann's value() throws on a type
+  // mismatch).
+  if (j.contains("pg_version")) {
+    if (!j["pg_version"].is_string()) return bad("has a pg_version that is not text");
+    id.pg_version = j["pg_version"].get<std::string>();
+  }
+  if (j.contains("wal_segment_size")) {
+    const json& v = j["wal_segment_size"];
+    if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() == 0)) {
+      return bad("has a wal_segment_size that is not a whole number");
+    }
+    uint64_t size = v.get<uint64_t>();
+    // 0: recorded by versions that did not know the size (no check then).
+    if (size != 0 && !ValidWalSegmentSize(size)) {
+      return bad("has wal_segment_size " + std::to_string(size) +
+                 ", not a power of two from 1 MiB to 1 GiB");
+    }
+    id.wal_segment_size = static_cast<uint32_t>(size);
+  }
   return std::optional<ClusterIdentity>(id);
 }
 
@@ -186,7 +204,7 @@ Result<WalPageIdentity> ReadWalPageHeader(std::string_view first, const std::str
   id.system_identifier = Load<uint64_t>(first.data() + 24);
   id.segment_size = Load<uint32_t>(first.data() + 32);
   uint32_t block_size = Load<uint32_t>(first.data() + 36);
-  if (id.segment_size < (1u << 20) || (id.segment_size & (id.segment_size - 1)) != 0) return bad("implausible segment size");
+  if (!ValidWalSegmentSize(id.segment_size)) return bad("implausible segment size");
   if (block_size < 1024 || (block_size & (block_size - 1)) != 0) return bad("implausible block size");
   for (const auto& m : kMagics) {
     if (m.magic == id.magic) id.pg_version = m.version;

@@ -17,6 +17,12 @@ namespace walferry::archive {
 constexpr int kRepositoryFormat = 1;
 constexpr char kIdentityKey[] = "walferry.repo";
 
+// PostgreSQL's rule for a WAL segment size (initdb --wal-segsize): a power of
+// two from 1 MiB to 1 GiB.
+constexpr bool ValidWalSegmentSize(uint64_t bytes) {
+  return bytes >= (1ull << 20) && bytes <= (1ull << 30) && (bytes & (bytes - 1)) == 0;
+}
+
 // The cluster a repository belongs to.
 struct ClusterIdentity {
   uint64_t system_identifier = 0;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "archive/repository.h"
 #include "common/crypto.h"
 #include "common/parallel.h"
 
@@ -392,9 +393,8 @@ Result<BackupManifest> DecodeManifestText(std::string_view text, const std::stri
     if (v->size() != 24 || !IsUpperHex(*v)) f.Fail(key, "is not a 24-hex WAL segment name");
   }
   m.wal_segment_size = f.U32("wal_segment_size");
-  if (f.problem().empty() &&
-      (m.wal_segment_size < (1u << 20) || (m.wal_segment_size & (m.wal_segment_size - 1)) != 0)) {
-    f.Fail("wal_segment_size", "is not a power of two of at least 1 MiB");
+  if (f.problem().empty() && !archive::ValidWalSegmentSize(m.wal_segment_size)) {
+    f.Fail("wal_segment_size", "is not a power of two from 1 MiB to 1 GiB");
   }
   m.from_standby = f.Bool("from_standby");
   std::string codec = f.Str("compression");
@@ -636,7 +636,8 @@ class BoundedSink final : public ByteSink {
 bool IsPerObjectProblem(const Status& s) {
   return s.code() == Status::Code::kCorruption || s.code() == Status::Code::kNotFound ||
          s.code() == Status::Code::kInvalidArgument ||
-         s.code() == Status::Code::kFailedPrecondition || s.code() == Status::Code::kNotSupported;
+         s.code() == Status::Code::kFailedPrecondition ||
+         s.code() == Status::Code::kUnsupportedFormat || s.code() == Status::Code::kNotSupported;
 }
 
 Result<BackupManifest> LoadManifest(Storage& storage, const std::string& name) {

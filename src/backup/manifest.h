@@ -125,7 +125,7 @@ std::string DataObjectKey(const std::string& name, uint32_t n);  // "backup/<NAM
 std::string EncodeManifest(const BackupManifest& manifest);
 // Parses and validates; `where` names the manifest in errors (its key).
 // Everything wrong is kCorruption "manifest '<where>': <field>: <why>"; a
-// format newer than kManifestFormat is kFailedPrecondition. Never throws.
+// format newer than kManifestFormat is kUnsupportedFormat. Never throws.
 Result<BackupManifest> DecodeManifest(std::string_view text, const std::string& where);
 
 // Reads and decodes one backup's manifest; kNotFound when there is no such
@@ -138,7 +138,7 @@ Result<std::vector<BackupManifest>> ListBackups(Storage& storage);
 // A backup whose manifest exists but cannot be used.
 struct DamagedBackup {
   std::string name;
-  Status status;  // why (kCorruption, kFailedPrecondition for a newer format, ...)
+  Status status;  // why (kCorruption, kUnsupportedFormat for a newer format, ...)
 };
 struct BackupScan {
   std::vector<BackupManifest> backups;  // oldest first, as ListBackups

@@ -502,6 +502,10 @@ Result<std::string> ReadConfigFile(const std::string& path, const std::string& f
     if (err == ENXIO && ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
       return not_regular(st.st_mode);  // a socket cannot be opened at all
     }
+    if (err == ENOENT && !explicit_file) {
+      // The default file vanished after access() saw it: it is optional.
+      return Status::NotFound("config file '" + path + "' (" + from + ") vanished");
+    }
     if (err == ENOENT && explicit_file) {
       // A missing file named on purpose is a usage error (exit 2), never
       // "not found" (exit 1, which restore_command reads as "no such WAL").

@@ -852,7 +852,9 @@ SpoolStatus ComputeStatus(const PushDirs& dirs, const std::string& repo_url, con
   for (const auto& [t, b] : st.recent) {
     if (t >= now_ms - static_cast<int64_t>(s.window_seconds * 1000)) {
       ++n;
-      bytes += static_cast<int64_t>(b);
+      // Saturating: state.json is read from disk and may hold anything.
+      const int64_t add = b > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(b);
+      bytes = add > INT64_MAX - bytes ? INT64_MAX : bytes + add;
     }
   }
   s.segments_per_second = n / s.window_seconds;

@@ -12,7 +12,8 @@
 #   archive  -> common pg storage repo
 #   backup   -> common pg storage repo archive
 #   spool    -> common pg storage repo archive
-#   check    -> common pg storage repo
+#   check    -> common config pg storage repo archive backup   (walferry check: it runs the
+#                                  archive round trip and reads PostgreSQL's settings)
 #   cli      -> everything         binds flags, builds configs, calls one function, prints
 #
 # The public seam headers in include/walferry/ belong to a module each (below); the rule
@@ -31,7 +32,7 @@ declare -A ALLOWED=(
   [archive]="common pg storage repo archive"
   [backup]="common pg storage repo archive backup"
   [spool]="common pg storage repo archive spool"
-  [check]="common pg storage repo check"
+  [check]="common config pg storage repo archive backup check"
   [cli]="*"
 )
 # include/walferry/NAME.h -> the module that owns it

@@ -102,3 +102,50 @@ TEST(ObjectHeader, RoundTrip) {
 
 }  // namespace
 }  // namespace walferry::archive
+
+namespace walferry::archive {
+namespace {
+
+// The identity file is repository data too: every field of the wrong type, or
+// a segment size PostgreSQL cannot have, is an error naming the file, never an
+// exception (found by tests/fuzz: fuzz_object_header/identity_segment_size_is_a_string).
+TEST(IdentityFile, FieldsOfTheWrongTypeOrRangeAreErrorsNeverExceptions) {
+  const char* bad[] = {
+      R"({"format":1,"system_identifier":"1","wal_segment_size":"16"})",
+      R"({"format":1,"system_identifier":"1","pg_version":15})",
+      R"({"format":1,"system_identifier":"1","wal_segment_size":-1})",
+      R"({"format":1,"system_identifier":"1","wal_segment_size":2147483648})",
+      R"({"format":1,"system_identifier":"1","wal_segment_size":3145728})",
+      R"({"format":1,"system_identifier":"1","wal_segment_size":1.5})",
+  };
+  for (const char* text : bad) {
+    auto storage = NewMemoryStorage();
+    ASSERT_TRUE(PutString(*storage, kIdentityKey, text).ok());
+    auto id = LoadIdentity(*storage);
+    ASSERT_FALSE(id.ok()) << text;
+    EXPECT_NE(id.status().code(), Status::Code::kInternal) << text;
+    EXPECT_NE(id.status().message().find("walferry.repo"), std::string::npos)
+        << id.status().ToString();
+  }
+  auto storage = NewMemoryStorage();
+  ASSERT_TRUE(PutString(*storage, kIdentityKey,
+                        R"({"format":1,"system_identifier":"1","wal_segment_size":0})")
+                  .ok());
+  auto old = LoadIdentity(*storage);  // 0: written by versions that did not know the size
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  ASSERT_TRUE(old->has_value());
+  EXPECT_EQ((*old)->wal_segment_size, 0u);
+}
+
+TEST(IdentityFile, OneSegmentSizeRule) {
+  EXPECT_TRUE(ValidWalSegmentSize(1u << 20));
+  EXPECT_TRUE(ValidWalSegmentSize(16u << 20));
+  EXPECT_TRUE(ValidWalSegmentSize(1u << 30));
+  EXPECT_FALSE(ValidWalSegmentSize(0));
+  EXPECT_FALSE(ValidWalSegmentSize(1u << 19));
+  EXPECT_FALSE(ValidWalSegmentSize(1ull << 31));
+  EXPECT_FALSE(ValidWalSegmentSize(3u << 20));
+}
+
+}  // namespace
+}  // namespace walferry::archive

@@ -330,7 +330,7 @@ TEST(ManifestTest, ScanListsDamagedBackupsBesideTheGoodOnes) {
   EXPECT_EQ(scan->damaged[0].name, "b");
   EXPECT_EQ(scan->damaged[0].status.code(), Status::Code::kCorruption);
   EXPECT_EQ(scan->damaged[1].name, "c");
-  EXPECT_EQ(scan->damaged[1].status.code(), Status::Code::kFailedPrecondition);
+  EXPECT_EQ(scan->damaged[1].status.code(), Status::Code::kUnsupportedFormat);
 }
 
 TEST(ManifestTest, PrintableEscapesControlAndInvalidBytes) {

@@ -11,8 +11,8 @@
 #include <string>
 #include <string_view>
 
-#include "walferry/status.h"
 #include "walferry/bytes.h"
+#include "walferry/status.h"
 
 namespace walferry {
 
@@ -74,7 +74,8 @@ class AtomicFileSink final : public ByteSink {
   Status Commit();
 
  private:
-  AtomicFileSink(int fd, std::string path, std::string tmp) : fd_(fd), path_(std::move(path)), tmp_(std::move(tmp)) {}
+  AtomicFileSink(int fd, std::string path, std::string tmp)
+      : fd_(fd), path_(std::move(path)), tmp_(std::move(tmp)) {}
   int fd_;
   std::string path_, tmp_;
   bool committed_ = false;

@@ -114,8 +114,8 @@ class [[nodiscard]] Result {
 
 }  // namespace walferry
 
-#define WF_RETURN_IF_ERROR(expr)      \
-  do {                                \
-    ::walferry::Status _st = (expr);  \
-    if (!_st.ok()) return _st;        \
+#define WF_RETURN_IF_ERROR(expr)     \
+  do {                               \
+    ::walferry::Status _st = (expr); \
+    if (!_st.ok()) return _st;       \
   } while (0)

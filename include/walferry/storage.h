@@ -120,7 +120,8 @@ Status ValidateGet(std::string_view key, const std::optional<ByteRange>& range);
 
 // For backends: kCorruption naming `op` when the body read for a Put does not
 // have the size or SHA-256 that `options` expects (checked before anything is stored).
-Status CheckPutExpectations(const PutResult& body, const PutOptions& options, const std::string& op);
+Status CheckPutExpectations(const PutResult& body, const PutOptions& options,
+                            const std::string& op);
 
 // Convenience wrappers over the interface.
 Result<std::string> GetString(Storage& storage, const std::string& key,
@@ -131,19 +132,19 @@ Result<std::vector<ObjectInfo>> ListAll(Storage& storage, const std::string& pre
 
 // How long and how often transient failures are retried.
 struct RetryPolicy {
-  int max_attempts = 6;          // attempts per request, first included
-  double max_seconds = 60;       // no new attempt starts after this long
+  int max_attempts = 6;     // attempts per request, first included
+  double max_seconds = 60;  // no new attempt starts after this long
   double base_delay_seconds = 0.1;
   double max_delay_seconds = 5;  // cap of one backoff sleep (full jitter below it)
 };
 
 struct S3Config {
   std::string bucket;
-  std::string prefix;     // without leading or trailing '/'; may be empty
-  std::string endpoint;   // "https://host:port"; empty = AWS regional endpoint
+  std::string prefix;    // without leading or trailing '/'; may be empty
+  std::string endpoint;  // "https://host:port"; empty = AWS regional endpoint
   std::string region = "us-east-1";
   std::string uri_style = "host";  // "host" (virtual-hosted) or "path"
-  std::string ca_file;    // PEM bundle to trust instead of the system's
+  std::string ca_file;             // PEM bundle to trust instead of the system's
   bool verify_tls = true;
   std::string access_key_id;
   std::string secret_access_key;
@@ -159,8 +160,8 @@ struct S3Config {
       sts_endpoint;  // STS for role assumption; "" = AWS_ENDPOINT_URL_STS or AWS's regional one
   // Tests: the credentials' clock (unix seconds); empty = the system clock.
   std::function<int64_t()> credentials_clock;
-  std::string storage_class;  // x-amz-storage-class when not empty
-  std::string sse;            // x-amz-server-side-encryption when not empty
+  std::string storage_class;                   // x-amz-storage-class when not empty
+  std::string sse;                             // x-amz-server-side-encryption when not empty
   uint64_t multipart_threshold = 64ull << 20;  // bodies above use multipart
   uint64_t part_size = 16ull << 20;            // >= 5 MiB
   double connect_timeout_seconds = 10;

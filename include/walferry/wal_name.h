@@ -26,7 +26,9 @@ struct WalFileName {
   std::string segment_id;
 
   // True for files whose first page carries a WAL page header (segments and .partial).
-  bool HasWalHeader() const { return kind == WalFileKind::kSegment || kind == WalFileKind::kPartial; }
+  bool HasWalHeader() const {
+    return kind == WalFileKind::kSegment || kind == WalFileKind::kPartial;
+  }
 };
 
 // Parses a bare file name (no directory). Anything else than the four forms

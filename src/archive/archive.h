@@ -61,8 +61,10 @@ struct BuiltObject {
   std::string_view object() const { return std::string_view(buffer).substr(start); }
 };
 // `after_first_read` (optional) runs once the first chunk was read and checked.
-Result<BuiltObject> BuildObject(const PushConfig& config, const std::function<void()>& after_first_read = {});
-Result<PushResult> StoreObject(Storage& storage, const BuiltObject& built, const ClusterIdentity& repo);
+Result<BuiltObject> BuildObject(const PushConfig& config,
+                                const std::function<void()>& after_first_read = {});
+Result<PushResult> StoreObject(Storage& storage, const BuiltObject& built,
+                               const ClusterIdentity& repo);
 
 struct GetConfig {
   std::string wal_name;  // %f

@@ -30,7 +30,8 @@ class ObjectReader final : public ByteSink {
     head_.append(data, n);
     size_t nl = head_.find('\n');
     if (nl == std::string::npos) {
-      if (head_.size() > kMaxHeaderSize) return Status::Corruption("object '" + key_ + "' has no walferry header line");
+      if (head_.size() > kMaxHeaderSize)
+        return Status::Corruption("object '" + key_ + "' has no walferry header line");
       return Status::Ok();
     }
     auto h = DecodeHeader(std::string_view(head_).substr(0, nl), key_);
@@ -47,20 +48,23 @@ class ObjectReader final : public ByteSink {
 
   // After the last byte: the object was whole and is what its header says.
   Status Verify(const std::string& wal_name) {
-    if (!decompress_) return Status::Corruption("object '" + key_ + "' is empty or has no walferry header line");
+    if (!decompress_)
+      return Status::Corruption("object '" + key_ + "' is empty or has no walferry header line");
     WF_RETURN_IF_ERROR(decompress_->Finish().Annotate("object '" + key_ + "'"));
     if (header_.name != wal_name) {
-      return Status::Corruption("object '" + key_ + "' holds '" + header_.name + "', not '" + wal_name + "'");
+      return Status::Corruption("object '" + key_ + "' holds '" + header_.name + "', not '" +
+                                wal_name + "'");
     }
     if (hash_.size() != header_.size) {
-      return Status::Corruption("object '" + key_ + "' restores to " + std::to_string(hash_.size()) +
-                                " bytes, its header says " + std::to_string(header_.size));
+      return Status::Corruption("object '" + key_ + "' restores to " +
+                                std::to_string(hash_.size()) + " bytes, its header says " +
+                                std::to_string(header_.size));
     }
     std::string sha = hash_.Sha256Hex();
     sha256_hex_ = sha;
     if (sha != header_.sha256_hex) {
-      return Status::Corruption("object '" + key_ + "' restores to sha256 " + sha + ", its header says " +
-                                header_.sha256_hex);
+      return Status::Corruption("object '" + key_ + "' restores to sha256 " + sha +
+                                ", its header says " + header_.sha256_hex);
     }
     return Status::Ok();
   }
@@ -177,8 +181,9 @@ Result<GetResult> Get(Storage& storage, const GetConfig& config) {
     return r.status();
   }
   if (r.status().code() == Status::Code::kCorruption) {
-    return Status(r.status()).WithHint("the object in the repository is damaged; nothing was written to '" + path +
-                                       "'. Restore it from another copy, or recover to a point before this file");
+    return Status(r.status())
+        .WithHint("the object in the repository is damaged; nothing was written to '" + path +
+                  "'. Restore it from another copy, or recover to a point before this file");
   }
   if (!r.ok()) return r.status();
   Status committed = (*file)->Commit();

@@ -34,18 +34,22 @@ Status CheckSameCluster(const ClusterIdentity& repo, const std::optional<Cluster
                         const std::optional<WalPageIdentity>& page, const std::string& name,
                         const std::string& where) {
   auto refuse = [&](uint64_t theirs, const std::string& source) {
-    return Status::FailedPrecondition("'" + name + "' belongs to the cluster with system identifier " + Sysid(theirs) +
-                                      " (" + source + "), but repository " + where + " belongs to " +
-                                      Sysid(repo.system_identifier))
-        .WithHint("each cluster needs its own repository (or prefix); after a new initdb or pg_upgrade, "
-                  "point --repo at a new one");
+    return Status::FailedPrecondition("'" + name +
+                                      "' belongs to the cluster with system identifier " +
+                                      Sysid(theirs) + " (" + source + "), but repository " + where +
+                                      " belongs to " + Sysid(repo.system_identifier))
+        .WithHint(
+            "each cluster needs its own repository (or prefix); after a new initdb or pg_upgrade, "
+            "point --repo at a new one");
   };
-  if (page && page->system_identifier != repo.system_identifier) return refuse(page->system_identifier, "its WAL page header");
-  if (local && local->system_identifier != repo.system_identifier) return refuse(local->system_identifier, "pg_control");
+  if (page && page->system_identifier != repo.system_identifier)
+    return refuse(page->system_identifier, "its WAL page header");
+  if (local && local->system_identifier != repo.system_identifier)
+    return refuse(local->system_identifier, "pg_control");
   if (page && repo.wal_segment_size != 0 && page->segment_size != repo.wal_segment_size) {
-    return Status::FailedPrecondition("'" + name + "' has WAL segment size " + std::to_string(page->segment_size) +
-                                      ", repository " + where + " holds segments of " +
-                                      std::to_string(repo.wal_segment_size));
+    return Status::FailedPrecondition(
+        "'" + name + "' has WAL segment size " + std::to_string(page->segment_size) +
+        ", repository " + where + " holds segments of " + std::to_string(repo.wal_segment_size));
   }
   return Status::Ok();
 }
@@ -125,7 +129,8 @@ Result<PushResult> CompareWithStored(Storage& storage, const BuiltObject& built,
 
 }  // namespace
 
-Result<BuiltObject> BuildObject(const PushConfig& config, const std::function<void()>& after_first_read) {
+Result<BuiltObject> BuildObject(const PushConfig& config,
+                                const std::function<void()>& after_first_read) {
   BuiltObject built;
   built.name = BaseName(config.path);
   auto wal = ParseWalFileName(built.name);
@@ -216,19 +221,22 @@ Result<BuiltObject> BuildObject(const PushConfig& config, const std::function<vo
     n = *r;
   }
   WF_RETURN_IF_ERROR((*compressor)->Finish());
-  if (wal->kind == WalFileKind::kSegment && built.page && original.size() != built.page->segment_size) {
+  if (wal->kind == WalFileKind::kSegment && built.page &&
+      original.size() != built.page->segment_size) {
     return WrongSegmentSize(path, original.size(), built.page->segment_size);
   }
   built.header = ObjectHeader{name, config.codec, original.size(), original.Sha256Hex()};
   const std::string header_line = EncodeHeader(built.header);
-  if (header_line.size() > kHeaderRoom) return Status::Internal("object header longer than its room");
+  if (header_line.size() > kHeaderRoom)
+    return Status::Internal("object header longer than its room");
   built.start = kHeaderRoom - header_line.size();
   payload.out.replace(built.start, header_line.size(), header_line);
   built.buffer = std::move(payload.out);
   return built;
 }
 
-Result<PushResult> StoreObject(Storage& storage, const BuiltObject& built, const ClusterIdentity& repo) {
+Result<PushResult> StoreObject(Storage& storage, const BuiltObject& built,
+                               const ClusterIdentity& repo) {
   const std::string& name = built.name;
   const std::string& key = built.key;
   const ObjectHeader& header = built.header;

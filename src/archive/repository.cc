@@ -45,15 +45,18 @@ Result<std::optional<ClusterIdentity>> LoadIdentity(Storage& storage) {
   }
   json j = json::parse(*text, nullptr, /*allow_exceptions=*/false);
   auto bad = [&](const std::string& why) {
-    return Status::FailedPrecondition("repository " + storage.Describe() + ": '" + kIdentityKey + "' " + why)
+    return Status::FailedPrecondition("repository " + storage.Describe() + ": '" + kIdentityKey +
+                                      "' " + why)
         .WithHint("is --repo the right repository? see walferry-repository(5)");
   };
-  if (!j.is_object() || !j.contains("format") || !j["format"].is_number_integer()) return bad("is not a walferry identity file");
+  if (!j.is_object() || !j.contains("format") || !j["format"].is_number_integer())
+    return bad("is not a walferry identity file");
   if (j["format"].get<int>() != kRepositoryFormat) {
-    return bad("has format " + std::to_string(j["format"].get<int>()) + "; this walferry reads format " +
-               std::to_string(kRepositoryFormat));
+    return bad("has format " + std::to_string(j["format"].get<int>()) +
+               "; this walferry reads format " + std::to_string(kRepositoryFormat));
   }
-  if (!j.contains("system_identifier") || !j["system_identifier"].is_string()) return bad("has no system identifier");
+  if (!j.contains("system_identifier") || !j["system_identifier"].is_string())
+    return bad("has no system identifier");
   ClusterIdentity id;
   try {
     id.system_identifier = std::stoull(j["system_identifier"].get<std::string>());
@@ -85,7 +88,8 @@ Result<std::optional<ClusterIdentity>> LoadIdentity(Storage& storage) {
 
 Result<ClusterIdentity> CreateIdentity(Storage& storage, const ClusterIdentity& identity) {
   json j = {{"format", kRepositoryFormat},
-            {"system_identifier", Hex64(identity.system_identifier)},  // as text: JSON numbers lose 64-bit precision
+            {"system_identifier",
+             Hex64(identity.system_identifier)},  // as text: JSON numbers lose 64-bit precision
             {"pg_version", identity.pg_version},
             {"wal_segment_size", identity.wal_segment_size},
             {"created_by", std::string("walferry ") + WALFERRY_VERSION}};
@@ -96,7 +100,8 @@ Result<ClusterIdentity> CreateIdentity(Storage& storage, const ClusterIdentity& 
   if (!put.status().IsAlreadyExists()) return put.status();
   auto stored = LoadIdentity(storage);
   if (!stored.ok()) return stored.status();
-  if (!stored->has_value()) return Status::Unavailable("repository identity appeared and vanished; try again");
+  if (!stored->has_value())
+    return Status::Unavailable("repository identity appeared and vanished; try again");
   return **stored;
 }
 
@@ -104,16 +109,19 @@ Result<ClusterIdentity> RequireIdentity(Storage& storage) {
   auto id = LoadIdentity(storage);
   if (!id.ok()) return id.status();
   if (id->has_value()) return **id;
-  return Status::FailedPrecondition("there is no walferry repository at " + storage.Describe() + " (no '" +
-                                    kIdentityKey + "')")
-      .WithHint("check --repo (and that its filesystem is mounted); create a new repository once with "
-                "'walferry repo-create' in the cluster's data directory");
+  return Status::FailedPrecondition("there is no walferry repository at " + storage.Describe() +
+                                    " (no '" + kIdentityKey + "')")
+      .WithHint(
+          "check --repo (and that its filesystem is mounted); create a new repository once with "
+          "'walferry repo-create' in the cluster's data directory");
 }
 
 Result<CreateResult> CreateRepository(Storage& storage, const std::string& data_dir) {
   auto local = ReadDataDirIdentity(data_dir);
   if (!local) {
-    return Status::InvalidArgument("'" + data_dir + "' is not a PostgreSQL data directory (no readable global/pg_control)")
+    return Status::InvalidArgument(
+               "'" + data_dir +
+               "' is not a PostgreSQL data directory (no readable global/pg_control)")
         .WithHint("run repo-create in the data directory, or pass --pg-data DIR");
   }
   auto existing = LoadIdentity(storage);
@@ -126,7 +134,8 @@ Result<CreateResult> CreateRepository(Storage& storage, const std::string& data_
   }
   const ClusterIdentity& id = **existing;
   if (id.system_identifier != local->system_identifier) {
-    return Status::FailedPrecondition("repository " + storage.Describe() + " belongs to the cluster with system identifier " +
+    return Status::FailedPrecondition("repository " + storage.Describe() +
+                                      " belongs to the cluster with system identifier " +
                                       std::to_string(id.system_identifier) + ", not to this one (" +
                                       std::to_string(local->system_identifier) + ")")
         .WithHint("give each cluster its own repository or prefix");
@@ -135,8 +144,11 @@ Result<CreateResult> CreateRepository(Storage& storage, const std::string& data_
 }
 
 std::string EncodeHeader(const ObjectHeader& h) {
-  json j = {{"format", kRepositoryFormat}, {"name", h.name}, {"codec", CodecName(h.codec)},
-            {"size", h.size}, {"sha256", h.sha256_hex}};
+  json j = {{"format", kRepositoryFormat},
+            {"name", h.name},
+            {"codec", CodecName(h.codec)},
+            {"size", h.size},
+            {"sha256", h.sha256_hex}};
   return j.dump() + "\n";
 }
 
@@ -187,7 +199,8 @@ Result<ObjectHeader> ReadHeader(Storage& storage, const std::string& key) {
   }
   if (!head.ok()) return head.status();
   size_t nl = head->find('\n');
-  if (nl == std::string::npos) return Status::Corruption("object '" + key + "' has no walferry header line");
+  if (nl == std::string::npos)
+    return Status::Corruption("object '" + key + "' has no walferry header line");
   return DecodeHeader(std::string_view(*head).substr(0, nl), key);
 }
 
@@ -205,7 +218,8 @@ Result<WalPageIdentity> ReadWalPageHeader(std::string_view first, const std::str
   id.segment_size = Load<uint32_t>(first.data() + 32);
   uint32_t block_size = Load<uint32_t>(first.data() + 36);
   if (!ValidWalSegmentSize(id.segment_size)) return bad("implausible segment size");
-  if (block_size < 1024 || (block_size & (block_size - 1)) != 0) return bad("implausible block size");
+  if (block_size < 1024 || (block_size & (block_size - 1)) != 0)
+    return bad("implausible block size");
   for (const auto& m : kMagics) {
     if (m.magic == id.magic) id.pg_version = m.version;
   }

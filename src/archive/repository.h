@@ -52,7 +52,7 @@ Result<CreateResult> CreateRepository(Storage& storage, const std::string& data_
 
 // Every stored WAL object: one JSON line, then the (compressed) bytes.
 struct ObjectHeader {
-  std::string name;        // the WAL file name
+  std::string name;  // the WAL file name
   Codec codec = Codec::kZstd;
   uint64_t size = 0;       // of the original file
   std::string sha256_hex;  // of the original file

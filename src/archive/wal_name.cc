@@ -10,7 +10,9 @@ bool IsUpperHex(std::string_view s) {
   return !s.empty();
 }
 
-uint32_t Hex32(std::string_view s) { return static_cast<uint32_t>(std::stoul(std::string(s), nullptr, 16)); }
+uint32_t Hex32(std::string_view s) {
+  return static_cast<uint32_t>(std::stoul(std::string(s), nullptr, 16));
+}
 
 }  // namespace
 
@@ -18,9 +20,11 @@ Result<WalFileName> ParseWalFileName(std::string_view name) {
   WalFileName w;
   w.name = std::string(name);
   auto bad = [&] {
-    return Status::InvalidArgument("'" + std::string(name) +
-                                   "' is not a WAL file name (a segment, .partial, .backup or .history file)")
-        .WithHint("archive_command must pass %p and restore_command %f, as PostgreSQL expands them");
+    return Status::InvalidArgument(
+               "'" + std::string(name) +
+               "' is not a WAL file name (a segment, .partial, .backup or .history file)")
+        .WithHint(
+            "archive_command must pass %p and restore_command %f, as PostgreSQL expands them");
   };
   if (name.size() >= 24 && IsUpperHex(name.substr(0, 24))) {
     std::string_view rest = name.substr(24);
@@ -28,7 +32,8 @@ Result<WalFileName> ParseWalFileName(std::string_view name) {
       w.kind = WalFileKind::kSegment;
     } else if (rest == ".partial") {
       w.kind = WalFileKind::kPartial;
-    } else if (rest.size() == 16 && rest[0] == '.' && IsUpperHex(rest.substr(1, 8)) && rest.substr(9) == ".backup") {
+    } else if (rest.size() == 16 && rest[0] == '.' && IsUpperHex(rest.substr(1, 8)) &&
+               rest.substr(9) == ".backup") {
       w.kind = WalFileKind::kBackup;
     } else {
       return bad();

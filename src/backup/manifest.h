@@ -112,7 +112,7 @@ Status ValidateRelativePath(std::string_view path);
 // `max` bytes of it.
 std::string Printable(std::string_view text, size_t max = 300);
 
-std::string ManifestKey(const std::string& name);                // "backup/<NAME>/manifest.json"
+std::string ManifestKey(const std::string& name);  // "backup/<NAME>/manifest.json"
 // "backup/<NAME>/started": claims the name (written only-if-absent when the
 // backup starts) and stays beside the manifest; without a manifest it marks
 // an interrupted backup.

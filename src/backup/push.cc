@@ -626,13 +626,15 @@ class Pusher {
     if (got.IsNotFound()) return Abandon(put.Annotate(what));
     if (got.ok() || back.over) {
       return Status::AlreadyExists(what + ": '" + key + "' already holds another manifest")
-          .WithHint("the data objects of this backup were kept; 'walferry verify' checks the "
-                    "repository");
+          .WithHint(
+              "the data objects of this backup were kept; 'walferry verify' checks the "
+              "repository");
     }
-    return put.Annotate(what + " (outcome unknown: reading it back failed too: " +
-                        got.ToString() + ")")
-        .WithHint("the data objects were kept in case the manifest was stored; "
-                  "'walferry backup-list' and 'walferry verify' tell whether the backup exists");
+    return put
+        .Annotate(what + " (outcome unknown: reading it back failed too: " + got.ToString() + ")")
+        .WithHint(
+            "the data objects were kept in case the manifest was stored; "
+            "'walferry backup-list' and 'walferry verify' tell whether the backup exists");
   }
   // Collects at most `max` bytes (a manifest read back for comparison).
   struct BoundedSink_ final : ByteSink {

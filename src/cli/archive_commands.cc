@@ -37,7 +37,8 @@ std::string Mib(uint64_t bytes) {
 }
 
 long Millis(std::chrono::steady_clock::time_point since) {
-  return std::lround(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count());
+  return std::lround(
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count());
 }
 
 Result<std::unique_ptr<Storage>> Open(const config::GlobalConfig& cfg) {
@@ -69,8 +70,8 @@ Status RunPushDirect(const Context& ctx, const std::string& path, const std::str
               " with identical content; nothing to do");
   } else {
     log::Info("archived '" + path + "' as '" + r->key + "' in " + (*storage)->Describe() + " (" +
-              Mib(r->original_size) + " -> " + Mib(r->stored_size) + " " + CodecName(pc.codec) + ", " +
-              std::to_string(Millis(start)) + " ms)");
+              Mib(r->original_size) + " -> " + Mib(r->stored_size) + " " + CodecName(pc.codec) +
+              ", " + std::to_string(Millis(start)) + " ms)");
   }
   return Status::Ok();
 }
@@ -79,8 +80,10 @@ namespace {
 
 // The spool for prefetch; nullopt when prefetch is off or the spool cannot be used (then
 // archive-get works as without one). A spool inside pg_wal is a configuration error.
-Result<std::optional<spool::SpoolDir>> PrefetchSpool(const config::GlobalConfig& cfg, const std::string& data_dir) {
-  if (cfg.spool_path.empty() || cfg.archive_get_prefetch <= 0) return std::optional<spool::SpoolDir>();
+Result<std::optional<spool::SpoolDir>> PrefetchSpool(const config::GlobalConfig& cfg,
+                                                     const std::string& data_dir) {
+  if (cfg.spool_path.empty() || cfg.archive_get_prefetch <= 0)
+    return std::optional<spool::SpoolDir>();
   auto dir = spool::OpenSpool(cfg.spool_path, cfg.storage.repo, data_dir);
   if (dir.ok()) return std::optional<spool::SpoolDir>(*dir);
   if (dir.status().code() == Status::Code::kInvalidArgument) return dir.status();
@@ -103,7 +106,9 @@ Status RunGet(const Context& ctx, const std::string& wal_name, const std::string
   bool served = false;
   if (spool) {
     auto r = spool::ServeFromSpool(*spool, wal_name, fs::Resolve(path, cwd));
-    if (!r.ok()) log::Warn("prefetched '" + wal_name + "' not used, fetching it instead: " + r.status().ToString());
+    if (!r.ok())
+      log::Warn("prefetched '" + wal_name +
+                "' not used, fetching it instead: " + r.status().ToString());
     served = r.ok() && *r;
   }
   if (spool && !served) {
@@ -122,8 +127,8 @@ Status RunGet(const Context& ctx, const std::string& wal_name, const std::string
     if (!storage.ok()) return storage.status();
     auto r = archive::Get(**storage, archive::GetConfig{wal_name, path, cwd});
     if (!r.ok()) return r.status();
-    log::Info("restored '" + wal_name + "' to '" + path + "' (" + Mib(r->stored_size) + " -> " + Mib(r->size) +
-              ", " + std::to_string(Millis(start)) + " ms)");
+    log::Info("restored '" + wal_name + "' to '" + path + "' (" + Mib(r->stored_size) + " -> " +
+              Mib(r->size) + ", " + std::to_string(Millis(start)) + " ms)");
   }
   if (spool) {
     // The file is in place: whatever happens to prefetch no longer changes the outcome.
@@ -139,7 +144,8 @@ Status RunGet(const Context& ctx, const std::string& wal_name, const std::string
 Status RunGetWorker(const Context& ctx) {
   WF_RETURN_IF_ERROR(config::RequireRepo(ctx.config));
   if (ctx.config.spool_path.empty() || ctx.config.archive_get_prefetch <= 0) {
-    return Status::InvalidArgument("archive-get-worker needs spool-path and archive-get-prefetch above 0");
+    return Status::InvalidArgument(
+        "archive-get-worker needs spool-path and archive-get-prefetch above 0");
   }
   auto dir = spool::OpenSpool(ctx.config.spool_path, ctx.config.storage.repo, "");
   if (!dir.ok()) return dir.status();
@@ -183,10 +189,11 @@ FailureOutcome ArchiveGetFailure(const Status& failure) {
   }
   const bool archive_recovery = Exists("recovery.signal") && !Exists("standby.signal");
   if (!archive_recovery) return {ExitCodeFor(failure), true};
-  log::Error("archive-get failed during archive recovery: exiting " +
-             std::to_string(static_cast<int>(ExitCode::kRecoveryMustStop)) +
-             " so that PostgreSQL stops recovery here instead of ending it early; start it again once the "
-             "problem below is fixed");
+  log::Error(
+      "archive-get failed during archive recovery: exiting " +
+      std::to_string(static_cast<int>(ExitCode::kRecoveryMustStop)) +
+      " so that PostgreSQL stops recovery here instead of ending it early; start it again once the "
+      "problem below is fixed");
   return {ExitCode::kRecoveryMustStop, true};
 }
 

@@ -214,7 +214,7 @@ std::vector<std::string> WorkerArgv(const config::GlobalConfig& cfg,
   for (const config::ResolvedOption& o : cfg.options) {
     if (o.origin != config::Origin::kFlag) continue;
     if (o.spec->secret && !o.value.empty()) continue;  // WorkerEnv: never in argv (ps)
-    if (o.value.empty()) {  // --config "": read no file
+    if (o.value.empty()) {                             // --config "": read no file
       argv.push_back(config::FlagName(*o.spec));
       argv.emplace_back();
     } else {

@@ -112,7 +112,8 @@ _walferry_own_values() {
 # _walferry_values OPTION CUR: candidates for OPTION's value
 _walferry_values() {
   case $1 in
-)" + values + R"(    *) compopt -o filenames 2>/dev/null; compgen -f -- "$2" ;;
+)" + values +
+         R"(    *) compopt -o filenames 2>/dev/null; compgen -f -- "$2" ;;
   esac
 }
 # _walferry_takes_value COMMAND OPTION

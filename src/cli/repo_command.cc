@@ -29,10 +29,13 @@ Status RunRepoCreate(const Context& ctx, const RepoCreateArgs& args) {
   }
   auto r = archive::CreateRepository(**storage, data_dir);
   if (!r.ok()) return r.status();
-  std::fprintf(ctx.out, "repository %s %s the cluster with system identifier %llu (PostgreSQL %s, data directory '%s')\n",
+  std::fprintf(ctx.out,
+               "repository %s %s the cluster with system identifier %llu (PostgreSQL %s, data "
+               "directory '%s')\n",
                (*storage)->Describe().c_str(), r->created ? "created for" : "already belongs to",
                static_cast<unsigned long long>(r->identity.system_identifier),
-               r->identity.pg_version.empty() ? "?" : r->identity.pg_version.c_str(), data_dir.c_str());
+               r->identity.pg_version.empty() ? "?" : r->identity.pg_version.c_str(),
+               data_dir.c_str());
   return Status::Ok();
 }
 

@@ -36,7 +36,8 @@ std::string Cwd() {
   return ::getcwd(buf, sizeof buf) ? buf : ".";
 }
 
-Status EnsureWorker(const config::GlobalConfig& cfg, const spool::PushDirs& dirs, const std::string& data_dir) {
+Status EnsureWorker(const config::GlobalConfig& cfg, const spool::PushDirs& dirs,
+                    const std::string& data_dir) {
   if (spool::ProbeWorker(dirs).running) return Status::Ok();
   struct stat st;
   if (::stat(dirs.log.c_str(), &st) == 0 && st.st_size > (8 << 20)) {
@@ -66,20 +67,24 @@ int64_t FreeBytes(const std::string& dir) {
 
 // A WARNING in PostgreSQL's log when the backlog reaches spool-backlog-warn,
 // at most once a minute (the mtime of push/warned).
-void MaybeWarnBacklog(const config::GlobalConfig& cfg, const spool::PushDirs& dirs, const std::string& data_dir) {
+void MaybeWarnBacklog(const config::GlobalConfig& cfg, const spool::PushDirs& dirs,
+                      const std::string& data_dir) {
   if (cfg.spool_backlog_warn <= 0) return;
   struct stat st;
-  if (::stat(dirs.warned.c_str(), &st) == 0 && st.st_mtime + 60 > ::time(nullptr)) return;  // warned recently
+  if (::stat(dirs.warned.c_str(), &st) == 0 && st.st_mtime + 60 > ::time(nullptr))
+    return;  // warned recently
   auto ready = spool::ListWithSuffix(data_dir + "/pg_wal/archive_status", ".ready");
-  if (static_cast<int>(ready.size() + spool::ListWithSuffix(dirs.staged, "").size()) < cfg.spool_backlog_warn) {
+  if (static_cast<int>(ready.size() + spool::ListWithSuffix(dirs.staged, "").size()) <
+      cfg.spool_backlog_warn) {
     return;
   }
   int64_t pending = spool::CountPending(dirs, data_dir);
   if (pending < cfg.spool_backlog_warn) return;
   if (!spool::WriteFileAtomic(dirs.push, "warned", "").ok()) return;
-  log::Warn("spool backlog: " + std::to_string(pending) + " WAL files wait for repository " + cfg.storage.repo +
-            " (spool-backlog-warn = " + std::to_string(cfg.spool_backlog_warn) + "); oldest: " +
-            (ready.empty() ? std::string("a staged copy") : ready.front()) + "; run 'walferry status' for details");
+  log::Warn("spool backlog: " + std::to_string(pending) + " WAL files wait for repository " +
+            cfg.storage.repo + " (spool-backlog-warn = " + std::to_string(cfg.spool_backlog_warn) +
+            "); oldest: " + (ready.empty() ? std::string("a staged copy") : ready.front()) +
+            "; run 'walferry status' for details");
 }
 
 Status DirectPush(const Context& ctx, const std::string& path, const std::string& data_dir,
@@ -120,7 +125,8 @@ struct PushSettings {
 Result<PushSettings> Settings(const config::GlobalConfig& cfg) {
   auto codec = ParseCodec(cfg.compression);
   if (!codec.ok()) return codec.status();
-  return PushSettings{*codec, cfg.compression_level < 0 ? DefaultLevel(*codec) : cfg.compression_level};
+  return PushSettings{*codec,
+                      cfg.compression_level < 0 ? DefaultLevel(*codec) : cfg.compression_level};
 }
 
 // Remote durability: wait for the worker's confirmation of this very file.
@@ -129,12 +135,14 @@ Status WaitForConfirmation(const Context& ctx, const spool::PushDirs& dirs, cons
   const auto& cfg = ctx.config;
   const auto start = std::chrono::steady_clock::now();
   const int64_t start_ms = spool::NowMs();
-  const auto deadline = start + std::chrono::milliseconds(static_cast<int64_t>(cfg.archive_timeout_seconds * 1000));
+  const auto deadline =
+      start + std::chrono::milliseconds(static_cast<int64_t>(cfg.archive_timeout_seconds * 1000));
   auto next_probe = start + std::chrono::milliseconds(500);
   int spawns = 0;
   for (int i = 0;; ++i) {
     if (spool::IsConfirmed(dirs, cfg.storage.repo, name, wal_path)) {
-      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - start);
       log::Info("archived '" + name + "' in " + cfg.storage.repo + " through the spool (" +
                 std::to_string(ms.count()) + " ms)");
       return Status::Ok();
@@ -143,10 +151,12 @@ Status WaitForConfirmation(const Context& ctx, const spool::PushDirs& dirs, cons
     if (err && err->time_ms >= start_ms) return err->ToStatus();
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) {
-      return Status::Unavailable("no confirmation of '" + name + "' from the spool worker within " +
-                                 std::to_string(static_cast<int>(cfg.archive_timeout_seconds)) + " s" +
-                                 (err ? " (its last error: " + err->message + ")" : LastLogLine(dirs.log)))
-          .WithHint("see 'walferry status' and the worker's log '" + dirs.log + "'; archive-timeout sets the wait");
+      return Status::Unavailable(
+                 "no confirmation of '" + name + "' from the spool worker within " +
+                 std::to_string(static_cast<int>(cfg.archive_timeout_seconds)) + " s" +
+                 (err ? " (its last error: " + err->message + ")" : LastLogLine(dirs.log)))
+          .WithHint("see 'walferry status' and the worker's log '" + dirs.log +
+                    "'; archive-timeout sets the wait");
     }
     if (now >= next_probe) {  // a worker killed meanwhile is started again
       next_probe = now + std::chrono::milliseconds(500);
@@ -195,7 +205,8 @@ Status RunWorkerCommand(const Context& ctx, const std::string& pg_data, double i
   ::sigaction(SIGINT, &sa, nullptr);
   auto r = spool::RunWorker(**storage, *dirs, opt);
   if (!r.ok()) return r.status();
-  if (!r->ran) log::Debug("another spool worker runs already ('" + dirs->lock + "'); nothing to do");
+  if (!r->ran)
+    log::Debug("another spool worker runs already ('" + dirs->lock + "'); nothing to do");
   return Status::Ok();
 }
 
@@ -222,7 +233,8 @@ Status RunStatus(const Context& ctx, const StatusArgs& args) {
   std::fputs(out.c_str(), ctx.out);
   if (!args.prometheus.empty()) {
     const std::string file = fs::Resolve(args.prometheus, Cwd());
-    WF_RETURN_IF_ERROR(spool::WriteFileAtomic(fs::DirName(file), BaseName(file), spool::StatusPrometheus(s)));
+    WF_RETURN_IF_ERROR(
+        spool::WriteFileAtomic(fs::DirName(file), BaseName(file), spool::StatusPrometheus(s)));
   }
   return Status::Ok();
 }
@@ -257,7 +269,8 @@ std::optional<int> ArchivePushFastPath(int argc, char** argv) {
     std::string_view a = argv[i];
     if (a.starts_with("--")) {
       const size_t eq = a.find('=');
-      const std::string name(a.substr(2, eq == std::string_view::npos ? std::string_view::npos : eq - 2));
+      const std::string name(
+          a.substr(2, eq == std::string_view::npos ? std::string_view::npos : eq - 2));
       const config::OptionSpec* o = config::FindOption(name);
       if (o == nullptr || sources.flags.count(name) != 0) return std::nullopt;
       if (eq != std::string_view::npos) {
@@ -305,26 +318,34 @@ Status RunSpoolPush(const Context& ctx, const std::string& path, const std::stri
   if (!settings.ok()) return settings.status();
   auto sp = spool::OpenSpool(cfg.spool_path, cfg.storage.repo, data_dir);
   if (!sp.ok() && sp.status().code() == Status::Code::kInvalidArgument) return sp.status();
-  if (!sp.ok()) return DirectPush(ctx, path, data_dir, "the spool '" + cfg.spool_path + "' is unusable: " + sp.status().message());
+  if (!sp.ok())
+    return DirectPush(ctx, path, data_dir,
+                      "the spool '" + cfg.spool_path + "' is unusable: " + sp.status().message());
   auto dirs = spool::OpenPushDirs(*sp);
-  if (!dirs.ok()) return DirectPush(ctx, path, data_dir, "the spool '" + cfg.spool_path + "' is unusable: " + dirs.status().message());
+  if (!dirs.ok())
+    return DirectPush(ctx, path, data_dir,
+                      "the spool '" + cfg.spool_path + "' is unusable: " + dirs.status().message());
   // Room for the small records; a staged copy that does not fit fails with ENOSPC below.
   const int64_t need = 256 << 10;
   const int64_t free = FreeBytes(dirs->push);
   if (free >= 0 && free < need) {
     return DirectPush(ctx, path, data_dir,
-                      "the spool filesystem of '" + cfg.spool_path + "' is full (" + std::to_string(free >> 10) +
-                          " KiB free, " + std::to_string(need >> 10) + " KiB needed)");
+                      "the spool filesystem of '" + cfg.spool_path + "' is full (" +
+                          std::to_string(free >> 10) + " KiB free, " + std::to_string(need >> 10) +
+                          " KiB needed)");
   }
   if (spool_mode) {
-    auto built = archive::BuildObject(archive::PushConfig{path, data_dir, settings->codec, settings->level});
+    auto built =
+        archive::BuildObject(archive::PushConfig{path, data_dir, settings->codec, settings->level});
     if (!built.ok()) return built.status();
     Status staged = spool::StageObject(*dirs, *built);
     if (!staged.ok()) return DirectPush(ctx, path, data_dir, staged.message());
     Status w = EnsureWorker(cfg, *dirs, data_dir);
-    if (!w.ok()) log::Warn("staged '" + name + "', but cannot start the spool worker: " + w.message());
-    log::Info("staged '" + name + "' in the spool '" + dirs->staged + "' (archive-durability = spool: the upload to " +
-              cfg.storage.repo + " follows in the background)");
+    if (!w.ok())
+      log::Warn("staged '" + name + "', but cannot start the spool worker: " + w.message());
+    log::Info("staged '" + name + "' in the spool '" + dirs->staged +
+              "' (archive-durability = spool: the upload to " + cfg.storage.repo +
+              " follows in the background)");
     MaybeWarnBacklog(cfg, *dirs, data_dir);
     return Status::Ok();
   }
@@ -344,7 +365,8 @@ Status RunSpoolPush(const Context& ctx, const std::string& path, const std::stri
   if (auto other = WorkerServesAnother(*dirs, data_dir))
     return DirectPush(ctx, path, data_dir, *other, false);
   Status w = EnsureWorker(cfg, *dirs, data_dir);
-  if (!w.ok()) return DirectPush(ctx, path, data_dir, "cannot start the spool worker: " + w.message());
+  if (!w.ok())
+    return DirectPush(ctx, path, data_dir, "cannot start the spool worker: " + w.message());
   MaybeWarnBacklog(cfg, *dirs, data_dir);
   return WaitForConfirmation(ctx, *dirs, name, wal_path, data_dir);
 }
@@ -352,8 +374,11 @@ Status RunSpoolPush(const Context& ctx, const std::string& path, const std::stri
 Handler BindArchivePushWorker(CLI::App& command) {
   auto pg_data = std::make_shared<std::string>();
   auto idle = std::make_shared<double>(30);
-  command.add_option("--pg-data", *pg_data, "PostgreSQL's data directory (default: the working directory)");
-  command.add_option("--idle-exit", *idle, "exit after this many seconds with nothing to upload (default: 30)")
+  command.add_option("--pg-data", *pg_data,
+                     "PostgreSQL's data directory (default: the working directory)");
+  command
+      .add_option("--idle-exit", *idle,
+                  "exit after this many seconds with nothing to upload (default: 30)")
       ->check(CLI::Range(0.0, 86400.0));
   return [pg_data, idle](const Context& ctx) { return RunWorkerCommand(ctx, *pg_data, *idle); };
 }
@@ -361,8 +386,10 @@ Handler BindArchivePushWorker(CLI::App& command) {
 Handler BindStatus(CLI::App& command) {
   auto args = std::make_shared<StatusArgs>();
   command.add_flag("--json", args->json, "print the status as one JSON object on stdout");
-  command.add_option("--pg-data", args->pg_data, "PostgreSQL's data directory (default: the working directory)");
-  command.add_option("--prometheus", args->prometheus, "also write the status to FILE in Prometheus text format");
+  command.add_option("--pg-data", args->pg_data,
+                     "PostgreSQL's data directory (default: the working directory)");
+  command.add_option("--prometheus", args->prometheus,
+                     "also write the status to FILE in Prometheus text format");
   return [args](const Context& ctx) { return RunStatus(ctx, *args); };
 }
 

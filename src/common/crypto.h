@@ -27,10 +27,10 @@ class Digest {
   EVP_MD_CTX* ctx_;
 };
 
-std::string Sha256(std::string_view data);    // raw 32 bytes
-std::string Md5(std::string_view data);       // raw 16 bytes
+std::string Sha256(std::string_view data);                            // raw 32 bytes
+std::string Md5(std::string_view data);                               // raw 16 bytes
 std::string HmacSha256(std::string_view key, std::string_view data);  // raw 32 bytes
-std::string Hex(std::string_view raw);        // lowercase
+std::string Hex(std::string_view raw);                                // lowercase
 std::string Base64(std::string_view raw);
 std::string Sha256Hex(std::string_view data);
 

@@ -9,10 +9,14 @@
 
 #include "common/lazy_lib.h"
 
-#define WALFERRY_CURL_FUNCTIONS(X)                                                                \
-  X(curl_version) X(curl_global_init) X(curl_easy_init) X(curl_easy_cleanup) X(curl_easy_reset) \
-  X(curl_easy_perform) X(curl_easy_setopt) X(curl_easy_getinfo) X(curl_easy_strerror)           \
-  X(curl_slist_append) X(curl_slist_free_all)
+// clang-format does not settle on one layout for this list: left as written.
+// clang-format off
+#define WALFERRY_CURL_FUNCTIONS(X)                                                        \
+  X(curl_version)                                                                         \
+  X(curl_global_init) X(curl_easy_init) X(curl_easy_cleanup) X(curl_easy_reset)           \
+      X(curl_easy_perform) X(curl_easy_setopt) X(curl_easy_getinfo) X(curl_easy_strerror) \
+          X(curl_slist_append) X(curl_slist_free_all)
+// clang-format on
 
 namespace walferry {
 namespace {

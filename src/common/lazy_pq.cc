@@ -7,11 +7,16 @@
 
 #include "common/lazy_lib.h"
 
+// clang-format does not settle on one layout for this list: left as written.
+// clang-format off
 #define WALFERRY_PQ_FUNCTIONS(X)                                                              \
-  X(PQlibVersion) X(PQconninfoParse) X(PQconninfoFree) X(PQfreemem) X(PQconnectdbParams)     \
-  X(PQstatus) X(PQerrorMessage) X(PQconnectionNeedsPassword) X(PQfinish) X(PQserverVersion) \
-  X(PQhost) X(PQport) X(PQdb) X(PQexecParams) X(PQresultStatus) X(PQresultErrorMessage)     \
-  X(PQresultErrorField) X(PQntuples) X(PQnfields) X(PQgetvalue) X(PQgetisnull) X(PQclear)
+  X(PQlibVersion)                                                                             \
+  X(PQconninfoParse) X(PQconninfoFree) X(PQfreemem) X(PQconnectdbParams) X(PQstatus)          \
+      X(PQerrorMessage) X(PQconnectionNeedsPassword) X(PQfinish) X(PQserverVersion) X(PQhost) \
+          X(PQport) X(PQdb) X(PQexecParams) X(PQresultStatus) X(PQresultErrorMessage)         \
+              X(PQresultErrorField) X(PQntuples) X(PQnfields) X(PQgetvalue) X(PQgetisnull)    \
+                  X(PQclear)
+// clang-format on
 
 namespace walferry {
 namespace {
@@ -39,11 +44,11 @@ Status LibpqAvailable() { return Libpq().Available(); }
 
 // Defines `ret f params` forwarding `args` to the real f, or returning
 // `fallback` when libpq is not loaded.
-#define WALFERRY_FORWARD(ret, f, params, args, fallback)                                   \
-  ret f params {                                                                           \
+#define WALFERRY_FORWARD(ret, f, params, args, fallback)                                     \
+  ret f params {                                                                             \
     auto real = reinterpret_cast<decltype(&::f)>(walferry::Libpq().Symbol(walferry::k_##f)); \
-    if (real == nullptr) return fallback;                                                  \
-    return real args;                                                                      \
+    if (real == nullptr) return fallback;                                                    \
+    return real args;                                                                        \
   }
 
 extern "C" {
@@ -71,8 +76,8 @@ WALFERRY_FORWARD(char*, PQport, (const PGconn* conn), (conn), nullptr)
 WALFERRY_FORWARD(char*, PQdb, (const PGconn* conn), (conn), nullptr)
 WALFERRY_FORWARD(PGresult*, PQexecParams,
                  (PGconn * conn, const char* command, int nParams, const Oid* paramTypes,
-                  const char* const* paramValues, const int* paramLengths,
-                  const int* paramFormats, int resultFormat),
+                  const char* const* paramValues, const int* paramLengths, const int* paramFormats,
+                  int resultFormat),
                  (conn, command, nParams, paramTypes, paramValues, paramLengths, paramFormats,
                   resultFormat),
                  nullptr)

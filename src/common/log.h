@@ -34,7 +34,11 @@ void AppendEscaped(std::string* out, std::string_view text);
 inline void Error(std::string_view m) { Write(Level::kError, m); }
 inline void Warn(std::string_view m) { Write(Level::kWarn, m); }
 inline void Info(std::string_view m) { Write(Level::kInfo, m); }
-inline void Debug(std::string_view m) { if (Enabled(Level::kDebug)) Write(Level::kDebug, m); }
-inline void Trace(std::string_view m) { if (Enabled(Level::kTrace)) Write(Level::kTrace, m); }
+inline void Debug(std::string_view m) {
+  if (Enabled(Level::kDebug)) Write(Level::kDebug, m);
+}
+inline void Trace(std::string_view m) {
+  if (Enabled(Level::kTrace)) Write(Level::kTrace, m);
+}
 
 }  // namespace walferry::log

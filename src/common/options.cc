@@ -513,8 +513,9 @@ Result<std::string> ReadConfigFile(const std::string& path, const std::string& f
           .WithHint("create it, fix the path, or pass --config '' to read no file");
     }
     return Status::FromErrno(err, "open config file '" + path + "' (" + from + ")")
-        .WithHint("make it readable by the user running walferry (mode 0600, owned by that "
-                  "user), or pass --config '' to read no file");
+        .WithHint(
+            "make it readable by the user running walferry (mode 0600, owned by that "
+            "user), or pass --config '' to read no file");
   }
   struct stat st;
   if (::fstat(fd, &st) != 0) {

@@ -17,7 +17,8 @@ Result<Codec> ParseCodec(std::string_view name) {
   if (name == "zstd") return Codec::kZstd;
   if (name == "lz4") return Codec::kLz4;
   if (name == "none") return Codec::kNone;
-  return Status::InvalidArgument("unknown compression '" + std::string(name) + "' (zstd, lz4 or none)");
+  return Status::InvalidArgument("unknown compression '" + std::string(name) +
+                                 "' (zstd, lz4 or none)");
 }
 
 const char* CodecName(Codec codec) {
@@ -70,7 +71,8 @@ class PassDecompress final : public DecompressSink {
 
 class ZstdCompress final : public CompressSink {
  public:
-  ZstdCompress(ByteSink& next, int level) : next_(next), ctx_(ZSTD_createCCtx()), out_(ZSTD_CStreamOutSize()) {
+  ZstdCompress(ByteSink& next, int level)
+      : next_(next), ctx_(ZSTD_createCCtx()), out_(ZSTD_CStreamOutSize()) {
     ZSTD_CCtx_setParameter(ctx_, ZSTD_c_compressionLevel, level);
     ZSTD_CCtx_setParameter(ctx_, ZSTD_c_checksumFlag, 1);
   }
@@ -92,7 +94,8 @@ class ZstdCompress final : public CompressSink {
     for (;;) {
       ZSTD_outBuffer out{out_.data(), out_.size(), 0};
       size_t left = ZSTD_compressStream2(ctx_, &out, &in, mode);
-      if (ZSTD_isError(left)) return Status::Internal(std::string("zstd: ") + ZSTD_getErrorName(left));
+      if (ZSTD_isError(left))
+        return Status::Internal(std::string("zstd: ") + ZSTD_getErrorName(left));
       if (out.pos > 0) WF_RETURN_IF_ERROR(next_.Write(out_.data(), out.pos));
       bool done = mode == ZSTD_e_end ? left == 0 : in.pos == in.size;
       if (done) return Status::Ok();
@@ -105,7 +108,8 @@ class ZstdCompress final : public CompressSink {
 
 class ZstdDecompress final : public DecompressSink {
  public:
-  explicit ZstdDecompress(ByteSink& next) : next_(next), ctx_(ZSTD_createDCtx()), out_(ZSTD_DStreamOutSize()) {}
+  explicit ZstdDecompress(ByteSink& next)
+      : next_(next), ctx_(ZSTD_createDCtx()), out_(ZSTD_DStreamOutSize()) {}
   ~ZstdDecompress() override { ZSTD_freeDCtx(ctx_); }
   Status Write(const char* d, size_t n) override {
     ZSTD_inBuffer in{d, n, 0};
@@ -129,7 +133,8 @@ class ZstdDecompress final : public DecompressSink {
     }
   }
   Status Finish() override {
-    if (!ended_) return Status::Corruption("zstd: the compressed data ends before its frame does (truncated)");
+    if (!ended_)
+      return Status::Corruption("zstd: the compressed data ends before its frame does (truncated)");
     return Status::Ok();
   }
 
@@ -187,7 +192,9 @@ class Lz4Compress final : public CompressSink {
 
 class Lz4Decompress final : public DecompressSink {
  public:
-  explicit Lz4Decompress(ByteSink& next) : next_(next), out_(kChunk) { LZ4F_createDecompressionContext(&ctx_, LZ4F_VERSION); }
+  explicit Lz4Decompress(ByteSink& next) : next_(next), out_(kChunk) {
+    LZ4F_createDecompressionContext(&ctx_, LZ4F_VERSION);
+  }
   ~Lz4Decompress() override { LZ4F_freeDecompressionContext(ctx_); }
   Status Write(const char* d, size_t n) override {
     while (n > 0 || more_output_) {
@@ -201,12 +208,14 @@ class Lz4Decompress final : public DecompressSink {
       if (r == 0) ended_ = true;
       // A full output buffer may mean more output for the same input.
       more_output_ = out_size == out_.size();
-      if (!more_output_ && in_size == 0 && n > 0) return Status::Corruption("lz4: decoder made no progress");
+      if (!more_output_ && in_size == 0 && n > 0)
+        return Status::Corruption("lz4: decoder made no progress");
     }
     return Status::Ok();
   }
   Status Finish() override {
-    if (!ended_) return Status::Corruption("lz4: the compressed data ends before its frame does (truncated)");
+    if (!ended_)
+      return Status::Corruption("lz4: the compressed data ends before its frame does (truncated)");
     return Status::Ok();
   }
 
@@ -275,14 +284,17 @@ AtomicFileSink::~AtomicFileSink() {
   if (!committed_) ::unlink(tmp_.c_str());
 }
 
-Status AtomicFileSink::Write(const char* data, size_t n) { return fs::WriteAll(fd_, data, n, tmp_); }
+Status AtomicFileSink::Write(const char* data, size_t n) {
+  return fs::WriteAll(fd_, data, n, tmp_);
+}
 
 Status AtomicFileSink::Commit() {
   if (::fsync(fd_) != 0) return Status::FromErrno(errno, "fsync '" + tmp_ + "'");
   int rc = ::close(fd_);
   fd_ = -1;
   if (rc != 0) return Status::FromErrno(errno, "close '" + tmp_ + "'");
-  if (::rename(tmp_.c_str(), path_.c_str()) != 0) return Status::FromErrno(errno, "rename '" + tmp_ + "' to '" + path_ + "'");
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0)
+    return Status::FromErrno(errno, "rename '" + tmp_ + "' to '" + path_ + "'");
   committed_ = true;
   return fs::SyncDir(fs::DirName(path_));
 }

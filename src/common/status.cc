@@ -1,7 +1,8 @@
+#include "walferry/status.h"
+
 #include <cstring>
 
 #include "walferry/exit_codes.h"
-#include "walferry/status.h"
 
 namespace walferry {
 
@@ -15,19 +16,15 @@ Status Status::FromErrno(int err, const std::string& what) {
       // "no such object" (exit 1, which restore_command reads as the end of
       // the WAL); storage backends say it explicitly where they mean it.
       return Io(std::move(m));
-    case EEXIST:
-      return AlreadyExists(std::move(m));
+    case EEXIST: return AlreadyExists(std::move(m));
     case EACCES:
-    case EPERM:
-      return Permission(std::move(m));
+    case EPERM: return Permission(std::move(m));
     case ENOSPC:
     case EDQUOT:
       return Io(std::move(m)).WithHint("free space on that filesystem; nothing was stored");
     case EINVAL:
-    case ENAMETOOLONG:
-      return InvalidArgument(std::move(m));
-    default:
-      return Io(std::move(m));
+    case ENAMETOOLONG: return InvalidArgument(std::move(m));
+    default: return Io(std::move(m));
   }
 }
 

@@ -106,7 +106,9 @@ bool FileExists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-double SecondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double SecondsSince(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 // Removes every segment file and temp in get/; returns how many.
 int ClearSegments(const SpoolDir& spool) {
@@ -155,8 +157,12 @@ Status CopyAtomically(const std::string& src, const std::string& dest, const Sum
 // What the worker knows, shared by its download threads.
 class Prefetcher {
  public:
-  Prefetcher(const SpoolDir& spool, const PrefetchOptions& options, const StorageFactory& open_storage)
-      : spool_(spool), options_(options), open_storage_(open_storage), last_request_(Clock::now()) {}
+  Prefetcher(const SpoolDir& spool, const PrefetchOptions& options,
+             const StorageFactory& open_storage)
+      : spool_(spool),
+        options_(options),
+        open_storage_(open_storage),
+        last_request_(Clock::now()) {}
 
   void Run() {
     int threads = std::max(1, std::min(options_.parallel, options_.window));
@@ -194,7 +200,8 @@ class Prefetcher {
   // Re-reads want; when it moved, recomputes the window and discards what left it.
   void Refresh() {
     std::optional<Want> want = ReadWant(spool_);
-    if (!want || (want->segment == want_.segment && want->segment_size == want_.segment_size)) return;
+    if (!want || (want->segment == want_.segment && want->segment_size == want_.segment_size))
+      return;
     auto window = PrefetchWindow(want->segment, want->segment_size, options_.window);
     if (!window.ok()) {
       log::Warn("ignoring request " + want->segment + ": " + window.status().message());
@@ -205,7 +212,8 @@ class Prefetcher {
     want_ = *want;
     window_ = *window;
     last_request_ = Clock::now();
-    if (!end_.empty() && (end_.substr(0, 8) != want_.segment.substr(0, 8) || end_ <= want_.segment)) end_.clear();
+    if (!end_.empty() && (end_.substr(0, 8) != want_.segment.substr(0, 8) || end_ <= want_.segment))
+      end_.clear();
     Discard();
   }
 
@@ -219,14 +227,17 @@ class Prefetcher {
           ::unlink((spool_.get_dir + "/" + name).c_str());
         continue;
       }
-      if (name.size() != kSegmentNameLength || !IsSegmentFile(name) || keep.count(name) != 0) continue;
+      if (name.size() != kSegmentNameLength || !IsSegmentFile(name) || keep.count(name) != 0)
+        continue;
       if (name == want_.segment) continue;  // being served right now
-      std::string why = name.substr(0, 8) != want_.segment.substr(0, 8)
-                            ? "timeline " + name.substr(0, 8) + ", recovery asks for " + want_.segment
-                        : name < want_.segment ? "before " + want_.segment + ", which recovery asked for"
-                                                : "beyond the window of " + std::to_string(options_.window) +
-                                                      " segments after " + want_.segment;
-      if (::unlink((spool_.get_dir + "/" + name).c_str()) == 0) log::Info("discarded prefetched " + name + ": " + why);
+      std::string why =
+          name.substr(0, 8) != want_.segment.substr(0, 8)
+              ? "timeline " + name.substr(0, 8) + ", recovery asks for " + want_.segment
+          : name < want_.segment ? "before " + want_.segment + ", which recovery asked for"
+                                 : "beyond the window of " + std::to_string(options_.window) +
+                                       " segments after " + want_.segment;
+      if (::unlink((spool_.get_dir + "/" + name).c_str()) == 0)
+        log::Info("discarded prefetched " + name + ": " + why);
     }
   }
 
@@ -266,8 +277,9 @@ class Prefetcher {
       ::unlink(fetched.c_str());
       return sum;
     }
-    log::Info("prefetched " + name + " (" + std::to_string(r->stored_size) + " -> " + std::to_string(r->size) +
-              " bytes, " + std::to_string(static_cast<long>(SecondsSince(start) * 1000)) + " ms)");
+    log::Info("prefetched " + name + " (" + std::to_string(r->stored_size) + " -> " +
+              std::to_string(r->size) + " bytes, " +
+              std::to_string(static_cast<long>(SecondsSince(start) * 1000)) + " ms)");
     return Status::Ok();
   }
 
@@ -330,7 +342,8 @@ Result<std::string> NextSegment(std::string_view segment, uint32_t segment_size)
   }
   if (++seg == per_log) {
     seg = 0;
-    if (++log > 0xFFFFFFFFull) return Status::InvalidArgument("'" + std::string(segment) + "' is the last segment");
+    if (++log > 0xFFFFFFFFull)
+      return Status::InvalidArgument("'" + std::string(segment) + "' is the last segment");
   }
   char buf[kSegmentNameLength + 1];
   std::snprintf(buf, sizeof buf, "%.8s%08X%08X", std::string(segment.substr(0, 8)).c_str(),
@@ -338,7 +351,8 @@ Result<std::string> NextSegment(std::string_view segment, uint32_t segment_size)
   return std::string(buf);
 }
 
-Result<std::vector<std::string>> PrefetchWindow(std::string_view segment, uint32_t segment_size, int count) {
+Result<std::vector<std::string>> PrefetchWindow(std::string_view segment, uint32_t segment_size,
+                                                int count) {
   std::vector<std::string> out;
   std::string at(segment);
   for (int i = 0; i < count; ++i) {
@@ -358,10 +372,12 @@ Result<uint32_t> SegmentSizeOfFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::FromErrno(errno, "open '" + path + "'");
   in.read(buf, sizeof buf);
-  auto page = archive::ReadWalPageHeader(std::string_view(buf, static_cast<size_t>(in.gcount())), path);
+  auto page =
+      archive::ReadWalPageHeader(std::string_view(buf, static_cast<size_t>(in.gcount())), path);
   if (!page.ok()) return page.status();
   if (!ValidSegmentSize(page->segment_size)) {
-    return Status::Corruption("'" + path + "' names WAL segment size " + std::to_string(page->segment_size));
+    return Status::Corruption("'" + path + "' names WAL segment size " +
+                              std::to_string(page->segment_size));
   }
   return page->segment_size;
 }
@@ -370,13 +386,15 @@ Result<uint32_t> SegmentSizeOfFile(const std::string& path) {
 // crash no worker runs, and the next archive-get writes it again.
 Status WriteWant(const SpoolDir& spool, const Want& want) {
   const std::string text = want.segment + " " + std::to_string(want.segment_size) + "\n";
-  const std::string tmp = spool.get_dir + "/.wf-tmp." + std::to_string(::getpid()) + "." + fs::RandomToken();
+  const std::string tmp =
+      spool.get_dir + "/.wf-tmp." + std::to_string(::getpid()) + "." + fs::RandomToken();
   const std::string dest = spool.get_dir + "/" + kWantFile;
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
   if (fd < 0) return Status::FromErrno(errno, "create '" + tmp + "'");
   Status s = fs::WriteAll(fd, text.data(), text.size(), tmp);
   if (::close(fd) != 0 && s.ok()) s = Status::FromErrno(errno, "close '" + tmp + "'");
-  if (s.ok() && ::rename(tmp.c_str(), dest.c_str()) != 0) s = Status::FromErrno(errno, "rename '" + tmp + "'");
+  if (s.ok() && ::rename(tmp.c_str(), dest.c_str()) != 0)
+    s = Status::FromErrno(errno, "rename '" + tmp + "'");
   if (!s.ok()) ::unlink(tmp.c_str());
   return s;
 }
@@ -419,11 +437,12 @@ Status SpawnWorker(const SpoolDir& spool, const std::vector<std::string>& worker
 
 }  // namespace
 
-Result<bool> ServeFromSpool(const SpoolDir& spool, const std::string& segment, const std::string& dest,
-                            double wait_seconds) {
+Result<bool> ServeFromSpool(const SpoolDir& spool, const std::string& segment,
+                            const std::string& dest, double wait_seconds) {
   InSpool state = Look(spool, segment);
   if (state == InSpool::kAbsent) return false;
-  // Only a running worker's files: a killed worker's leftovers wait for the next one to remove them.
+  // Only a running worker's files: a killed worker's leftovers wait for the next one to remove
+  // them.
   if (!WorkerRuns(spool)) return false;
   // Tell the worker first, so that it does not fetch this segment again once it is gone.
   if (std::optional<Want> last = ReadWant(spool); last && last->segment != segment) {
@@ -497,7 +516,8 @@ Status RequestPrefetch(const SpoolDir& spool, const std::string& segment, const 
   return SpawnWorker(spool, worker_argv, worker_env);
 }
 
-Status RunPrefetchWorker(const SpoolDir& spool, const PrefetchOptions& options, const StorageFactory& open_storage) {
+Status RunPrefetchWorker(const SpoolDir& spool, const PrefetchOptions& options,
+                         const StorageFactory& open_storage) {
   auto lock = FileLock::TryAcquire(spool.get_dir + "/" + kLockFile);
   if (!lock.ok()) return lock.status();
   if (!lock->held()) {
@@ -505,15 +525,17 @@ Status RunPrefetchWorker(const SpoolDir& spool, const PrefetchOptions& options, 
     return Status::Ok();
   }
   int stale = ClearSegments(spool);
-  log::Info("prefetch worker started in " + spool.get_dir + " (" + std::to_string(options.window) +
-            " segments ahead, " + std::to_string(options.parallel) + " at once" +
-            (stale > 0 ? ", removed " + std::to_string(stale) + " files of a previous worker" : "") + ")");
+  log::Info(
+      "prefetch worker started in " + spool.get_dir + " (" + std::to_string(options.window) +
+      " segments ahead, " + std::to_string(options.parallel) + " at once" +
+      (stale > 0 ? ", removed " + std::to_string(stale) + " files of a previous worker" : "") +
+      ")");
   Prefetcher prefetcher(spool, options, open_storage);
   prefetcher.Run();
   int left = ClearSegments(spool);
-  log::Info("no request for " + std::to_string(static_cast<int>(options.idle_seconds)) + " s: exiting after " +
-            std::to_string(prefetcher.fetched()) + " prefetched segments, " + std::to_string(left) +
-            " unused removed");
+  log::Info("no request for " + std::to_string(static_cast<int>(options.idle_seconds)) +
+            " s: exiting after " + std::to_string(prefetcher.fetched()) + " prefetched segments, " +
+            std::to_string(left) + " unused removed");
   return Status::Ok();
 }
 

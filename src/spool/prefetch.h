@@ -41,7 +41,8 @@ bool ValidSegmentSize(uint32_t segment_size);
 // kInvalidArgument for another name or size, or a segment number out of range.
 Result<std::string> NextSegment(std::string_view segment, uint32_t segment_size);
 // The `count` segments after `segment`, in order.
-Result<std::vector<std::string>> PrefetchWindow(std::string_view segment, uint32_t segment_size, int count);
+Result<std::vector<std::string>> PrefetchWindow(std::string_view segment, uint32_t segment_size,
+                                                int count);
 // The segment size from the long page header at the start of the file at `path`.
 Result<uint32_t> SegmentSizeOfFile(const std::string& path);
 
@@ -63,8 +64,8 @@ std::optional<Want> ReadWant(const SpoolDir& spool);
 // and kCorruption returned (nothing changed at `dest`: fetch it directly). While the worker is
 // still downloading it, waits for it (at most `wait_seconds`). Ok(false) when there is nothing to
 // serve (then nothing changed at `dest`).
-Result<bool> ServeFromSpool(const SpoolDir& spool, const std::string& segment, const std::string& dest,
-                            double wait_seconds = 30);
+Result<bool> ServeFromSpool(const SpoolDir& spool, const std::string& segment,
+                            const std::string& dest, double wait_seconds = 30);
 
 // Records that recovery asks for `segment` and starts the worker with
 // `worker_argv` when none runs. The segment size comes from the file at `dest`
@@ -78,9 +79,9 @@ Status RequestPrefetch(const SpoolDir& spool, const std::string& segment, const 
 // ---- the worker
 
 struct PrefetchOptions {
-  int window = 8;             // archive-get-prefetch
-  int parallel = 4;           // downloads at once
-  double idle_seconds = 10;   // exit when want has not changed for this long
+  int window = 8;                // archive-get-prefetch
+  int parallel = 4;              // downloads at once
+  double idle_seconds = 10;      // exit when want has not changed for this long
   double end_retry_seconds = 5;  // after "not found", ask again at most this often
   double poll_seconds = 0.005;   // how often want is re-read when there is nothing to do
 };
@@ -89,6 +90,7 @@ using StorageFactory = std::function<Result<std::unique_ptr<Storage>>()>;
 // The worker's life: takes get/worker.lock (Ok at once when another worker
 // holds it), removes what a previous worker left, prefetches until idle, then
 // removes its prefetched files and returns. Logs through log::.
-Status RunPrefetchWorker(const SpoolDir& spool, const PrefetchOptions& options, const StorageFactory& open_storage);
+Status RunPrefetchWorker(const SpoolDir& spool, const PrefetchOptions& options,
+                         const StorageFactory& open_storage);
 
 }  // namespace walferry::spool

@@ -62,7 +62,8 @@ Result<std::string> ReadWholeFile(const std::string& path) {
 bool StatOf(const std::string& path, archive::SourceStat* out) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return false;
-  *out = {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size),
+  *out = {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+          static_cast<uint64_t>(st.st_size),
           static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
   return true;
 }
@@ -121,12 +122,9 @@ Status StatusWithCode(Status::Code code, std::string m) {
 
 // ---- err records
 std::string EncodeErr(const ErrRecord& e) {
-  return json{{"name", e.name},
-              {"message", e.message},
-              {"hint", e.hint},
-              {"code", static_cast<int>(e.code)},
-              {"exit_code", e.exit_code},
-              {"time_ms", e.time_ms}}
+  return json{{"name", e.name},           {"message", e.message},
+              {"hint", e.hint},           {"code", static_cast<int>(e.code)},
+              {"exit_code", e.exit_code}, {"time_ms", e.time_ms}}
              .dump() +
          "\n";
 }
@@ -195,7 +193,8 @@ WorkerState LoadState(const std::string& path) try {
   if (j.contains("last_error")) s.last_error = DecodeErr(j["last_error"]);
   if (j.contains("recent") && j["recent"].is_array()) {
     for (const json& e : j["recent"]) {
-      if (e.is_array() && e.size() == 2) s.recent.emplace_back(e[0].get<int64_t>(), e[1].get<uint64_t>());
+      if (e.is_array() && e.size() == 2)
+        s.recent.emplace_back(e[0].get<int64_t>(), e[1].get<uint64_t>());
     }
   }
   s.uploaded_segments = j.value("uploaded_segments", int64_t{0});
@@ -330,7 +329,8 @@ Result<archive::BuiltObject> LoadStaged(const std::string& path, const std::stri
 }
 
 void RemoveTempsEverywhere(const PushDirs& d) {
-  for (const std::string* dir : {&d.push, &d.ok, &d.err, &d.staged, &d.spool.tmp_dir}) RemoveStaleTemps(*dir);
+  for (const std::string* dir : {&d.push, &d.ok, &d.err, &d.staged, &d.spool.tmp_dir})
+    RemoveStaleTemps(*dir);
 }
 
 // ok/ and err/ files of segments PostgreSQL has marked .done, or that are gone.
@@ -368,7 +368,8 @@ int64_t MtimeMs(const struct stat& st) {
 }
 
 // Staged copies, then .ready segments without a matching confirmation, in archive order.
-std::vector<PendingItem> ListPending(const PushDirs& d, const std::string& data_dir, bool with_sizes) {
+std::vector<PendingItem> ListPending(const PushDirs& d, const std::string& data_dir,
+                                     bool with_sizes) {
   std::vector<PendingItem> out;
   std::set<std::string> seen;
   for (const std::string& name : ListWithSuffix(d.staged, "")) {
@@ -400,7 +401,8 @@ std::vector<PendingItem> ListPending(const PushDirs& d, const std::string& data_
 }  // namespace
 
 int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -452,8 +454,8 @@ Result<OkRecord> DecodeOk(const std::string& text, const std::string& where) {
 }
 
 Status ErrRecord::ToStatus() const {
-  Status s = StatusWithCode(code, "the spool worker could not archive '" + name + "' (" + IsoTime(time_ms) +
-                                      "): " + message);
+  Status s = StatusWithCode(code, "the spool worker could not archive '" + name + "' (" +
+                                      IsoTime(time_ms) + "): " + message);
   if (!hint.empty()) return std::move(s).WithHint(hint);
   return s;
 }
@@ -520,8 +522,8 @@ Status StageObject(const PushDirs& dirs, const archive::BuiltObject& built) {
   data.append(built.object());
   Status s = WriteFileAtomic(dirs.staged, built.name, data);
   if (!s.ok()) {
-    return StatusWithCode(s.code(), "cannot stage '" + built.name + "' in the spool '" + dirs.spool.root +
-                                        "': " + s.message())
+    return StatusWithCode(s.code(), "cannot stage '" + built.name + "' in the spool '" +
+                                        dirs.spool.root + "': " + s.message())
         .WithHint(s.hint().empty() ? "check the spool filesystem (space, permissions)" : s.hint());
   }
   return Status::Ok();
@@ -638,13 +640,15 @@ Result<WorkerReport> RunWorker(Storage& storage, const PushDirs& dirs, const Wor
                       staged ? "" : opt.data_dir};
     Status w = WriteFileAtomic(dirs.ok, name, EncodeOk(out.ok));
     if (!w.ok()) {
-      out.status = w.Annotate("record the confirmation of '" + name + "' in the spool '" + dirs.spool.root + "'");
+      out.status = w.Annotate("record the confirmation of '" + name + "' in the spool '" +
+                              dirs.spool.root + "'");
       return out;
     }
     if (!step()) return out;
     if (staged) {
       if (::unlink((dirs.staged + "/" + name).c_str()) != 0 && errno != ENOENT) {
-        log::Warn("cannot remove the uploaded staged copy '" + dirs.staged + "/" + name + "': " + std::strerror(errno));
+        log::Warn("cannot remove the uploaded staged copy '" + dirs.staged + "/" + name +
+                  "': " + std::strerror(errno));
       }
       (void)fs::SyncDir(dirs.staged);
     }
@@ -685,15 +689,17 @@ Result<WorkerReport> RunWorker(Storage& storage, const PushDirs& dirs, const Wor
     if (!opt.prometheus_file.empty()) {
       SpoolStatus st = ComputeStatus(dirs, opt.repo_url, opt.data_dir, t);
       std::string file = opt.prometheus_file;
-      Status p = WriteFileAtomic(fs::DirName(file), file.substr(file.find_last_of('/') + 1), StatusPrometheus(st));
+      Status p = WriteFileAtomic(fs::DirName(file), file.substr(file.find_last_of('/') + 1),
+                                 StatusPrometheus(st));
       if (!p.ok()) log::Warn("cannot write the Prometheus file '" + file + "': " + p.message());
     }
     last_save = t;
     dirty = error_dirty = false;
   };
 
-  log::Info("spool worker started for " + storage.Describe() + " (data directory '" + opt.data_dir + "', spool '" +
-            dirs.spool.repo_dir + "', " + std::to_string(parallel) + " uploads at once)");
+  log::Info("spool worker started for " + storage.Describe() + " (data directory '" + opt.data_dir +
+            "', spool '" + dirs.spool.repo_dir + "', " + std::to_string(parallel) +
+            " uploads at once)");
   for (;;) {
     int64_t t = now();
     if (t - last_temps > 10000) {
@@ -703,7 +709,9 @@ Result<WorkerReport> RunWorker(Storage& storage, const PushDirs& dirs, const Wor
     if (t - last_prune > 2000) {
       Prune(dirs, opt.data_dir);
       for (auto it = confirmed.begin(); it != confirmed.end();) {  // bounded by the .ready files
-        it = Exists(opt.data_dir + "/pg_wal/archive_status/" + it->first + ".ready") ? std::next(it) : confirmed.erase(it);
+        it = Exists(opt.data_dir + "/pg_wal/archive_status/" + it->first + ".ready")
+                 ? std::next(it)
+                 : confirmed.erase(it);
       }
       last_prune = t;
     }
@@ -727,15 +735,20 @@ Result<WorkerReport> RunWorker(Storage& storage, const PushDirs& dirs, const Wor
         ++state.uploaded_segments;
         state.uploaded_bytes += static_cast<int64_t>(o.ok.size);
         dirty = true;
-        log::Debug("archived '" + o.name + "' as '" + o.ok.key + "'" + (o.staged ? " (from its staged copy)" : ""));
+        log::Debug("archived '" + o.name + "' as '" + o.ok.key + "'" +
+                   (o.staged ? " (from its staged copy)" : ""));
       } else {
         ++report.failed;
         auto& b = backoff[o.name];
         b.first++;
         int64_t delay = std::min<int64_t>(5000, 250LL << std::min(b.first, 5));
         b.second = now() + delay;
-        ErrRecord e{o.name, o.status.message(), o.status.hint(), o.status.code(),
-                    static_cast<int>(ExitCodeFor(o.status)), now()};
+        ErrRecord e{o.name,
+                    o.status.message(),
+                    o.status.hint(),
+                    o.status.code(),
+                    static_cast<int>(ExitCodeFor(o.status)),
+                    now()};
         state.last_error = e;
         error_dirty = true;
         if (o.status.code() == Status::Code::kUnavailable) {
@@ -743,8 +756,8 @@ Result<WorkerReport> RunWorker(Storage& storage, const PushDirs& dirs, const Wor
           identity.reset();  // fetched again once the repository answers
         }
         Status w = WriteFileAtomic(dirs.err, o.name, EncodeErr(e));
-        log::Error("cannot archive '" + o.name + "' (attempt " + std::to_string(b.first) + ", next in " +
-                   std::to_string(delay) + " ms): " + o.status.ToString() +
+        log::Error("cannot archive '" + o.name + "' (attempt " + std::to_string(b.first) +
+                   ", next in " + std::to_string(delay) + " ms): " + o.status.ToString() +
                    (w.ok() ? "" : " [and cannot record the error: " + w.message() + "]"));
       }
     }
@@ -815,13 +828,16 @@ Result<WorkerReport> RunWorker(Storage& storage, const PushDirs& dirs, const Wor
   save(true, true);
   const bool stopped = opt.stop != nullptr && *opt.stop;
   log::Info(std::string("spool worker exits: ") +
-            (stopped ? "asked to stop" : "nothing to do for " + std::to_string(std::lround(opt.idle_exit_seconds * 1000)) + " ms") + " (" +
-            std::to_string(report.uploaded) + " uploaded, " + std::to_string(report.failed) + " failures)");
+            (stopped ? "asked to stop"
+                     : "nothing to do for " +
+                           std::to_string(std::lround(opt.idle_exit_seconds * 1000)) + " ms") +
+            " (" + std::to_string(report.uploaded) + " uploaded, " + std::to_string(report.failed) +
+            " failures)");
   return report;
 }
 
-SpoolStatus ComputeStatus(const PushDirs& dirs, const std::string& repo_url, const std::string& data_dir,
-                          int64_t now_ms) {
+SpoolStatus ComputeStatus(const PushDirs& dirs, const std::string& repo_url,
+                          const std::string& data_dir, int64_t now_ms) {
   SpoolStatus s;
   s.spool_dir = dirs.spool.repo_dir;
   s.repo = repo_url;
@@ -841,7 +857,8 @@ SpoolStatus ComputeStatus(const PushDirs& dirs, const std::string& repo_url, con
       if (ArchiveOrderLess(p.name, oldest->name)) oldest = &p;
     }
     s.oldest = oldest->name;
-    s.oldest_age_seconds = oldest->since_ms > 0 ? std::max<double>(0, (now_ms - oldest->since_ms) / 1000.0) : 0;
+    s.oldest_age_seconds =
+        oldest->since_ms > 0 ? std::max<double>(0, (now_ms - oldest->since_ms) / 1000.0) : 0;
   }
   WorkerState st = LoadState(dirs.state);
   s.last_success = st.last_success;
@@ -853,7 +870,8 @@ SpoolStatus ComputeStatus(const PushDirs& dirs, const std::string& repo_url, con
     if (t >= now_ms - static_cast<int64_t>(s.window_seconds * 1000)) {
       ++n;
       // Saturating: state.json is read from disk and may hold anything.
-      const int64_t add = b > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(b);
+      const int64_t add =
+          b > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(b);
       bytes = add > INT64_MAX - bytes ? INT64_MAX : bytes + add;
     }
   }
@@ -867,26 +885,28 @@ int64_t CountPending(const PushDirs& dirs, const std::string& data_dir) {
 }
 
 std::string StatusJson(const SpoolStatus& s) {
-  json j = {{"version", 1},
-            {"time", IsoTime(s.now_ms)},
-            {"repo", s.repo},
-            {"spool", s.spool_dir},
-            {"data_dir", s.data_dir},
-            {"worker", {{"running", s.worker.running}, {"pid", s.worker.pid > 0 ? json(s.worker.pid) : json()}}},
-            {"pending",
-             {{"segments", s.pending_segments},
-              {"bytes", s.pending_bytes},
-              {"ready", s.ready},
-              {"staged", s.staged},
-              {"oldest", s.oldest.empty() ? json() : json(s.oldest)},
-              {"oldest_age_seconds", s.oldest.empty() ? json() : json(s.oldest_age_seconds)}}},
-            {"last_success", json()},
-            {"last_error", json()},
-            {"rate",
-             {{"window_seconds", s.window_seconds},
-              {"segments_per_second", s.segments_per_second},
-              {"bytes_per_second", s.bytes_per_second}}},
-            {"uploaded", {{"segments", s.uploaded_segments}, {"bytes", s.uploaded_bytes}}}};
+  json j = {
+      {"version", 1},
+      {"time", IsoTime(s.now_ms)},
+      {"repo", s.repo},
+      {"spool", s.spool_dir},
+      {"data_dir", s.data_dir},
+      {"worker",
+       {{"running", s.worker.running}, {"pid", s.worker.pid > 0 ? json(s.worker.pid) : json()}}},
+      {"pending",
+       {{"segments", s.pending_segments},
+        {"bytes", s.pending_bytes},
+        {"ready", s.ready},
+        {"staged", s.staged},
+        {"oldest", s.oldest.empty() ? json() : json(s.oldest)},
+        {"oldest_age_seconds", s.oldest.empty() ? json() : json(s.oldest_age_seconds)}}},
+      {"last_success", json()},
+      {"last_error", json()},
+      {"rate",
+       {{"window_seconds", s.window_seconds},
+        {"segments_per_second", s.segments_per_second},
+        {"bytes_per_second", s.bytes_per_second}}},
+      {"uploaded", {{"segments", s.uploaded_segments}, {"bytes", s.uploaded_bytes}}}};
   if (s.last_success) {
     j["last_success"] = {{"name", s.last_success->name},
                          {"time", IsoTime(s.last_success->time_ms)},
@@ -907,24 +927,29 @@ std::string StatusText(const SpoolStatus& s) {
   char buf[256];
   o << "repository:   " << s.repo << "\n";
   o << "spool:        " << s.spool_dir << "\n";
-  o << "worker:       " << (s.worker.running ? "running, pid " + std::to_string(s.worker.pid) : "not running") << "\n";
-  std::snprintf(buf, sizeof buf, "pending:      %lld segments, %.1f MiB (%lld ready, %lld staged)\n",
+  o << "worker:       "
+    << (s.worker.running ? "running, pid " + std::to_string(s.worker.pid) : "not running") << "\n";
+  std::snprintf(buf, sizeof buf,
+                "pending:      %lld segments, %.1f MiB (%lld ready, %lld staged)\n",
                 static_cast<long long>(s.pending_segments), s.pending_bytes / 1048576.0,
                 static_cast<long long>(s.ready), static_cast<long long>(s.staged));
   o << buf;
   if (!s.oldest.empty()) {
-    std::snprintf(buf, sizeof buf, "oldest:       %s, pending for %.0f s\n", s.oldest.c_str(), s.oldest_age_seconds);
+    std::snprintf(buf, sizeof buf, "oldest:       %s, pending for %.0f s\n", s.oldest.c_str(),
+                  s.oldest_age_seconds);
     o << buf;
   }
   o << "last success: "
-    << (s.last_success ? s.last_success->name + " at " + IsoTime(s.last_success->time_ms) : std::string("none"))
+    << (s.last_success ? s.last_success->name + " at " + IsoTime(s.last_success->time_ms)
+                       : std::string("none"))
     << "\n";
   o << "last error:   "
-    << (s.last_error ? s.last_error->name + " at " + IsoTime(s.last_error->time_ms) + ": " + s.last_error->message
+    << (s.last_error ? s.last_error->name + " at " + IsoTime(s.last_error->time_ms) + ": " +
+                           s.last_error->message
                      : std::string("none"))
     << "\n";
-  std::snprintf(buf, sizeof buf, "upload rate:  %.2f segments/s, %.1f MiB/s (last %.0f s)\n", s.segments_per_second,
-                s.bytes_per_second / 1048576.0, s.window_seconds);
+  std::snprintf(buf, sizeof buf, "upload rate:  %.2f segments/s, %.1f MiB/s (last %.0f s)\n",
+                s.segments_per_second, s.bytes_per_second / 1048576.0, s.window_seconds);
   o << buf;
   return o.str();
 }
@@ -948,24 +973,28 @@ std::string StatusPrometheus(const SpoolStatus& s) {
     o << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n"
       << name << label << " " << buf << "\n";
   };
-  metric("walferry_spool_pending_segments", "gauge", "WAL files not yet confirmed by the repository",
-         static_cast<double>(s.pending_segments));
-  metric("walferry_spool_pending_bytes", "gauge", "bytes of the pending WAL files", static_cast<double>(s.pending_bytes));
-  metric("walferry_spool_oldest_pending_age_seconds", "gauge", "age of the oldest pending WAL file (0: none)",
-         s.oldest_age_seconds);
-  metric("walferry_spool_last_success_timestamp_seconds", "gauge", "unix time of the last confirmation (0: none)",
+  metric("walferry_spool_pending_segments", "gauge",
+         "WAL files not yet confirmed by the repository", static_cast<double>(s.pending_segments));
+  metric("walferry_spool_pending_bytes", "gauge", "bytes of the pending WAL files",
+         static_cast<double>(s.pending_bytes));
+  metric("walferry_spool_oldest_pending_age_seconds", "gauge",
+         "age of the oldest pending WAL file (0: none)", s.oldest_age_seconds);
+  metric("walferry_spool_last_success_timestamp_seconds", "gauge",
+         "unix time of the last confirmation (0: none)",
          s.last_success ? s.last_success->time_ms / 1000.0 : 0);
-  metric("walferry_spool_last_error_timestamp_seconds", "gauge", "unix time of the last failure (0: none)",
+  metric("walferry_spool_last_error_timestamp_seconds", "gauge",
+         "unix time of the last failure (0: none)",
          s.last_error ? s.last_error->time_ms / 1000.0 : 0);
-  metric("walferry_spool_upload_segments_per_second", "gauge", "uploads per second over the last 60 s",
-         s.segments_per_second);
-  metric("walferry_spool_upload_bytes_per_second", "gauge", "original bytes uploaded per second over the last 60 s",
-         s.bytes_per_second);
-  metric("walferry_spool_worker_running", "gauge", "1 when the spool worker runs", s.worker.running ? 1 : 0);
-  metric("walferry_spool_uploaded_segments_total", "counter", "WAL files uploaded through the spool",
-         static_cast<double>(s.uploaded_segments));
-  metric("walferry_spool_uploaded_bytes_total", "counter", "original bytes uploaded through the spool",
-         static_cast<double>(s.uploaded_bytes));
+  metric("walferry_spool_upload_segments_per_second", "gauge",
+         "uploads per second over the last 60 s", s.segments_per_second);
+  metric("walferry_spool_upload_bytes_per_second", "gauge",
+         "original bytes uploaded per second over the last 60 s", s.bytes_per_second);
+  metric("walferry_spool_worker_running", "gauge", "1 when the spool worker runs",
+         s.worker.running ? 1 : 0);
+  metric("walferry_spool_uploaded_segments_total", "counter",
+         "WAL files uploaded through the spool", static_cast<double>(s.uploaded_segments));
+  metric("walferry_spool_uploaded_bytes_total", "counter",
+         "original bytes uploaded through the spool", static_cast<double>(s.uploaded_bytes));
   return o.str();
 }
 

@@ -109,7 +109,8 @@ struct WorkerReport {
 // The worker: holds worker.lock, uploads staged copies then .ready segments
 // in archive order, `parallel` at once, records each confirmation, prunes ok
 // files of segments PostgreSQL has marked .done, exits after the idle time.
-Result<WorkerReport> RunWorker(Storage& storage, const PushDirs& dirs, const WorkerOptions& options);
+Result<WorkerReport> RunWorker(Storage& storage, const PushDirs& dirs,
+                               const WorkerOptions& options);
 
 // Whether a worker holds the lock, and its pid (0 when unknown).
 struct WorkerInfo {
@@ -132,8 +133,8 @@ struct SpoolStatus {
   int64_t uploaded_segments = 0, uploaded_bytes = 0;  // since the spool was made
   int64_t now_ms = 0;
 };
-SpoolStatus ComputeStatus(const PushDirs& dirs, const std::string& repo_url, const std::string& data_dir,
-                          int64_t now_ms);
+SpoolStatus ComputeStatus(const PushDirs& dirs, const std::string& repo_url,
+                          const std::string& data_dir, int64_t now_ms);
 std::string StatusJson(const SpoolStatus& s);        // one line, stable fields (walferry-status(1))
 std::string StatusText(const SpoolStatus& s);        // for humans
 std::string StatusPrometheus(const SpoolStatus& s);  // text format

@@ -22,7 +22,8 @@ Result<std::string> ReadBody(ByteSource& body, const PutOptions& options, const 
     data.append(buf, *n);
   }
   *sha_hex = crypto::Sha256Hex(data);
-  WF_RETURN_IF_ERROR(CheckPutExpectations(PutResult{data.size(), *sha_hex}, options, "put '" + key + "'"));
+  WF_RETURN_IF_ERROR(
+      CheckPutExpectations(PutResult{data.size(), *sha_hex}, options, "put '" + key + "'"));
   return data;
 }
 
@@ -30,7 +31,8 @@ class MemoryStorage final : public Storage {
  public:
   std::string Describe() const override { return "memory://"; }
 
-  Result<PutResult> Put(const std::string& key, ByteSource& body, const PutOptions& options) override {
+  Result<PutResult> Put(const std::string& key, ByteSource& body,
+                        const PutOptions& options) override {
     WF_RETURN_IF_ERROR(ValidateKey(key));
     std::string sha;
     auto data = ReadBody(body, options, key, &sha);

@@ -41,13 +41,15 @@ Status ValidateGet(std::string_view key, const std::optional<ByteRange>& range) 
   return Status::Ok();
 }
 
-Status CheckPutExpectations(const PutResult& body, const PutOptions& options, const std::string& op) {
+Status CheckPutExpectations(const PutResult& body, const PutOptions& options,
+                            const std::string& op) {
   if (options.size && *options.size != body.size) {
     return Status::Corruption(op + ": body has " + std::to_string(body.size) + " bytes, expected " +
                               std::to_string(*options.size));
   }
   if (options.sha256_hex && *options.sha256_hex != body.sha256_hex) {
-    return Status::Corruption(op + ": body sha256 " + body.sha256_hex + ", expected " + *options.sha256_hex);
+    return Status::Corruption(op + ": body sha256 " + body.sha256_hex + ", expected " +
+                              *options.sha256_hex);
   }
   return Status::Ok();
 }
@@ -98,8 +100,8 @@ Result<std::unique_ptr<Storage>> OpenStorage(const StorageConfig& config) {
     while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
     if (s3.bucket.empty()) return bad("no bucket name");
     for (char c : s3.bucket) {
-      if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-            c == '-' || c == '.' || c == '_')) {
+      if (!(std::islower(static_cast<unsigned char>(c)) ||
+            std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_')) {
         return bad("bucket names hold lowercase letters, digits, '-', '.' and '_' only");
       }
     }

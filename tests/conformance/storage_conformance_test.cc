@@ -31,7 +31,8 @@ std::string Env(const char* name) {
 std::string UniqueName() {
   static std::atomic<int> counter{0};
   std::mt19937_64 rng(std::random_device{}());
-  return "c" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" + std::to_string(rng() % 1000000);
+  return "c" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
+         std::to_string(rng() % 1000000);
 }
 
 // S3 settings from the environment scripts/test.sh sets; "" endpoint = not configured.
@@ -218,9 +219,12 @@ TEST_P(StorageConformance, OnlyIfAbsentRaceHasOneWinner) {
       PutOptions o;
       o.if_absent = true;
       auto r = PutString(*storage_, "race/key", bodies[i], o);
-      if (r.ok()) wins++;
-      else if (r.status().IsAlreadyExists()) exists++;
-      else other++;
+      if (r.ok())
+        wins++;
+      else if (r.status().IsAlreadyExists())
+        exists++;
+      else
+        other++;
     });
   }
   for (auto& t : threads) t.join();
@@ -297,7 +301,9 @@ TEST_P(StorageConformance, RangeReads) {
   std::string data;
   for (int i = 0; i < 1000; ++i) data += static_cast<char>('a' + i % 26);
   Put("ranged", data);
-  auto get = [&](uint64_t off, std::optional<uint64_t> len) { return GetString(*storage_, "ranged", ByteRange{off, len}); };
+  auto get = [&](uint64_t off, std::optional<uint64_t> len) {
+    return GetString(*storage_, "ranged", ByteRange{off, len});
+  };
   EXPECT_EQ(*get(0, 10), data.substr(0, 10));
   EXPECT_EQ(*get(990, std::nullopt), data.substr(990));
   EXPECT_EQ(*get(500, 1000), data.substr(500)) << "a range past the end is cut at the end";
@@ -343,8 +349,9 @@ TEST_P(StorageConformance, ListingPaginatesInOrderWithPrefix) {
   EXPECT_TRUE(ListAll(*storage_, "nothing/")->empty());
   auto all = ListAll(*storage_, "");
   ASSERT_TRUE(all.ok());
-  EXPECT_TRUE(std::is_sorted(all->begin(), all->end(),
-                             [](const ObjectInfo& x, const ObjectInfo& y) { return x.key < y.key; }));
+  EXPECT_TRUE(
+      std::is_sorted(all->begin(), all->end(),
+                     [](const ObjectInfo& x, const ObjectInfo& y) { return x.key < y.key; }));
 
   // The visitor can stop a listing.
   int seen = 0;
@@ -372,7 +379,10 @@ TEST_P(StorageConformance, ConcurrentPutsAndGets) {
       for (int i = 0; i < kPerThread; ++i) {
         std::string key = "concurrent/" + std::to_string(t) + "/" + std::to_string(i);
         std::string body(64 * 1024 + t * 1000 + i, static_cast<char>('A' + t));
-        if (!PutString(*storage_, key, body).ok()) { bad++; continue; }
+        if (!PutString(*storage_, key, body).ok()) {
+          bad++;
+          continue;
+        }
         auto back = GetString(*storage_, key);
         if (!back.ok() || *back != body) bad++;
       }
@@ -384,10 +394,18 @@ TEST_P(StorageConformance, ConcurrentPutsAndGets) {
 }
 
 TEST_P(StorageConformance, UnusualCharactersInKeys) {
-  const std::vector<std::string> keys = {
-      "odd/sp ace", "odd/plus+sign", "odd/percent%20not-a-space", "odd/caf\xc3\xa9-\xe6\x97\xa5\xe6\x9c\xac",
-      "odd/equals=and&amp", "odd/tilde~star*", "odd/quote'dq\"", "odd/colon:semi;",
-      "odd/brackets[]{}()", "odd/hash#question?", "odd/comma,at@dollar$", "odd/<xml>&amp;"};
+  const std::vector<std::string> keys = {"odd/sp ace",
+                                         "odd/plus+sign",
+                                         "odd/percent%20not-a-space",
+                                         "odd/caf\xc3\xa9-\xe6\x97\xa5\xe6\x9c\xac",
+                                         "odd/equals=and&amp",
+                                         "odd/tilde~star*",
+                                         "odd/quote'dq\"",
+                                         "odd/colon:semi;",
+                                         "odd/brackets[]{}()",
+                                         "odd/hash#question?",
+                                         "odd/comma,at@dollar$",
+                                         "odd/<xml>&amp;"};
   for (const auto& k : keys) Put(k, "v:" + k);
   for (const auto& k : keys) EXPECT_EQ(Get(k), "v:" + k) << k;
   auto listed = ListAll(*storage_, "odd/");
@@ -402,7 +420,8 @@ TEST_P(StorageConformance, UnusualCharactersInKeys) {
 }
 
 TEST_P(StorageConformance, InvalidKeysAreRefused) {
-  for (std::string k : {"", "/abs", "trailing/", "a//b", "../up", "a/./b", "a/../b", "ctl\x01", ".wf-tmp.x"}) {
+  for (std::string k :
+       {"", "/abs", "trailing/", "a//b", "../up", "a/./b", "a/../b", "ctl\x01", ".wf-tmp.x"}) {
     auto r = PutString(*storage_, k, "x");
     EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument) << "key '" << k << "'";
     StringSink sink;
@@ -431,7 +450,8 @@ class S3Failures : public ::testing::TestWithParam<bool> {  // param: TLS
  protected:
   void SetUp() override {
     cfg_ = TestS3Config(GetParam());
-    ASSERT_FALSE(cfg_.endpoint.empty()) << "no S3 server configured: run through scripts/test.sh (never skipped)";
+    ASSERT_FALSE(cfg_.endpoint.empty())
+        << "no S3 server configured: run through scripts/test.sh (never skipped)";
     log::SetLevel(log::Level::kTrace);
     log::SetSinkForTest([this](const std::string& line) {
       std::lock_guard<std::mutex> lock(mu_);
@@ -482,7 +502,8 @@ TEST_P(S3Failures, WrongSecretIsAnAuthErrorNotRetriedAndNeverLogged) {
   StringSink sink;
   Status g = s->Get("probe", sink);
   EXPECT_EQ(ListAll(*s, "").status().code(), Status::Code::kAuth);
-  for (const std::string& text : {r.status().ToString() + r.status().hint(), g.ToString() + g.hint(), AllLogs()}) {
+  for (const std::string& text :
+       {r.status().ToString() + r.status().hint(), g.ToString() + g.hint(), AllLogs()}) {
     EXPECT_EQ(text.find(secret), std::string::npos) << text;
     EXPECT_EQ(text.find(c.session_token), std::string::npos) << text;
   }
@@ -512,7 +533,8 @@ TEST_P(S3Failures, StoppedServerIsRetryableWithinTimeBound) {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   ::close(fd);  // the port is now closed: connection refused
   S3Config c = cfg_;
-  c.endpoint = std::string(GetParam() ? "https" : "http") + "://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  c.endpoint = std::string(GetParam() ? "https" : "http") +
+               "://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
   c.retry.max_attempts = 4;
   c.retry.max_seconds = 3;
   c.retry.base_delay_seconds = 0.05;

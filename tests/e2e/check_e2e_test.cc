@@ -20,18 +20,29 @@ std::string Env(const char* name) {
 class CheckE2E : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const char* v : {"WALFERRY_TEST_S3_TLS_ENDPOINT", "WALFERRY_TEST_S3_CA_FILE", "WALFERRY_TEST_S3_BUCKET",
-                          "WALFERRY_TEST_S3_ACCESS_KEY", "WALFERRY_TEST_S3_SECRET_KEY"}) {
-      ASSERT_FALSE(Env(v).empty()) << v << " unset: run through scripts/test.sh, which starts the real server";
+    for (const char* v :
+         {"WALFERRY_TEST_S3_TLS_ENDPOINT", "WALFERRY_TEST_S3_CA_FILE", "WALFERRY_TEST_S3_BUCKET",
+          "WALFERRY_TEST_S3_ACCESS_KEY", "WALFERRY_TEST_S3_SECRET_KEY"}) {
+      ASSERT_FALSE(Env(v).empty())
+          << v << " unset: run through scripts/test.sh, which starts the real server";
     }
   }
   std::vector<std::string> Args() const {
-    return {"check", "--config", "", "--repo", "s3://" + Env("WALFERRY_TEST_S3_BUCKET") + "/e2e-check",
-            "--s3-endpoint", Env("WALFERRY_TEST_S3_TLS_ENDPOINT"), "--s3-ca-file", Env("WALFERRY_TEST_S3_CA_FILE"),
-            "--s3-uri-style", "path"};
+    return {"check",
+            "--config",
+            "",
+            "--repo",
+            "s3://" + Env("WALFERRY_TEST_S3_BUCKET") + "/e2e-check",
+            "--s3-endpoint",
+            Env("WALFERRY_TEST_S3_TLS_ENDPOINT"),
+            "--s3-ca-file",
+            Env("WALFERRY_TEST_S3_CA_FILE"),
+            "--s3-uri-style",
+            "path"};
   }
   std::map<std::string, std::string> Credentials(const std::string& secret) const {
-    return {{"AWS_ACCESS_KEY_ID", Env("WALFERRY_TEST_S3_ACCESS_KEY")}, {"AWS_SECRET_ACCESS_KEY", secret}};
+    return {{"AWS_ACCESS_KEY_ID", Env("WALFERRY_TEST_S3_ACCESS_KEY")},
+            {"AWS_SECRET_ACCESS_KEY", secret}};
   }
 };
 

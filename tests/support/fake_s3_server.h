@@ -27,7 +27,7 @@ namespace walferry::testing {
 
 struct FakeRequest {
   std::string method;
-  std::string target;  // path and query as sent
+  std::string target;                          // path and query as sent
   std::map<std::string, std::string> headers;  // lowercase names
   std::string body;
   std::string Header(const std::string& n) const {
@@ -40,8 +40,8 @@ struct FakeResponse {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  bool drop = false;             // close the connection without answering
-  long truncate_body_at = -1;    // send Content-Length of the full body but only this many bytes
+  bool drop = false;           // close the connection without answering
+  long truncate_body_at = -1;  // send Content-Length of the full body but only this many bytes
 
   static FakeResponse Error(int status, const std::string& code) {
     FakeResponse r;
@@ -101,7 +101,10 @@ class FakeS3Server {
     char tmp[65536];
     for (int waited = 0; buf.size() < n && waited < 100 && !stop_;) {
       pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, 50) <= 0) { ++waited; continue; }
+      if (::poll(&p, 1, 50) <= 0) {
+        ++waited;
+        continue;
+      }
       ssize_t r = ::recv(fd, tmp, sizeof tmp, 0);
       if (r <= 0) return false;
       buf.append(tmp, static_cast<size_t>(r));
@@ -138,7 +141,8 @@ class FakeS3Server {
         }
         pos = e + 2;
       }
-      size_t length = std::stoul(req.Header("content-length").empty() ? "0" : req.Header("content-length"));
+      size_t length =
+          std::stoul(req.Header("content-length").empty() ? "0" : req.Header("content-length"));
       if (!Fill(fd, buf, length)) return;
       req.body = buf.substr(0, length);
       buf.erase(0, length);
@@ -154,7 +158,8 @@ class FakeS3Server {
       for (const auto& [k, v] : resp.headers) out += k + ": " + v + "\r\n";
       out += "Content-Length: " + std::to_string(resp.body.size()) + "\r\n\r\n";
       bool truncated = resp.truncate_body_at >= 0 && req.method != "HEAD";
-      if (req.method != "HEAD") out += truncated ? resp.body.substr(0, resp.truncate_body_at) : resp.body;
+      if (req.method != "HEAD")
+        out += truncated ? resp.body.substr(0, resp.truncate_body_at) : resp.body;
       ::send(fd, out.data(), out.size(), MSG_NOSIGNAL);
       if (truncated) return;
     }

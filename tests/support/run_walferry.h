@@ -34,7 +34,8 @@ inline std::string ReadAll(const std::string& path) {
 
 // Runs the walferry binary with exactly `env` as its environment, in `cwd` (default: ours).
 inline RunResult RunWalferry(const std::vector<std::string>& args,
-                      const std::map<std::string, std::string>& env = {}, const std::string& cwd = "") {
+                             const std::map<std::string, std::string>& env = {},
+                             const std::string& cwd = "") {
   TempDir io;
   std::string out_path = io.path() + "/out";
   std::string err_path = io.path() + "/err";

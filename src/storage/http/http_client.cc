@@ -65,8 +65,7 @@ Status TransportError(CURLcode code, const char* detail, const Request& r) {
       return Status::Auth("tls: server certificate not trusted: " + what)
           .WithHint("pass the CA that signed the server's certificate with --s3-ca-file");
     case CURLE_URL_MALFORMAT:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-      return Status::InvalidArgument("bad url: " + what);
+    case CURLE_UNSUPPORTED_PROTOCOL: return Status::InvalidArgument("bad url: " + what);
     default:
       // Connection refused or reset, timeouts, DNS failures, truncated answers:
       // all may work on a later attempt.
@@ -149,9 +148,11 @@ Result<Response> Client::Send(const Request& request, const BodySink* sink) {
   curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout_seconds * 1000));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(options_.connect_timeout_seconds * 1000));
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, std::max(1L, static_cast<long>(options_.stall_timeout_seconds)));
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
+                   std::max(1L, static_cast<long>(options_.stall_timeout_seconds)));
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
   if (!options_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str());

@@ -42,7 +42,7 @@ struct Response {
 void ParseHeaderLine(std::string_view line, Response* response);
 
 struct ClientOptions {
-  std::string ca_file;       // PEM bundle; empty = the system's trust store
+  std::string ca_file;  // PEM bundle; empty = the system's trust store
   bool verify_tls = true;
   double connect_timeout_seconds = 10;
   double stall_timeout_seconds = 30;  // abort when no byte moves for this long

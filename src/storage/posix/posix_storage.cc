@@ -57,11 +57,14 @@ class PosixStorage final : public Storage {
 
   std::string Describe() const override { return "file://" + root_; }
 
-  Result<PutResult> Put(const std::string& key, ByteSource& body, const PutOptions& options) override {
+  Result<PutResult> Put(const std::string& key, ByteSource& body,
+                        const PutOptions& options) override {
     WF_RETURN_IF_ERROR(ValidateKey(key));
     const std::string path = PathOf(key);
     const std::string dir = fs::DirName(path);
-    auto op = [&](const std::string& what) { return "put '" + key + "' in " + Describe() + ": " + what; };
+    auto op = [&](const std::string& what) {
+      return "put '" + key + "' in " + Describe() + ": " + what;
+    };
     WF_RETURN_IF_ERROR(fs::CreateDirs(dir).Annotate(op("create directory")));
     auto parent = OpenParent(key, "put");
     if (!parent.ok()) return parent.status();
@@ -130,7 +133,8 @@ class PosixStorage final : public Storage {
     const std::string name = key.substr(key.rfind('/') + 1);
     int fd = ::openat(parent->get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
-      if (errno == ENOENT || errno == ENOTDIR) return Status::NotFound("get '" + key + "': no such object");
+      if (errno == ENOENT || errno == ENOTDIR)
+        return Status::NotFound("get '" + key + "': no such object");
       struct stat lst;
       if (errno == ELOOP && ::fstatat(parent->get(), name.c_str(), &lst, AT_SYMLINK_NOFOLLOW) == 0)
         return Layout(key, lst, "get");
@@ -161,7 +165,8 @@ class PosixStorage final : public Storage {
     std::string buf(kChunk, '\0');
     Status result;
     while (off < end) {
-      ssize_t r = ::pread(fd, buf.data(), std::min<uint64_t>(buf.size(), end - off), static_cast<off_t>(off));
+      ssize_t r = ::pread(fd, buf.data(), std::min<uint64_t>(buf.size(), end - off),
+                          static_cast<off_t>(off));
       if (r < 0 && errno == EINTR) continue;
       if (r < 0) {
         result = Status::FromErrno(errno, "get '" + key + "': read '" + path + "'");
@@ -186,7 +191,8 @@ class PosixStorage final : public Storage {
     struct stat st;
     if (::fstatat(parent->get(), key.substr(key.rfind('/') + 1).c_str(), &st,
                   AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno == ENOENT || errno == ENOTDIR) return Status::NotFound("head '" + key + "': no such object");
+      if (errno == ENOENT || errno == ENOTDIR)
+        return Status::NotFound("head '" + key + "': no such object");
       return Status::FromErrno(errno, "head '" + key + "'");
     }
     if (!S_ISREG(st.st_mode)) return Layout(key, st, "head");
@@ -196,9 +202,8 @@ class PosixStorage final : public Storage {
   Status List(const std::string& prefix,
               const std::function<Status(const ObjectInfo&)>& visit) override {
     // Walk only the deepest directory the prefix names.
-    std::string start = prefix.substr(0, prefix.find_last_of('/') == std::string::npos
-                                              ? 0
-                                              : prefix.find_last_of('/') + 1);
+    std::string start = prefix.substr(
+        0, prefix.find_last_of('/') == std::string::npos ? 0 : prefix.find_last_of('/') + 1);
     std::vector<ObjectInfo> found;
     WF_RETURN_IF_ERROR(Walk(start, prefix, &found));
     std::sort(found.begin(), found.end(),
@@ -293,7 +298,8 @@ class PosixStorage final : public Storage {
     DIR* d = ::opendir(dir.c_str());
     if (d == nullptr) {
       if (errno == ENOENT || errno == ENOTDIR) return Status::Ok();
-      return Status::FromErrno(errno, "list '" + prefix + "' in " + Describe() + ": open '" + dir + "'");
+      return Status::FromErrno(errno,
+                               "list '" + prefix + "' in " + Describe() + ": open '" + dir + "'");
     }
     std::vector<std::string> subdirs;
     while (struct dirent* e = ::readdir(d)) {

@@ -50,7 +50,7 @@ struct S3Request {
   std::string method;
   std::string key;  // full object key (with repository prefix); "" = the bucket
   Params query;
-  Params headers;   // extra headers, all signed
+  Params headers;  // extra headers, all signed
   std::string_view body;
   // Digests of body, computed once per body (not per attempt) by WithDigests.
   std::string body_sha256_hex = {};
@@ -59,7 +59,8 @@ struct S3Request {
 
 S3Request WithDigests(S3Request r) {
   if (r.body_sha256_hex.empty()) r.body_sha256_hex = crypto::Sha256Hex(r.body);
-  if (r.body_md5.empty() && (r.method == "PUT" || r.method == "POST")) r.body_md5 = crypto::Md5(r.body);
+  if (r.body_md5.empty() && (r.method == "PUT" || r.method == "POST"))
+    r.body_md5 = crypto::Md5(r.body);
   return r;
 }
 
@@ -77,8 +78,8 @@ class S3Storage final : public Storage {
         creds_(std::move(creds)),
         client_(http::ClientOptions{cfg_.ca_file, cfg_.verify_tls, cfg_.connect_timeout_seconds,
                                     cfg_.stall_timeout_seconds}) {
-    std::string endpoint = cfg_.endpoint.empty() ? "https://s3." + cfg_.region + ".amazonaws.com"
-                                                 : cfg_.endpoint;
+    std::string endpoint =
+        cfg_.endpoint.empty() ? "https://s3." + cfg_.region + ".amazonaws.com" : cfg_.endpoint;
     auto sep = endpoint.find("://");
     scheme_ = endpoint.substr(0, sep);
     host_ = endpoint.substr(sep + 3);
@@ -96,7 +97,8 @@ class S3Storage final : public Storage {
     return "s3://" + cfg_.bucket + (cfg_.prefix.empty() ? "" : "/" + cfg_.prefix);
   }
 
-  Result<PutResult> Put(const std::string& key, ByteSource& body, const PutOptions& options) override {
+  Result<PutResult> Put(const std::string& key, ByteSource& body,
+                        const PutOptions& options) override {
     WF_RETURN_IF_ERROR(ValidateKey(key));
     const std::string op = "put '" + key + "' in " + Describe();
     WF_RETURN_IF_ERROR(body.Rewind().Annotate(op));
@@ -149,23 +151,26 @@ class S3Storage final : public Storage {
       if (s.ok()) delivered += n;
       return s;
     };
-    auto result = Execute(op, [&](int attempt) -> Result<std::optional<S3Request>> {
-      S3Request req{"GET", FullKey(key), {}, {}, {}};
-      checked = false;
-      ranged = range || delivered > 0;
-      // A retry resumes after the last delivered byte, of the same version only.
-      if (ranged) {
-        asked_from = (range ? range->offset : 0) + delivered;
-        std::string spec = "bytes=" + std::to_string(asked_from) + "-";
-        if (range && range->length) {
-          if (delivered >= *range->length) return std::optional<S3Request>();  // all there
-          spec += std::to_string(range->offset + *range->length - 1);
-        }
-        req.headers.emplace_back("Range", spec);
-      }
-      if (attempt > 0 && !etag.empty()) req.headers.emplace_back("If-Match", etag);
-      return std::optional<S3Request>(req);
-    }, &body_sink);
+    auto result = Execute(
+        op,
+        [&](int attempt) -> Result<std::optional<S3Request>> {
+          S3Request req{"GET", FullKey(key), {}, {}, {}};
+          checked = false;
+          ranged = range || delivered > 0;
+          // A retry resumes after the last delivered byte, of the same version only.
+          if (ranged) {
+            asked_from = (range ? range->offset : 0) + delivered;
+            std::string spec = "bytes=" + std::to_string(asked_from) + "-";
+            if (range && range->length) {
+              if (delivered >= *range->length) return std::optional<S3Request>();  // all there
+              spec += std::to_string(range->offset + *range->length - 1);
+            }
+            req.headers.emplace_back("Range", spec);
+          }
+          if (attempt > 0 && !etag.empty()) req.headers.emplace_back("If-Match", etag);
+          return std::optional<S3Request>(req);
+        },
+        &body_sink);
     if (!result.ok()) {
       if (result.status().code() == Status::Code::kAlreadyExists) {  // If-Match failed
         return Status::Unavailable(op + ": the object was replaced while it was being read");
@@ -213,7 +218,8 @@ class S3Storage final : public Storage {
       }
       if (!page->truncated) return Status::Ok();
       if (page->next_token.empty() || page->next_token == token) {
-        return Status::InvalidArgument(op + ": server said the listing is truncated but gave no new continuation token");
+        return Status::InvalidArgument(
+            op + ": server said the listing is truncated but gave no new continuation token");
       }
       token = page->next_token;
     }
@@ -232,8 +238,10 @@ class S3Storage final : public Storage {
     for (const auto& k : keys) WF_RETURN_IF_ERROR(ValidateKey(k));
     for (size_t i = 0; i < keys.size(); i += kDeleteBatch) {
       std::vector<std::string> batch;
-      for (size_t j = i; j < std::min(keys.size(), i + kDeleteBatch); ++j) batch.push_back(FullKey(keys[j]));
-      const std::string op = "remove " + std::to_string(batch.size()) + " objects from " + Describe();
+      for (size_t j = i; j < std::min(keys.size(), i + kDeleteBatch); ++j)
+        batch.push_back(FullKey(keys[j]));
+      const std::string op =
+          "remove " + std::to_string(batch.size()) + " objects from " + Describe();
       const std::string body = s3::DeleteObjectsBody(batch);
       auto r = Execute(op, S3Request{"POST", "", {{"delete", ""}}, {}, body});
       if (!r.ok()) return r.status();
@@ -254,7 +262,8 @@ class S3Storage final : public Storage {
                               const PutOptions& options, const std::string& op) {
     PutResult result{data.size(), crypto::Sha256Hex(data)};
     WF_RETURN_IF_ERROR(CheckPutExpectations(result, options, op));
-    if (options.if_absent && if_none_match_ == kUnsupported) WF_RETURN_IF_ERROR(CheckAbsent(key, op));
+    if (options.if_absent && if_none_match_ == kUnsupported)
+      WF_RETURN_IF_ERROR(CheckAbsent(key, op));
     const std::string md5 = crypto::Md5(data);
     for (;;) {
       bool conditional = options.if_absent && if_none_match_ != kUnsupported;
@@ -264,7 +273,8 @@ class S3Storage final : public Storage {
         return std::optional<S3Request>(req);
       });
       if (!r.ok() && conditional && r.status().code() == Status::Code::kNotSupported) {
-        log::Debug(Describe() + " does not support If-None-Match on PUT: checking before writing instead");
+        log::Debug(Describe() +
+                   " does not support If-None-Match on PUT: checking before writing instead");
         if_none_match_ = kUnsupported;
         WF_RETURN_IF_ERROR(CheckAbsent(key, op));
         continue;
@@ -283,13 +293,15 @@ class S3Storage final : public Storage {
     // common case; only a racing writer can slip in between.
     if (options.if_absent) WF_RETURN_IF_ERROR(CheckAbsent(key, op));
     const uint64_t part_size = PartSize(size);
-    auto init = Execute(op + ": start multipart upload", S3Request{"POST", FullKey(key), {{"uploads", ""}}, ObjectHeaders(), {}});
+    auto init = Execute(op + ": start multipart upload",
+                        S3Request{"POST", FullKey(key), {{"uploads", ""}}, ObjectHeaders(), {}});
     if (!init.ok()) return init.status();
     auto upload_id = s3::ParseUploadId(init->body);
     if (!upload_id.ok()) return upload_id.status().Annotate(op);
 
     auto abort = [&](Status s) -> Result<PutResult> {
-      auto a = Execute(op + ": abort multipart upload", S3Request{"DELETE", FullKey(key), {{"uploadId", *upload_id}}, {}, {}});
+      auto a = Execute(op + ": abort multipart upload",
+                       S3Request{"DELETE", FullKey(key), {{"uploadId", *upload_id}}, {}, {}});
       if (!a.ok() && !a.status().IsNotFound()) log::Warn(a.status().ToString());
       return s;
     };
@@ -302,14 +314,21 @@ class S3Storage final : public Storage {
     std::string carry(1, next_byte);     // the byte read to learn that more follows
     while (!buf.empty()) {
       if (static_cast<int>(parts.size()) >= kMaxParts) {
-        return abort(Status::InvalidArgument(op + ": body needs more than 10000 parts").WithHint("raise s3-part-size"));
+        return abort(Status::InvalidArgument(op + ": body needs more than 10000 parts")
+                         .WithHint("raise s3-part-size"));
       }
       whole.Update(buf);
       total += buf.size();
       const int number = static_cast<int>(parts.size()) + 1;
       const std::string md5 = crypto::Md5(buf);
       auto r = Execute(op + ": part " + std::to_string(number),
-                       S3Request{"PUT", FullKey(key), {{"partNumber", std::to_string(number)}, {"uploadId", *upload_id}}, {}, buf, "", md5});
+                       S3Request{"PUT",
+                                 FullKey(key),
+                                 {{"partNumber", std::to_string(number)}, {"uploadId", *upload_id}},
+                                 {},
+                                 buf,
+                                 "",
+                                 md5});
       if (!r.ok()) return abort(r.status());
       std::string etag = r->Header("etag");
       Status e = CheckEtag(etag, crypto::Hex(md5), op + ": part " + std::to_string(number));
@@ -326,16 +345,19 @@ class S3Storage final : public Storage {
     if (!expected.ok()) return abort(expected);
 
     const std::string complete_body = s3::CompleteMultipartBody(parts);
-    auto done = Execute(op + ": complete multipart upload", [&](int) -> Result<std::optional<S3Request>> {
-        S3Request req{"POST", FullKey(key), {{"uploadId", *upload_id}}, {}, complete_body};
-        if (options.if_absent && if_none_match_ != kUnsupported) req.headers.emplace_back("If-None-Match", "*");
-        return std::optional<S3Request>(req);
-      });
+    auto done =
+        Execute(op + ": complete multipart upload", [&](int) -> Result<std::optional<S3Request>> {
+          S3Request req{"POST", FullKey(key), {{"uploadId", *upload_id}}, {}, complete_body};
+          if (options.if_absent && if_none_match_ != kUnsupported)
+            req.headers.emplace_back("If-None-Match", "*");
+          return std::optional<S3Request>(req);
+        });
     // A retried Complete whose first try had succeeded answers NoSuchUpload:
     // the HEAD below tells whether the object is the one we uploaded.
     if (!done.ok() && !done.status().IsNotFound()) return abort(done.status());
 
-    const std::string expected_etag = crypto::Hex(crypto::Md5(md5s)) + "-" + std::to_string(parts.size());
+    const std::string expected_etag =
+        crypto::Hex(crypto::Md5(md5s)) + "-" + std::to_string(parts.size());
     auto head = Head(key);
     if (!head.ok()) return abort(head.status().Annotate(op + ": verify after completing"));
     if (head->size != total) {
@@ -354,7 +376,9 @@ class S3Storage final : public Storage {
 
   Result<http::Response> Execute(const std::string& op, const S3Request& request) {
     const S3Request ready = WithDigests(request);
-    return Execute(op, [&](int) -> Result<std::optional<S3Request>> { return std::optional<S3Request>(ready); });
+    return Execute(op, [&](int) -> Result<std::optional<S3Request>> {
+      return std::optional<S3Request>(ready);
+    });
   }
 
   // Runs a request until it succeeds or fails for good.
@@ -390,7 +414,8 @@ class S3Storage final : public Storage {
       double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
       if (!r.ok()) {
         last = r.status().Annotate(op);
-        log::Debug(op + ": " + req.method + " failed after " + std::to_string(static_cast<int>(ms)) + " ms: " + r.status().message());
+        log::Debug(op + ": " + req.method + " failed after " +
+                   std::to_string(static_cast<int>(ms)) + " ms: " + r.status().message());
         if (last.Retryable()) continue;
         return last;
       }
@@ -409,9 +434,11 @@ class S3Storage final : public Storage {
       }
       if (!a.retry) return last;
     }
-    return last.Retryable() ? Status(last).WithHint("check that the S3 endpoint is up and reachable (gave up after " +
-                                                   std::to_string(cfg_.retry.max_attempts) + " attempts or s3-retry-seconds)")
-                            : last;
+    return last.Retryable()
+               ? Status(last).WithHint(
+                     "check that the S3 endpoint is up and reachable (gave up after " +
+                     std::to_string(cfg_.retry.max_attempts) + " attempts or s3-retry-seconds)")
+               : last;
   }
 
   // Turns an HTTP answer into ok / a retryable failure / a final failure.
@@ -419,7 +446,8 @@ class S3Storage final : public Storage {
                    const s3::TimedCredentials& used) {
     if (r.status >= 200 && r.status < 300) {
       // CompleteMultipartUpload can fail after sending 200: the error is in the body.
-      if (req.method == "POST" && s3::IsErrorDocument(r.body)) return FromError(200, s3::ParseError(r.body), op);
+      if (req.method == "POST" && s3::IsErrorDocument(r.body))
+        return FromError(200, s3::ParseError(r.body), op);
       return {Status::Ok()};
     }
     const s3::ErrorDoc e = s3::ParseError(r.body);
@@ -444,7 +472,8 @@ class S3Storage final : public Storage {
   }
 
   Attempt FromError(long http, const s3::ErrorDoc& e, const std::string& op) {
-    std::string what = op + ": http " + std::to_string(http) + (e.code.empty() ? "" : " " + e.code) +
+    std::string what = op + ": http " + std::to_string(http) +
+                       (e.code.empty() ? "" : " " + e.code) +
                        (e.message.empty() ? "" : " (" + e.message + ")") +
                        (e.request_id.empty() ? "" : " [request id " + e.request_id + "]");
     const std::string& c = e.code;
@@ -455,30 +484,42 @@ class S3Storage final : public Storage {
           Status::Auth(what).WithHint("check the credentials, from " + creds_->SourceName() +
                                       ", and the region (see \"Credentials\" in man walferry)")};
     }
-    if (c == "RequestTimeTooSkewed") return {Status::Auth(what).WithHint("this machine's clock is off: fix NTP")};
+    if (c == "RequestTimeTooSkewed")
+      return {Status::Auth(what).WithHint("this machine's clock is off: fix NTP")};
     if (c == "AccessDenied" || c == "AllAccessDisabled" || c == "AccountProblem") {
-      return {Status::Permission(what).WithHint("grant the credentials s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on the bucket and prefix")};
+      return {Status::Permission(what).WithHint(
+          "grant the credentials s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on "
+          "the bucket and prefix")};
     }
     if (c == "NoSuchBucket") {
       // Never kNotFound: restore_command would read that as "no such WAL file".
       return {Status::InvalidArgument(what).WithHint("create the bucket or fix --repo")};
     }
-    if (c == "NoSuchKey" || c == "NoSuchUpload" || (http == 404 && c.empty())) return {Status::NotFound(what)};
+    if (c == "NoSuchKey" || c == "NoSuchUpload" || (http == 404 && c.empty()))
+      return {Status::NotFound(what)};
     if (c == "PreconditionFailed" || http == 412) return {Status::AlreadyExists(what)};
     if (c == "BadDigest" || c == "XAmzContentSHA256Mismatch" || c == "InvalidDigest") {
       // The bytes changed between us and the server: sending them again may work.
-      return {Status::Unavailable(what + ": the server received different bytes than were sent"), true};
+      return {Status::Unavailable(what + ": the server received different bytes than were sent"),
+              true};
     }
-    if (c == "PermanentRedirect" || c == "AuthorizationQueryParametersError" || http == 301 || http == 307) {
-      return {Status::InvalidArgument(what).WithHint("the bucket lives in another region or endpoint: fix --s3-region / --s3-endpoint")};
+    if (c == "PermanentRedirect" || c == "AuthorizationQueryParametersError" || http == 301 ||
+        http == 307) {
+      return {Status::InvalidArgument(what).WithHint(
+          "the bucket lives in another region or endpoint: fix --s3-region / --s3-endpoint")};
     }
     if (http == 501 || c == "NotImplemented") return {Status::NotSupported(what)};
-    if (c == "InvalidRange" || http == 416) return {Status::InvalidArgument(what + ": range outside the object")};
+    if (c == "InvalidRange" || http == 416)
+      return {Status::InvalidArgument(what + ": range outside the object")};
     if (http == 403) {
-      return {Status::Permission(what + (c.empty() ? ": access denied or credentials rejected (no error code in the answer)" : ""))};
+      return {Status::Permission(
+          what + (c.empty()
+                      ? ": access denied or credentials rejected (no error code in the answer)"
+                      : ""))};
     }
     if (http >= 500 || http == 429 || c == "SlowDown" || c == "RequestTimeout" ||
-        c == "ConditionalRequestConflict" || c == "OperationAborted" || c == "InternalError" || c == "ServiceUnavailable") {
+        c == "ConditionalRequestConflict" || c == "OperationAborted" || c == "InternalError" ||
+        c == "ServiceUnavailable") {
       return {Status::Unavailable(what), true};
     }
     return {Status::InvalidArgument(what)};
@@ -486,8 +527,9 @@ class S3Storage final : public Storage {
 
   double BackoffSeconds(int attempt) {
     // Full jitter: uniform in [0, min(cap, base * 2^attempt)].
-    double ceiling = std::min(cfg_.retry.max_delay_seconds,
-                              cfg_.retry.base_delay_seconds * static_cast<double>(1u << std::min(attempt, 20)));
+    double ceiling =
+        std::min(cfg_.retry.max_delay_seconds,
+                 cfg_.retry.base_delay_seconds * static_cast<double>(1u << std::min(attempt, 20)));
     thread_local std::mt19937_64 rng(std::random_device{}());
     return std::uniform_real_distribution<double>(0, ceiling)(rng);
   }
@@ -498,13 +540,17 @@ class S3Storage final : public Storage {
     path += "/" + s3::UriEncode(req.key, false);
     if (path_style_ && req.key.empty()) path.pop_back();  // "/bucket" for bucket requests
     if (path.empty()) path = "/";
-    const std::string payload_sha = req.body_sha256_hex.empty() ? crypto::Sha256Hex(req.body) : req.body_sha256_hex;
+    const std::string payload_sha =
+        req.body_sha256_hex.empty() ? crypto::Sha256Hex(req.body) : req.body_sha256_hex;
     const std::string amz_date = s3::AmzDate(std::time(nullptr));
-    Params headers = {{"host", host_}, {"x-amz-date", amz_date}, {"x-amz-content-sha256", payload_sha}};
+    Params headers = {
+        {"host", host_}, {"x-amz-date", amz_date}, {"x-amz-content-sha256", payload_sha}};
     if (!creds.session_token.empty())
       headers.emplace_back("x-amz-security-token", creds.session_token);
     if (req.method == "PUT" || req.method == "POST") {
-      headers.emplace_back("content-md5", crypto::Base64(req.body_md5.empty() ? crypto::Md5(req.body) : req.body_md5));
+      headers.emplace_back(
+          "content-md5",
+          crypto::Base64(req.body_md5.empty() ? crypto::Md5(req.body) : req.body_md5));
     }
     for (const auto& h : req.headers) headers.push_back(h);
     s3::SigningInput in{req.method, path, req.query, headers, payload_sha};
@@ -514,7 +560,8 @@ class S3Storage final : public Storage {
     out.url = scheme_ + "://" + host_ + path + (query.empty() ? "" : "?" + query);
     out.headers = headers;
     out.headers.emplace_back("Authorization", s3::Sign(in, creds, cfg_.region, "s3", amz_date));
-    if (req.method == "PUT" || req.method == "POST") out.headers.emplace_back("Content-Type", "application/octet-stream");
+    if (req.method == "PUT" || req.method == "POST")
+      out.headers.emplace_back("Content-Type", "application/octet-stream");
     out.body = req.body;
     return out;
   }
@@ -678,7 +725,8 @@ Result<std::unique_ptr<Storage>> OpenS3Storage(const S3Config& config) {
   if (config.uri_style != "path" && config.uri_style != "host") {
     return bad("s3-uri-style '" + config.uri_style + "' must be 'path' or 'host'");
   }
-  if (config.part_size < kMinPartSize) return bad("s3-part-size must be at least 5MiB (S3's minimum part size)");
+  if (config.part_size < kMinPartSize)
+    return bad("s3-part-size must be at least 5MiB (S3's minimum part size)");
   S3Config c = config;
   auto provider = ProviderFor(&c);
   if (!provider.ok()) return provider.status();

@@ -13,7 +13,7 @@
 namespace walferry::s3 {
 
 struct ErrorDoc {
-  std::string code;     // "NoSuchKey", "SlowDown", ... ; empty if the body had none
+  std::string code;  // "NoSuchKey", "SlowDown", ... ; empty if the body had none
   std::string message;
   std::string request_id;
 };

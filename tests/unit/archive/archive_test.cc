@@ -45,14 +45,16 @@ class ArchiveTest : public ::testing::Test {
     return dir_.Write("pg_wal/" + name, data);
   }
   Result<PushResult> Push(const std::string& name, Codec codec = Codec::kZstd) {
-    return archive::Push(*storage_, PushConfig{"pg_wal/" + name, dir_.path(), codec, DefaultLevel(codec)});
+    return archive::Push(*storage_,
+                         PushConfig{"pg_wal/" + name, dir_.path(), codec, DefaultLevel(codec)});
   }
   Result<GetResult> Get(const std::string& name, const std::string& dest = "pg_wal/RECOVERYXLOG") {
     return archive::Get(*storage_, GetConfig{name, dest, dir_.path()});
   }
   std::vector<std::string> FilesIn(const std::string& sub) {
     std::vector<std::string> out;
-    for (const auto& e : fsys::directory_iterator(dir_.path() + "/" + sub)) out.push_back(e.path().filename());
+    for (const auto& e : fsys::directory_iterator(dir_.path() + "/" + sub))
+      out.push_back(e.path().filename());
     return out;
   }
   TempDir dir_;
@@ -61,7 +63,8 @@ class ArchiveTest : public ::testing::Test {
 
 TEST_F(ArchiveTest, PushThenGetRestoresTheExactBytesWithEveryCodec) {
   for (Codec c : {Codec::kZstd, Codec::kLz4, Codec::kNone}) {
-    std::string name = std::string("00000001000000000000000") + std::to_string(1 + static_cast<int>(c));
+    std::string name =
+        std::string("00000001000000000000000") + std::to_string(1 + static_cast<int>(c));
     std::string seg = Segment(42, static_cast<char>('a' + static_cast<int>(c)));
     Write(name, seg);
     auto p = Push(name, c);
@@ -161,7 +164,8 @@ TEST_F(ArchiveTest, HistoryFilesAreWriteOnceToo) {
   Write("00000002.history", "1\t0/4000000\tother\n");
   EXPECT_TRUE(Push("00000002.history").status().IsAlreadyExists());
   ASSERT_TRUE(Get("00000002.history", "pg_wal/RECOVERYHISTORY").ok());
-  EXPECT_EQ(ReadFile(dir_.path() + "/pg_wal/RECOVERYHISTORY"), "1\t0/3000000\tno recovery target specified\n");
+  EXPECT_EQ(ReadFile(dir_.path() + "/pg_wal/RECOVERYHISTORY"),
+            "1\t0/3000000\tno recovery target specified\n");
 }
 
 TEST_F(ArchiveTest, PartialAndBackupFilesAreAccepted) {
@@ -180,7 +184,8 @@ TEST_F(ArchiveTest, AnotherClustersSegmentIsRefused) {
   auto r = Push("000000010000000000000002");
   EXPECT_EQ(r.status().code(), Status::Code::kFailedPrecondition) << r.status().ToString();
   EXPECT_NE(r.status().message().find("4242"), std::string::npos);
-  EXPECT_TRUE(storage_->Head("wal/0000000100000000/000000010000000000000002").status().IsNotFound());
+  EXPECT_TRUE(
+      storage_->Head("wal/0000000100000000/000000010000000000000002").status().IsNotFound());
 }
 
 TEST_F(ArchiveTest, DataDirectoryOfAnotherClusterIsRefused) {
@@ -196,12 +201,14 @@ TEST(RepositoryCreation, ArchivingNeverCreatesARepository) {
   MakeDataDir(dir, 42);
   auto storage = NewMemoryStorage();
   dir.Write("pg_wal/000000010000000000000001", Segment(42));
-  auto push = archive::Push(*storage, PushConfig{"pg_wal/000000010000000000000001", dir.path(), Codec::kZstd, 3});
+  auto push = archive::Push(
+      *storage, PushConfig{"pg_wal/000000010000000000000001", dir.path(), Codec::kZstd, 3});
   EXPECT_EQ(push.status().code(), Status::Code::kFailedPrecondition) << push.status().ToString();
   EXPECT_NE(push.status().hint().find("repo-create"), std::string::npos);
   EXPECT_TRUE(ListAll(*storage, "")->empty()) << "nothing stored, no identity made";
   // An uncreated repository (a wrong prefix, an unmounted filesystem) is never "not found".
-  auto get = archive::Get(*storage, GetConfig{"000000010000000000000001", "pg_wal/RECOVERYXLOG", dir.path()});
+  auto get = archive::Get(*storage,
+                          GetConfig{"000000010000000000000001", "pg_wal/RECOVERYXLOG", dir.path()});
   EXPECT_EQ(get.status().code(), Status::Code::kFailedPrecondition) << get.status().ToString();
 }
 
@@ -218,17 +225,21 @@ TEST(RepositoryCreation, CreateIsIdempotentForItsClusterAndRefusesOthers) {
   auto again = CreateRepository(*storage, dir.path());
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again->created);
-  EXPECT_EQ(CreateRepository(*storage, other.path()).status().code(), Status::Code::kFailedPrecondition);
-  EXPECT_EQ(CreateRepository(*storage, not_data.path()).status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(CreateRepository(*storage, other.path()).status().code(),
+            Status::Code::kFailedPrecondition);
+  EXPECT_EQ(CreateRepository(*storage, not_data.path()).status().code(),
+            Status::Code::kInvalidArgument);
 }
 
 TEST_F(ArchiveTest, BadNamesAndDamagedFilesAreRefusedBeforeAnythingIsStored) {
   Write("000000010000000000000001.tmp", Segment(42));
   EXPECT_EQ(Push("000000010000000000000001.tmp").status().code(), Status::Code::kInvalidArgument);
   Write("000000010000000000000001", Segment(42, 'w', kSegSize / 2));
-  EXPECT_EQ(Push("000000010000000000000001").status().code(), Status::Code::kCorruption) << "truncated segment";
+  EXPECT_EQ(Push("000000010000000000000001").status().code(), Status::Code::kCorruption)
+      << "truncated segment";
   Write("000000010000000000000002", std::string(kSegSize, 'z'));
-  EXPECT_EQ(Push("000000010000000000000002").status().code(), Status::Code::kCorruption) << "no page header";
+  EXPECT_EQ(Push("000000010000000000000002").status().code(), Status::Code::kCorruption)
+      << "no page header";
   // A missing local file is a local error (exit 8), never "not found" (the repository's answer).
   EXPECT_EQ(Push("000000010000000000000009").status().code(), Status::Code::kIo) << "missing file";
   EXPECT_TRUE(ListAll(*storage_, "wal/")->empty());
@@ -301,10 +312,13 @@ TEST_F(ArchiveTest, DamagedObjectsAreNeverRestored) {
   auto expect_refused = [&](const std::string& object, const char* what) {
     ASSERT_TRUE(PutString(*storage_, key, object).ok());
     auto r = Get("000000010000000000000001");
-    EXPECT_EQ(r.status().code(), Status::Code::kCorruption) << what << ": " << r.status().ToString();
-    EXPECT_NE(r.status().message().find(key), std::string::npos) << what << ": " << r.status().message();
+    EXPECT_EQ(r.status().code(), Status::Code::kCorruption)
+        << what << ": " << r.status().ToString();
+    EXPECT_NE(r.status().message().find(key), std::string::npos)
+        << what << ": " << r.status().message();
     EXPECT_FALSE(r.status().hint().empty());
-    EXPECT_TRUE(FilesIn("pg_wal").size() == 1) << what << ": only the segment itself, no RECOVERYXLOG, no temp";
+    EXPECT_TRUE(FilesIn("pg_wal").size() == 1)
+        << what << ": only the segment itself, no RECOVERYXLOG, no temp";
   };
   std::string flipped = good;
   flipped[flipped.size() - 100] ^= 1;
@@ -336,11 +350,13 @@ TEST(WalFileName, ParsesThePostgresFormsOnly) {
   EXPECT_EQ(ParseWalFileName("000000010000000A000000FF")->kind, WalFileKind::kSegment);
   EXPECT_EQ(ParseWalFileName("000000010000000A000000FF")->timeline, 1u);
   EXPECT_EQ(ParseWalFileName("0000000A0000000A000000FF.partial")->timeline, 10u);
-  EXPECT_EQ(ParseWalFileName("000000010000000A000000FF.00000028.backup")->kind, WalFileKind::kBackup);
+  EXPECT_EQ(ParseWalFileName("000000010000000A000000FF.00000028.backup")->kind,
+            WalFileKind::kBackup);
   EXPECT_EQ(ParseWalFileName("0000000B.history")->timeline, 11u);
-  for (const char* bad : {"", "RECOVERYXLOG", "000000010000000a000000ff", "00000001000000000000000",
-                          "000000010000000000000001.gz", "../000000010000000000000001", "00000000.history",
-                          "000000000000000000000001", "000000010000000000000001.0000002.backup"}) {
+  for (const char* bad :
+       {"", "RECOVERYXLOG", "000000010000000a000000ff", "00000001000000000000000",
+        "000000010000000000000001.gz", "../000000010000000000000001", "00000000.history",
+        "000000000000000000000001", "000000010000000000000001.0000002.backup"}) {
     EXPECT_EQ(ParseWalFileName(bad).status().code(), Status::Code::kInvalidArgument) << bad;
   }
   EXPECT_EQ(WalObjectKey(*ParseWalFileName("000000020000000A000000FF.partial")),

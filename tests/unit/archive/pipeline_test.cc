@@ -13,7 +13,9 @@ namespace {
 std::string Data(size_t n, bool compressible) {
   std::mt19937 rng(static_cast<unsigned>(n));
   std::string s(n, '\0');
-  for (size_t i = 0; i < n; ++i) s[i] = compressible ? static_cast<char>("walferry"[i % 8] + (i % 4096 == 0)) : static_cast<char>(rng());
+  for (size_t i = 0; i < n; ++i)
+    s[i] = compressible ? static_cast<char>("walferry"[i % 8] + (i % 4096 == 0))
+                        : static_cast<char>(rng());
   return s;
 }
 
@@ -62,7 +64,8 @@ TEST_P(CodecTest, RoundTripsAnySize) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Codecs, CodecTest, ::testing::Values(Codec::kZstd, Codec::kLz4, Codec::kNone),
+INSTANTIATE_TEST_SUITE_P(Codecs, CodecTest,
+                         ::testing::Values(Codec::kZstd, Codec::kLz4, Codec::kNone),
                          [](const auto& info) { return std::string(CodecName(info.param)); });
 
 // Codecs with frames and content checksums ("none" has neither: the SHA-256
@@ -72,12 +75,14 @@ class FramedCodecTest : public ::testing::TestWithParam<Codec> {};
 TEST_P(FramedCodecTest, TruncatedTrailingOrFlippedDataIsCorruption) {
   std::string in = Data(3 << 20, true);
   std::string packed = *Compress(GetParam(), in, DefaultLevel(GetParam()));
-  EXPECT_EQ(Decompress(GetParam(), packed.substr(0, packed.size() - 5)).status().code(), Status::Code::kCorruption);
+  EXPECT_EQ(Decompress(GetParam(), packed.substr(0, packed.size() - 5)).status().code(),
+            Status::Code::kCorruption);
   EXPECT_EQ(Decompress(GetParam(), packed + "junk").status().code(), Status::Code::kCorruption);
   std::string flipped = packed;
   flipped[flipped.size() / 2] ^= 0x40;
   EXPECT_EQ(Decompress(GetParam(), flipped).status().code(), Status::Code::kCorruption);
-  EXPECT_EQ(Decompress(GetParam(), "not a frame at all").status().code(), Status::Code::kCorruption);
+  EXPECT_EQ(Decompress(GetParam(), "not a frame at all").status().code(),
+            Status::Code::kCorruption);
 }
 
 INSTANTIATE_TEST_SUITE_P(Codecs, FramedCodecTest, ::testing::Values(Codec::kZstd, Codec::kLz4),

@@ -28,7 +28,9 @@ class ArchiveCli : public ::testing::Test {
     repo_ = "file://" + repo_dir_.path();
     RunResult created = Run({"repo-create"});
     EXPECT_EQ(created.exit_code, 0) << created.err;
-    EXPECT_NE(created.out.find("created for the cluster with system identifier 7"), std::string::npos) << created.out;
+    EXPECT_NE(created.out.find("created for the cluster with system identifier 7"),
+              std::string::npos)
+        << created.out;
   }
   RunResult Run(std::vector<std::string> args) {
     args.insert(args.begin(), {"--config", "", "--repo", repo_});
@@ -42,7 +44,8 @@ TEST_F(ArchiveCli, PushThenGetExitZeroAndLogOneLineEach) {
   data_.Write("pg_wal/000000010000000000000001", Segment(7));
   RunResult push = Run({"archive-push", "pg_wal/000000010000000000000001"});
   EXPECT_EQ(push.exit_code, 0) << push.err;
-  EXPECT_NE(push.err.find("archived 'pg_wal/000000010000000000000001'"), std::string::npos) << push.err;
+  EXPECT_NE(push.err.find("archived 'pg_wal/000000010000000000000001'"), std::string::npos)
+      << push.err;
   RunResult get = Run({"archive-get", "000000010000000000000001", "pg_wal/RECOVERYXLOG"});
   EXPECT_EQ(get.exit_code, 0) << get.err;
   EXPECT_EQ(std::filesystem::file_size(data_.path() + "/pg_wal/RECOVERYXLOG"), 16u << 20);
@@ -55,15 +58,19 @@ TEST_F(ArchiveCli, RepoCreateTwiceIsFineAndAMissingRepositoryIsNeverNotFound) {
   // A repository that is not there (an unmounted filesystem, a typo in the path).
   const std::string gone = "file://" + repo_dir_.path() + "/not-mounted";
   data_.Write("pg_wal/000000010000000000000001", Segment(7));
-  RunResult push = RunWalferry({"--config", "", "--repo", gone, "archive-push", "pg_wal/000000010000000000000001"}, {},
-                               data_.path());
+  RunResult push = RunWalferry(
+      {"--config", "", "--repo", gone, "archive-push", "pg_wal/000000010000000000000001"}, {},
+      data_.path());
   EXPECT_EQ(push.exit_code, 11) << push.err;
-  EXPECT_FALSE(std::filesystem::exists(repo_dir_.path() + "/not-mounted")) << "archive-push created a repository";
-  RunResult get = RunWalferry({"--config", "", "--repo", gone, "archive-get", "000000010000000000000001",
-                               "pg_wal/RECOVERYXLOG"}, {}, data_.path());
+  EXPECT_FALSE(std::filesystem::exists(repo_dir_.path() + "/not-mounted"))
+      << "archive-push created a repository";
+  RunResult get = RunWalferry({"--config", "", "--repo", gone, "archive-get",
+                               "000000010000000000000001", "pg_wal/RECOVERYXLOG"},
+                              {}, data_.path());
   EXPECT_EQ(get.exit_code, 11) << get.err;
   data_.Write("recovery.signal", "");
-  get = RunWalferry({"--config", "", "--repo", gone, "archive-get", "000000010000000000000001", "pg_wal/RECOVERYXLOG"},
+  get = RunWalferry({"--config", "", "--repo", gone, "archive-get", "000000010000000000000001",
+                     "pg_wal/RECOVERYXLOG"},
                     {}, data_.path());
   EXPECT_EQ(get.exit_code, 200) << "recovery must stop, not end: " << get.err;
 }
@@ -74,15 +81,17 @@ TEST_F(ArchiveCli, MissingFileIsExitOneAndSilent) {
   EXPECT_EQ(get.err, "") << "PostgreSQL asks for missing files as a matter of course";
   data_.Write("recovery.signal", "");
   EXPECT_EQ(Run({"archive-get", "00000002.history", "pg_wal/RECOVERYHISTORY"}).exit_code, 1)
-      << "not found stays 1 during archive recovery: that is how recovery learns the end of the WAL";
+      << "not found stays 1 during archive recovery: that is how recovery learns the end of the "
+         "WAL";
 }
 
 TEST_F(ArchiveCli, FailureDuringArchiveRecoveryStopsRecoveryButNotOnAStandby) {
   auto get = [&] {
-    return RunWalferry({"--config", "", "--repo", "s3://b/p", "--s3-endpoint", "http://127.0.0.1:1",
-                        "--s3-access-key-id", "id", "--s3-secret-access-key", "secret-xyz", "--s3-max-attempts", "1",
-                        "archive-get", "000000010000000000000001", "pg_wal/RECOVERYXLOG"},
-                       {}, data_.path());
+    return RunWalferry(
+        {"--config", "", "--repo", "s3://b/p", "--s3-endpoint", "http://127.0.0.1:1",
+         "--s3-access-key-id", "id", "--s3-secret-access-key", "secret-xyz", "--s3-max-attempts",
+         "1", "archive-get", "000000010000000000000001", "pg_wal/RECOVERYXLOG"},
+        {}, data_.path());
   };
   EXPECT_EQ(get().exit_code, 3) << "outside recovery: the plain 'unreachable' code";
   data_.Write("recovery.signal", "");
@@ -95,11 +104,14 @@ TEST_F(ArchiveCli, FailureDuringArchiveRecoveryStopsRecoveryButNotOnAStandby) {
 
 TEST_F(ArchiveCli, ConfigErrorDuringArchiveRecoveryStopsRecoveryToo) {
   data_.Write("recovery.signal", "");
-  RunResult r = RunWalferry({"--config", "", "archive-get", "000000010000000000000001", "pg_wal/RECOVERYXLOG"}, {},
-                            data_.path());
-  EXPECT_EQ(r.exit_code, 200) << "no repository configured must not read as 'end of WAL': " << r.err;
-  r = RunWalferry({"--config", data_.path() + "/missing.conf", "archive-get", "000000010000000000000001",
-                   "pg_wal/RECOVERYXLOG"}, {}, data_.path());
+  RunResult r = RunWalferry(
+      {"--config", "", "archive-get", "000000010000000000000001", "pg_wal/RECOVERYXLOG"}, {},
+      data_.path());
+  EXPECT_EQ(r.exit_code, 200) << "no repository configured must not read as 'end of WAL': "
+                              << r.err;
+  r = RunWalferry({"--config", data_.path() + "/missing.conf", "archive-get",
+                   "000000010000000000000001", "pg_wal/RECOVERYXLOG"},
+                  {}, data_.path());
   EXPECT_EQ(r.exit_code, 200) << r.err;
 }
 

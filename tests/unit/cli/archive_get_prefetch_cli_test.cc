@@ -44,8 +44,8 @@ class PrefetchCli : public ::testing::Test {
     return RunWalferry(args, {}, data_.path());
   }
   RunResult Get(const std::string& name, const std::string& prefetch) {
-    return Run({"--spool-path", spool_.path(), "--archive-get-prefetch", prefetch, "archive-get", name,
-                "pg_wal/RECOVERYXLOG"});
+    return Run({"--spool-path", spool_.path(), "--archive-get-prefetch", prefetch, "archive-get",
+                name, "pg_wal/RECOVERYXLOG"});
   }
   // The worker this test's archive-get started (its command line names our spool).
   pid_t WorkerPid() {
@@ -63,7 +63,8 @@ class PrefetchCli : public ::testing::Test {
     if (pid_t pid = WorkerPid(); pid > 0) ::kill(pid, SIGKILL);
   }
   bool WaitForFile(const std::string& path) {
-    for (int i = 0; i < 500 && !sfs::exists(path); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (int i = 0; i < 500 && !sfs::exists(path); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     return sfs::exists(path);
   }
 
@@ -74,20 +75,26 @@ class PrefetchCli : public ::testing::Test {
 TEST_F(PrefetchCli, NextSegmentIsServedFromTheSpool) {
   RunResult first = Get("000000010000000000000001", "2");
   ASSERT_EQ(first.exit_code, 0) << first.err;
-  EXPECT_EQ(first.err.find("prefetch spool"), std::string::npos) << "fetched directly: " << first.err;
-  ASSERT_TRUE(WaitForFile(get_dir_ + "/000000010000000000000003")) << testing::ReadAll(get_dir_ + "/worker.log");
+  EXPECT_EQ(first.err.find("prefetch spool"), std::string::npos)
+      << "fetched directly: " << first.err;
+  ASSERT_TRUE(WaitForFile(get_dir_ + "/000000010000000000000003"))
+      << testing::ReadAll(get_dir_ + "/worker.log");
   EXPECT_GT(WorkerPid(), 0) << "a detached worker runs";
-  EXPECT_NE(testing::ReadAll(get_dir_ + "/want").find("000000010000000000000001 16777216"), std::string::npos);
+  EXPECT_NE(testing::ReadAll(get_dir_ + "/want").find("000000010000000000000001 16777216"),
+            std::string::npos);
 
   RunResult second = Get("000000010000000000000002", "2");
   ASSERT_EQ(second.exit_code, 0) << second.err;
-  EXPECT_NE(second.err.find("restored '000000010000000000000002' to 'pg_wal/RECOVERYXLOG' from the prefetch spool"),
-            std::string::npos)
+  EXPECT_NE(
+      second.err.find(
+          "restored '000000010000000000000002' to 'pg_wal/RECOVERYXLOG' from the prefetch spool"),
+      std::string::npos)
       << second.err;
   EXPECT_TRUE(testing::ReadAll(data_.path() + "/pg_wal/RECOVERYXLOG") == Segment('c'));
   EXPECT_FALSE(sfs::exists(get_dir_ + "/000000010000000000000002")) << "moved into place";
 
-  // the end of the archive: exit 1, quietly, as without prefetch; .history never goes through the spool
+  // the end of the archive: exit 1, quietly, as without prefetch; .history never goes through the
+  // spool
   EXPECT_EQ(Get("000000010000000000000004", "2").exit_code, 1);
   EXPECT_EQ(Get("00000002.history", "2").exit_code, 1);
   std::string log = testing::ReadAll(get_dir_ + "/worker.log");
@@ -106,14 +113,15 @@ TEST_F(PrefetchCli, PrefetchOffFetchesDirectlyAndStartsNothing) {
   EXPECT_FALSE(sfs::exists(get_dir_ + "/want"));
   EXPECT_FALSE(sfs::exists(get_dir_ + "/worker.log"));
   // and without a spool-path at all
-  get = Run({"--archive-get-prefetch", "8", "archive-get", "000000010000000000000003", "pg_wal/RECOVERYXLOG"});
+  get = Run({"--archive-get-prefetch", "8", "archive-get", "000000010000000000000003",
+             "pg_wal/RECOVERYXLOG"});
   ASSERT_EQ(get.exit_code, 0) << get.err;
   EXPECT_EQ(WorkerPid(), 0);
 }
 
 TEST_F(PrefetchCli, ASpoolInsidePgWalIsRefused) {
-  RunResult get = Run({"--spool-path", data_.path() + "/pg_wal/spool", "archive-get", "000000010000000000000001",
-                       "pg_wal/RECOVERYXLOG"});
+  RunResult get = Run({"--spool-path", data_.path() + "/pg_wal/spool", "archive-get",
+                       "000000010000000000000001", "pg_wal/RECOVERYXLOG"});
   EXPECT_EQ(get.exit_code, 2) << get.err;
   EXPECT_NE(get.err.find("lies inside pg_wal"), std::string::npos) << get.err;
 }

@@ -150,7 +150,8 @@ TEST(ManPages, EveryOptionInBothPagesInAllSpellings) {
 
 TEST(ManPages, NoOptionMissingFromTheTable) {
   // Flags that are not global options: the command's own and CLI11's.
-  const std::set<std::string> kOtherFlags = {"--help", "--version", "--json", "--name", "--pg-data", "--prometheus"};
+  const std::set<std::string> kOtherFlags = {"--help", "--version", "--json",
+                                             "--name", "--pg-data", "--prometheus"};
   for (const char* name : {"walferry.1", "walferry.conf.5"}) {
     std::string page = Plain(ReadPage(name));
     std::regex flag(R"(--[a-z][a-z0-9-]*)");
@@ -216,7 +217,8 @@ TEST(ManPages, TroffEscape) {
 namespace walferry::cli {
 namespace {
 
-// Commands PostgreSQL runs, and the backup commands, have a page of their own, linked from walferry(1).
+// Commands PostgreSQL runs, and the backup commands, have a page of their own, linked from
+// walferry(1).
 TEST(ManPages, ArchiveCommandsHaveTheirOwnPages) {
   std::ifstream main_page(std::string(WALFERRY_SOURCE_DIR) + "/man/walferry.1");
   std::string text((std::istreambuf_iterator<char>(main_page)), std::istreambuf_iterator<char>());
@@ -226,8 +228,10 @@ TEST(ManPages, ArchiveCommandsHaveTheirOwnPages) {
     std::string page = std::string(WALFERRY_SOURCE_DIR) + "/man/walferry-" + name + ".1";
     EXPECT_TRUE(std::ifstream(page).good()) << page;
     std::string escaped;
-    for (char ch : "walferry-" + name) escaped += ch == '-' ? std::string("\\-") : std::string(1, ch);
-    EXPECT_NE(text.find(".BR " + escaped + " (1)"), std::string::npos) << "walferry.1 SEE ALSO lacks " << name;
+    for (char ch : "walferry-" + name)
+      escaped += ch == '-' ? std::string("\\-") : std::string(1, ch);
+    EXPECT_NE(text.find(".BR " + escaped + " (1)"), std::string::npos)
+        << "walferry.1 SEE ALSO lacks " << name;
   }
 }
 

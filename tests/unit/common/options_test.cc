@@ -1,6 +1,5 @@
 // Tests of the option table and config resolution (walferry/options.h).
 #include "walferry/options.h"
-#include "support/temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -12,6 +11,7 @@
 #include <sstream>
 
 #include "common/log.h"
+#include "support/temp_dir.h"
 
 namespace walferry::config {
 namespace {

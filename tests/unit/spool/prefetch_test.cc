@@ -35,7 +35,8 @@ TEST(PrefetchArithmetic, NextSegmentWithinAndAcrossLogIds) {
   EXPECT_EQ(Next("000000010000000000000001", 16 * kMiB), "000000010000000000000002");
   EXPECT_EQ(Next("0000000100000000000000FE", 16 * kMiB), "0000000100000000000000FF");
   EXPECT_EQ(Next("0000000100000000000000FF", 16 * kMiB), "000000010000000100000000");
-  EXPECT_EQ(Next("00000003000000AB000000FF", 16 * kMiB), "00000003000000AC00000000") << "timeline kept";
+  EXPECT_EQ(Next("00000003000000AB000000FF", 16 * kMiB), "00000003000000AC00000000")
+      << "timeline kept";
   // 1 MiB: 4096 per log id
   EXPECT_EQ(Next("0000000100000000000000FF", kMiB), "000000010000000000000100");
   EXPECT_EQ(Next("000000010000000000000FFF", kMiB), "000000010000000100000000");
@@ -49,7 +50,8 @@ TEST(PrefetchArithmetic, NextSegmentWithinAndAcrossLogIds) {
 }
 
 TEST(PrefetchArithmetic, RefusesWhatIsNotASegmentOrASize) {
-  EXPECT_FALSE(NextSegment("000000010000000000000100", 16 * kMiB).ok()) << "no segment 0x100 at 16 MiB";
+  EXPECT_FALSE(NextSegment("000000010000000000000100", 16 * kMiB).ok())
+      << "no segment 0x100 at 16 MiB";
   EXPECT_FALSE(NextSegment("00000001000000000000000", 16 * kMiB).ok());
   EXPECT_FALSE(NextSegment("00000002.history", 16 * kMiB).ok());
   EXPECT_FALSE(NextSegment("000000010000000000000001", 0).ok()) << "an identity's unknown size";
@@ -101,8 +103,9 @@ class PrefetchWorkerTest : public ::testing::Test {
     EXPECT_TRUE(storage.ok());
     storage_ = std::move(*storage);
     EXPECT_TRUE(archive::CreateRepository(*storage_, data_.path()).ok());
-    auto dir = OpenSpool(data_.path() + "/../" + sfs::path(data_.path()).filename().string() + "-spool",
-                         storage_config_.repo, data_.path());
+    auto dir =
+        OpenSpool(data_.path() + "/../" + sfs::path(data_.path()).filename().string() + "-spool",
+                  storage_config_.repo, data_.path());
     EXPECT_TRUE(dir.ok()) << dir.status().ToString();
     spool_ = *dir;
     options_.window = 4;
@@ -115,7 +118,8 @@ class PrefetchWorkerTest : public ::testing::Test {
   // Archives segment `name` with content `fill`.
   void Archive(const std::string& name, char fill = 'w') {
     data_.Write("pg_wal/" + name, Segment(fill, kSize));
-    auto r = archive::Push(*storage_, archive::PushConfig{"pg_wal/" + name, data_.path(), Codec::kLz4, 0});
+    auto r = archive::Push(*storage_,
+                           archive::PushConfig{"pg_wal/" + name, data_.path(), Codec::kLz4, 0});
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
   StorageFactory Factory() {
@@ -149,18 +153,21 @@ class PrefetchWorkerTest : public ::testing::Test {
 };
 
 TEST_F(PrefetchWorkerTest, FetchesTheWindowStopsAtTheEndAndFollowsTheRequest) {
-  for (int i = 1; i <= 6; ++i) Archive("00000001000000000000000" + std::to_string(i), static_cast<char>('a' + i));
+  for (int i = 1; i <= 6; ++i)
+    Archive("00000001000000000000000" + std::to_string(i), static_cast<char>('a' + i));
   ASSERT_TRUE(WriteWant(spool_, Want{"000000010000000000000001", kSize}).ok());
   std::thread worker = StartWorker();
-  EXPECT_TRUE(WaitFor({"000000010000000000000002", "000000010000000000000003", "000000010000000000000004",
-                       "000000010000000000000005"}))
+  EXPECT_TRUE(WaitFor({"000000010000000000000002", "000000010000000000000003",
+                       "000000010000000000000004", "000000010000000000000005"}))
       << "the next 4 segments";
-  EXPECT_TRUE(ReadAll(spool_.get_dir + "/000000010000000000000003") == Segment('a' + 3, kSize)) << "verified content";
+  EXPECT_TRUE(ReadAll(spool_.get_dir + "/000000010000000000000003") == Segment('a' + 3, kSize))
+      << "verified content";
 
   // replay moves on: what was passed is discarded (the requested one stays until archive-get
   // takes it), the window slides up to the end of the archive
   ASSERT_TRUE(WriteWant(spool_, Want{"000000010000000000000004", kSize}).ok());
-  EXPECT_TRUE(WaitFor({"000000010000000000000004", "000000010000000000000005", "000000010000000000000006"}))
+  EXPECT_TRUE(
+      WaitFor({"000000010000000000000004", "000000010000000000000005", "000000010000000000000006"}))
       << "7 and later are not in the repository: nothing more";
 
   // a new timeline: the old one's files are discarded
@@ -171,7 +178,8 @@ TEST_F(PrefetchWorkerTest, FetchesTheWindowStopsAtTheEndAndFollowsTheRequest) {
 
   worker.join();  // idle after 0.6 s
   EXPECT_TRUE(worker_status_.ok()) << worker_status_.ToString();
-  EXPECT_TRUE(SegmentFiles(spool_.get_dir).empty()) << "the worker removes what it prefetched when it exits";
+  EXPECT_TRUE(SegmentFiles(spool_.get_dir).empty())
+      << "the worker removes what it prefetched when it exits";
   EXPECT_LE(opened_.load(), options_.parallel) << "one storage per download thread";
 }
 
@@ -184,7 +192,8 @@ TEST_F(PrefetchWorkerTest, ASecondWorkerLeavesAtOnceAndLeftoversOfAKilledOneAreR
   ASSERT_TRUE(lock.ok() && lock->held());
   auto start = std::chrono::steady_clock::now();
   EXPECT_TRUE(RunPrefetchWorker(spool_, options_, factory_).ok());
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(200)) << "lock held: leaves";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(200))
+      << "lock held: leaves";
   EXPECT_EQ(SegmentFiles(spool_.get_dir).size(), 2u) << "and touches nothing";
   lock->Release();
 
@@ -205,7 +214,8 @@ TEST_F(PrefetchWorkerTest, ServesByRenameOnlyWhileAWorkerRuns) {
 
   ASSERT_TRUE(WriteWant(spool_, Want{"000000010000000000000001", kSize}).ok());
   std::thread worker = StartWorker();
-  for (int i = 0; i < 500 && ReadAll(spool_.get_dir + "/000000010000000000000002").size() != kSize; ++i) {
+  for (int i = 0; i < 500 && ReadAll(spool_.get_dir + "/000000010000000000000002").size() != kSize;
+       ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   served = ServeFromSpool(spool_, "000000010000000000000002", dest);
@@ -214,7 +224,8 @@ TEST_F(PrefetchWorkerTest, ServesByRenameOnlyWhileAWorkerRuns) {
   EXPECT_TRUE(ReadAll(dest) == Segment('q', kSize));
   EXPECT_FALSE(sfs::exists(spool_.get_dir + "/000000010000000000000002")) << "moved, not copied";
   EXPECT_EQ(ReadWant(spool_)->segment, "000000010000000000000002") << "the worker is told first";
-  EXPECT_FALSE(*ServeFromSpool(spool_, "000000010000000000000003", dest)) << "not prefetched: not served";
+  EXPECT_FALSE(*ServeFromSpool(spool_, "000000010000000000000003", dest))
+      << "not prefetched: not served";
   worker.join();
 }
 

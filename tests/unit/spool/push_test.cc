@@ -44,7 +44,8 @@ std::string Segment(uint64_t sysid, char fill) {
 void MakeDataDir(const std::string& dir, uint64_t sysid) {
   sfs::create_directories(dir + "/global");
   sfs::create_directories(dir + "/pg_wal/archive_status");
-  std::ofstream(dir + "/global/pg_control") << std::string(reinterpret_cast<char*>(&sysid), 8) + std::string(8184, '\0');
+  std::ofstream(dir + "/global/pg_control")
+      << std::string(reinterpret_cast<char*>(&sysid), 8) + std::string(8184, '\0');
   std::ofstream(dir + "/PG_VERSION") << "15\n";
 }
 
@@ -125,7 +126,8 @@ class SpoolPushTest : public ::testing::Test {
 
 TEST_F(SpoolPushTest, WorkerConfirmsEveryReadySegmentAndTheOkFileMatchesOnlyThatFile) {
   std::string p1 = Ready(1), p2 = Ready(2);
-  std::ofstream(data_ + "/pg_wal/00000002.history") << "1\t0/3000000\tno recovery target specified\n";
+  std::ofstream(data_ + "/pg_wal/00000002.history")
+      << "1\t0/3000000\tno recovery target specified\n";
   std::ofstream(data_ + "/pg_wal/archive_status/00000002.history.ready");
   EXPECT_FALSE(IsConfirmed(dirs_, kRepo, Name(1), p1));
   WorkerReport r = Work();
@@ -152,7 +154,8 @@ TEST_F(SpoolPushTest, WorkerConfirmsEveryReadySegmentAndTheOkFileMatchesOnlyThat
 }
 
 TEST_F(SpoolPushTest, HistoryFilesGoFirstThenOldest) {
-  std::vector<std::string> v{Name(3), "00000002.history", Name(1), "000000010000000000000002.partial"};
+  std::vector<std::string> v{Name(3), "00000002.history", Name(1),
+                             "000000010000000000000002.partial"};
   std::sort(v.begin(), v.end(), ArchiveOrderLess);
   EXPECT_EQ(v[0], "00000002.history");
   EXPECT_EQ(v[1], Name(1));
@@ -214,7 +217,8 @@ TEST_F(SpoolPushTest, FailuresAreRecordedPerSegmentWithTheirExitCode) {
   auto o = Options();
   o.stop = &stop;
   std::thread stopper([&] {
-    for (int i = 0; i < 500 && !LoadErr(dirs_, Name(1)); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (int i = 0; i < 500 && !LoadErr(dirs_, Name(1)); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     stop = true;
   });
   auto r = RunWorker(*storage_, dirs_, o);
@@ -262,7 +266,9 @@ TEST_F(SpoolPushTest, StatusCountsPendingAndReportsSuccessAndRate) {
   EXPECT_TRUE(j["last_error"].is_null());
   EXPECT_FALSE(j["worker"]["running"].get<bool>());
   std::string prom = StatusPrometheus(s);
-  EXPECT_NE(prom.find("walferry_spool_pending_segments{repo=\"memory://test\"} 2\n"), std::string::npos) << prom;
+  EXPECT_NE(prom.find("walferry_spool_pending_segments{repo=\"memory://test\"} 2\n"),
+            std::string::npos)
+      << prom;
 }
 
 // Local damage to a staged copy between staging and upload never reaches the repository.
@@ -442,7 +448,8 @@ TEST_F(SpoolCli, PushThroughTheWorkerThenTheFastPathThenStatusJson) {
   r = Run({"status", "--prometheus", t_.path() + "/wf.prom"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("pending:      0 segments"), std::string::npos) << r.out;
-  EXPECT_NE(testing::ReadAll(t_.path() + "/wf.prom").find("walferry_spool_uploaded_segments_total"), std::string::npos);
+  EXPECT_NE(testing::ReadAll(t_.path() + "/wf.prom").find("walferry_spool_uploaded_segments_total"),
+            std::string::npos);
   // stop the worker we started (by its pid file), so that nothing outlives the test
   std::string pid = testing::ReadAll(spool_ + "/" + RepoId(repo_) + "/push/worker.pid");
   if (!pid.empty()) {

@@ -62,9 +62,12 @@ TEST(S3Scripted, PutCarriesVerifiableChecksumsAndRetriesSlowDownAnd5xx) {
     EXPECT_EQ(q.target, "/bkt/pre/wal/000000010000000000000001");
     EXPECT_EQ(q.body, body);
     EXPECT_EQ(q.Header("content-md5"), crypto::Base64(crypto::Md5(body)));
-    EXPECT_EQ(q.Header("x-amz-content-sha256"), crypto::Sha256Hex(body)) << "payload hash is signed, not UNSIGNED-PAYLOAD";
-    EXPECT_NE(q.Header("authorization").find("SignedHeaders=content-md5;host;x-amz-content-sha256;x-amz-date"),
-              std::string::npos) << q.Header("authorization");
+    EXPECT_EQ(q.Header("x-amz-content-sha256"), crypto::Sha256Hex(body))
+        << "payload hash is signed, not UNSIGNED-PAYLOAD";
+    EXPECT_NE(q.Header("authorization")
+                  .find("SignedHeaders=content-md5;host;x-amz-content-sha256;x-amz-date"),
+              std::string::npos)
+        << q.Header("authorization");
     EXPECT_EQ(q.Header("transfer-encoding"), "");
     EXPECT_EQ(q.Header("content-length"), std::to_string(body.size()));
   }
@@ -84,11 +87,15 @@ TEST(S3Scripted, AuthenticationErrorsAreNotRetried) {
 }
 
 TEST(S3Scripted, AccessDeniedIsPermissionAndBadRequestIsFinal) {
-  FakeS3Server denied([](const FakeRequest&, int) { return FakeResponse::Error(403, "AccessDenied"); });
-  EXPECT_EQ(PutString(*Open(FakeConfig(denied)), "k", "v").status().code(), Status::Code::kPermission);
+  FakeS3Server denied(
+      [](const FakeRequest&, int) { return FakeResponse::Error(403, "AccessDenied"); });
+  EXPECT_EQ(PutString(*Open(FakeConfig(denied)), "k", "v").status().code(),
+            Status::Code::kPermission);
   EXPECT_EQ(denied.Requests().size(), 1u);
-  FakeS3Server bad([](const FakeRequest&, int) { return FakeResponse::Error(400, "InvalidArgument"); });
-  EXPECT_EQ(PutString(*Open(FakeConfig(bad)), "k", "v").status().code(), Status::Code::kInvalidArgument);
+  FakeS3Server bad(
+      [](const FakeRequest&, int) { return FakeResponse::Error(400, "InvalidArgument"); });
+  EXPECT_EQ(PutString(*Open(FakeConfig(bad)), "k", "v").status().code(),
+            Status::Code::kInvalidArgument);
   EXPECT_EQ(bad.Requests().size(), 1u);
 }
 
@@ -112,7 +119,8 @@ TEST(S3Scripted, RetriesAreBoundedInCountAndTime) {
   EXPECT_TRUE(r.status().Retryable());
   EXPECT_EQ(server.Requests().size(), 4u);
 
-  FakeS3Server slow([](const FakeRequest&, int) { return FakeResponse::Error(500, "InternalError"); });
+  FakeS3Server slow(
+      [](const FakeRequest&, int) { return FakeResponse::Error(500, "InternalError"); });
   c = FakeConfig(slow);
   c.retry.max_attempts = 1000;
   c.retry.max_seconds = 1;
@@ -138,7 +146,8 @@ TEST(S3Scripted, EtagThatIsNotOurMd5IsCorruption) {
 
 TEST(S3Scripted, ConditionalPutFallsBackToHeadWhenServerAnswers501) {
   FakeS3Server server([](const FakeRequest& r, int) {
-    if (r.method == "PUT" && !r.Header("if-none-match").empty()) return FakeResponse::Error(501, "NotImplemented");
+    if (r.method == "PUT" && !r.Header("if-none-match").empty())
+      return FakeResponse::Error(501, "NotImplemented");
     if (r.method == "HEAD") {
       FakeResponse missing;
       missing.status = 404;
@@ -163,7 +172,8 @@ TEST(S3Scripted, ConditionalPutFallsBackToHeadWhenServerAnswers501) {
 }
 
 TEST(S3Scripted, ConditionalPutOnExistingObjectIsAlreadyExists) {
-  FakeS3Server server([](const FakeRequest&, int) { return FakeResponse::Error(412, "PreconditionFailed"); });
+  FakeS3Server server(
+      [](const FakeRequest&, int) { return FakeResponse::Error(412, "PreconditionFailed"); });
   PutOptions absent;
   absent.if_absent = true;
   auto r = PutString(*Open(FakeConfig(server)), "k", "v", absent);
@@ -216,7 +226,8 @@ TEST(S3Scripted, ObjectReplacedDuringGetIsNotMixed) {
 }
 
 TEST(S3Scripted, NotFoundIsQuietAndNotRetried) {
-  FakeS3Server server([](const FakeRequest&, int) { return FakeResponse::Error(404, "NoSuchKey"); });
+  FakeS3Server server(
+      [](const FakeRequest&, int) { return FakeResponse::Error(404, "NoSuchKey"); });
   StringSink sink;
   Status s = Open(FakeConfig(server))->Get("wal/000000010000000000000099", sink);
   EXPECT_TRUE(s.IsNotFound()) << s.ToString();
@@ -228,9 +239,11 @@ TEST(S3Scripted, ListingFollowsContinuationTokensAndStripsPrefix) {
     FakeResponse resp;
     bool second = r.target.find("continuation-token=tok%2F1") != std::string::npos;
     resp.body = std::string("<ListBucketResult><IsTruncated>") + (second ? "false" : "true") +
-                "</IsTruncated>" + (second ? "" : "<NextContinuationToken>tok/1</NextContinuationToken>") +
+                "</IsTruncated>" +
+                (second ? "" : "<NextContinuationToken>tok/1</NextContinuationToken>") +
                 "<Contents><Key>pre/wal/" + (second ? "b" : "a") +
-                "</Key><Size>5</Size><LastModified>2026-11-21T07:38:08.000Z</LastModified><ETag>\"x\"</ETag></Contents>"
+                "</Key><Size>5</Size><LastModified>2026-11-21T07:38:08.000Z</"
+                "LastModified><ETag>\"x\"</ETag></Contents>"
                 "</ListBucketResult>";
     return resp;
   });
@@ -246,8 +259,9 @@ TEST(S3Scripted, ListingFollowsContinuationTokensAndStripsPrefix) {
 }
 
 TEST(S3Scripted, MalformedAnswersAreClearErrorsNotCrashes) {
-  for (std::string body : {"", "not xml", "<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>",
-                           "<Other/>", "<ListBucketResult><Contents><Size>1</Size></Contents></ListBucketResult>"}) {
+  for (std::string body :
+       {"", "not xml", "<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>",
+        "<Other/>", "<ListBucketResult><Contents><Size>1</Size></Contents></ListBucketResult>"}) {
     FakeS3Server server([&](const FakeRequest&, int) {
       FakeResponse resp;
       resp.body = body;
@@ -267,7 +281,9 @@ TEST(S3Scripted, MultipartUploadVerifiesPartsAndCompletesAfterA200Error) {
   FakeS3Server server([&](const FakeRequest& r, int) {
     FakeResponse resp;
     if (r.method == "POST" && r.target.find("uploads") != std::string::npos) {
-      resp.body = "<InitiateMultipartUploadResult><UploadId>up-1</UploadId></InitiateMultipartUploadResult>";
+      resp.body =
+          "<InitiateMultipartUploadResult><UploadId>up-1</UploadId></"
+          "InitiateMultipartUploadResult>";
     } else if (r.method == "PUT") {
       int n = std::stoi(r.target.substr(r.target.find("partNumber=") + 11));
       part_md5s[n] = crypto::Md5(r.body);
@@ -281,7 +297,9 @@ TEST(S3Scripted, MultipartUploadVerifiesPartsAndCompletesAfterA200Error) {
       }
     } else if (r.method == "HEAD") {
       resp.body = object;  // HEAD sends only its Content-Length
-      resp.headers.emplace_back("ETag", "\"" + crypto::Hex(crypto::Md5(part_md5s[1] + part_md5s[2] + part_md5s[3])) + "-3\"");
+      resp.headers.emplace_back(
+          "ETag",
+          "\"" + crypto::Hex(crypto::Md5(part_md5s[1] + part_md5s[2] + part_md5s[3])) + "-3\"");
     } else {
       resp.status = 400;
     }
@@ -309,7 +327,9 @@ TEST(S3Scripted, FailedMultipartUploadIsAborted) {
   FakeS3Server server([](const FakeRequest& r, int) {
     FakeResponse resp;
     if (r.method == "POST") {
-      resp.body = "<InitiateMultipartUploadResult><UploadId>up-9</UploadId></InitiateMultipartUploadResult>";
+      resp.body =
+          "<InitiateMultipartUploadResult><UploadId>up-9</UploadId></"
+          "InitiateMultipartUploadResult>";
       return resp;
     }
     if (r.method == "PUT") return FakeResponse::Error(403, "AccessDenied");
@@ -330,7 +350,9 @@ TEST(S3Scripted, FailedMultipartUploadIsAborted) {
 TEST(S3Scripted, DeleteObjectsSendsContentMd5AndReportsPerKeyErrors) {
   FakeS3Server server([](const FakeRequest&, int) {
     FakeResponse resp;
-    resp.body = "<DeleteResult><Error><Key>pre/b</Key><Code>AccessDenied</Code><Message>no</Message></Error></DeleteResult>";
+    resp.body =
+        "<DeleteResult><Error><Key>pre/b</Key><Code>AccessDenied</Code><Message>no</Message></"
+        "Error></DeleteResult>";
     return resp;
   });
   Status s = Open(FakeConfig(server))->RemoveMany({"a", "b"});

@@ -1,5 +1,7 @@
 // Unit tests for what all backends share (key rules, the URL factory) and for
 // the file backend's own promises (temp files invisible, stale ones removed).
+#include "walferry/storage.h"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <utime.h>
@@ -8,13 +10,13 @@
 #include <fstream>
 
 #include "walferry/exit_codes.h"
-#include "walferry/storage.h"
 
 namespace walferry {
 namespace {
 
 TEST(ValidateKey, AcceptsOrdinaryAndUnusualKeys) {
-  for (std::string k : {"wal/000000010000000000000001", "a", "sp ace/x+y%z=w", "caf\xc3\xa9", "a.b/..c/d..", ".hidden"}) {
+  for (std::string k : {"wal/000000010000000000000001", "a", "sp ace/x+y%z=w", "caf\xc3\xa9",
+                        "a.b/..c/d..", ".hidden"}) {
     EXPECT_TRUE(ValidateKey(k).ok()) << k;
   }
 }
@@ -29,12 +31,13 @@ TEST(ValidateKey, RefusesWithAMessageNamingTheKey) {
 }
 
 TEST(OpenStorage, RefusesBadRepositoryUrlsWithAHint) {
-  for (std::string url : {"", "file://relative/path", "ftp://x", "s3://", "s3:///prefix", "s3://Upper/x",
-                          "s3://bucket/a//b", "/plain/path"}) {
+  for (std::string url : {"", "file://relative/path", "ftp://x", "s3://", "s3:///prefix",
+                          "s3://Upper/x", "s3://bucket/a//b", "/plain/path"}) {
     auto s = OpenStorage(StorageConfig{url, {}});
     ASSERT_FALSE(s.ok()) << url;
     EXPECT_EQ(s.status().code(), Status::Code::kInvalidArgument) << url;
-    EXPECT_NE(s.status().message().find("'" + url + "'"), std::string::npos) << s.status().message();
+    EXPECT_NE(s.status().message().find("'" + url + "'"), std::string::npos)
+        << s.status().message();
     EXPECT_FALSE(s.status().hint().empty());
   }
 }
@@ -87,8 +90,9 @@ TEST(OpenStorage, S3NeedsCredentialsAndSaneSettings) {
 class PosixStorageTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = std::filesystem::temp_directory_path() / ("walferry-posix-" + std::to_string(::getpid()) + "-" +
-                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    root_ = std::filesystem::temp_directory_path() /
+            ("walferry-posix-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(root_);
     storage_ = std::move(OpenStorage(StorageConfig{"file://" + root_.string() + "/", {}}).value());
   }
@@ -109,12 +113,15 @@ TEST_F(PosixStorageTest, LeftoverTempFilesAreInvisibleAndStaleOnesRemoved) {
   std::filesystem::create_directories(root_ / ".wf-tmp.d");
   std::ofstream(root_ / ".wf-tmp.d" / "crashed-writer") << "partial";
   std::ofstream(root_ / ".wf-tmp.d" / "fresh-writer") << "partial";
-  struct utimbuf old_times{1000, 1000};
+  struct utimbuf old_times {
+    1000, 1000
+  };
   ::utime((root_ / ".wf-tmp.d" / "crashed-writer").c_str(), &old_times);
   EXPECT_TRUE(ListAll(*storage_, "")->empty());
   ASSERT_TRUE(PutString(*storage_, "k", "v").ok());
   EXPECT_FALSE(std::filesystem::exists(root_ / ".wf-tmp.d" / "crashed-writer"));
-  EXPECT_TRUE(std::filesystem::exists(root_ / ".wf-tmp.d" / "fresh-writer")) << "a live writer's file stays";
+  EXPECT_TRUE(std::filesystem::exists(root_ / ".wf-tmp.d" / "fresh-writer"))
+      << "a live writer's file stays";
   auto all = ListAll(*storage_, "");
   ASSERT_EQ(all->size(), 1u);
   EXPECT_EQ((*all)[0].key, "k");
@@ -133,16 +140,19 @@ TEST(ExitCodes, OneTableInCodeOrderWithinPostgresLimits) {
   ASSERT_GT(n, 5);
   for (int i = 0; i < n; ++i) {
     if (table[i].code == ExitCode::kRecoveryMustStop) {
-      EXPECT_GT(static_cast<int>(table[i].code), 128) << "must read as 'stop recovery' to PostgreSQL";
+      EXPECT_GT(static_cast<int>(table[i].code), 128)
+          << "must read as 'stop recovery' to PostgreSQL";
       EXPECT_EQ(i, n - 1);
       continue;
     }
     EXPECT_EQ(static_cast<int>(table[i].code), i) << table[i].name;
-    EXPECT_LE(static_cast<int>(table[i].code), 125) << "archive_command failures must stay in 1..125";
+    EXPECT_LE(static_cast<int>(table[i].code), 125)
+        << "archive_command failures must stay in 1..125";
   }
   EXPECT_EQ(ExitCodeFor(Status::FailedPrecondition("x")), ExitCode::kWrongRepository);
   EXPECT_EQ(ExitCodeFor(Status::NotFound("x")), ExitCode::kNotFound);
-  EXPECT_EQ(static_cast<int>(ExitCodeFor(Status::NotFound("x"))), 1) << "restore_command's 'no such file'";
+  EXPECT_EQ(static_cast<int>(ExitCodeFor(Status::NotFound("x"))), 1)
+      << "restore_command's 'no such file'";
   EXPECT_EQ(ExitCodeFor(Status::Unavailable("x")), ExitCode::kUnreachable);
   EXPECT_EQ(ExitCodeFor(Status::Auth("x")), ExitCode::kAuth);
   EXPECT_EQ(ExitCodeFor(Status::Permission("x")), ExitCode::kPermission);

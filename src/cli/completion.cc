@@ -177,7 +177,8 @@ Handler BindCompletion(CLI::App& command) {
       ->required()
       ->check(CLI::IsMember({"bash"}));
   const CLI::App* root = command.get_parent();
-  return [root](const Context& ctx) {
+  // The handler holds `shell`: CLI11 writes the parsed value into it after this returns.
+  return [root, shell](const Context& ctx) {
     std::fputs(BashScript(*root).c_str(), ctx.out);
     return Status::Ok();
   };

@@ -35,7 +35,8 @@ const Finding* For(const std::vector<Finding>& findings, const std::string& sett
 }
 
 Severity SeverityOf(const PgSettings& pg, const CheckSide& self, const std::string& setting) {
-  const Finding* f = For(AnalyzeSettings(pg, self), setting);
+  const std::vector<Finding> findings = AnalyzeSettings(pg, self);  // outlives `f`
+  const Finding* f = For(findings, setting);
   return f == nullptr ? Severity::kOk : f->severity;
 }
 

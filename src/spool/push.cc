@@ -77,16 +77,34 @@ bool Exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+// Numbers of the spool's JSON records, read by exact type. nlohmann's value()
+// and get<>() turn a float into an integer by a cast that is undefined beyond
+// the integer's range (found by tests/fuzz: fuzz_spool), so a record damaged on
+// disk must never reach them: another type, or out of range, reads as 0.
+uint64_t U64(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
+}
+int64_t I64(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number_integer()) return 0;
+  if (it->is_number_unsigned()) {
+    uint64_t u = it->get<uint64_t>();
+    return u > static_cast<uint64_t>(INT64_MAX) ? 0 : static_cast<int64_t>(u);
+  }
+  return it->get<int64_t>();
+}
+
 json SourceJson(const archive::SourceStat& s) {
   return {{"dev", s.dev}, {"ino", s.ino}, {"size", s.size}, {"mtime_ns", s.mtime_ns}};
 }
 archive::SourceStat SourceFrom(const json& j) {
   archive::SourceStat s;
   if (!j.is_object()) return s;
-  s.dev = j.value("dev", uint64_t{0});
-  s.ino = j.value("ino", uint64_t{0});
-  s.size = j.value("size", uint64_t{0});
-  s.mtime_ns = j.value("mtime_ns", int64_t{0});
+  s.dev = U64(j, "dev");
+  s.ino = U64(j, "ino");
+  s.size = U64(j, "size");
+  s.mtime_ns = I64(j, "mtime_ns");
   return s;
 }
 
@@ -136,9 +154,14 @@ std::optional<ErrRecord> DecodeErr(const json& j) try {
   e.name = j.value("name", "");
   e.message = j.value("message", "");
   e.hint = j.value("hint", "");
-  e.code = static_cast<Status::Code>(j.value("code", static_cast<int>(Status::Code::kInternal)));
-  e.exit_code = j.value("exit_code", 0);
-  e.time_ms = j.value("time_ms", int64_t{0});
+  // Only the codes that exist (records store their numbers; see status.h).
+  const int64_t code = I64(j, "code");
+  e.code = j.contains("code") && code > 0 &&
+                   code <= static_cast<int64_t>(Status::Code::kUnsupportedFormat)
+               ? static_cast<Status::Code>(code)
+               : Status::Code::kInternal;
+  e.exit_code = static_cast<int>(std::clamp<int64_t>(I64(j, "exit_code"), 0, 255));
+  e.time_ms = I64(j, "time_ms");
   return e;
 } catch (const json::exception&) {
   return std::nullopt;
@@ -164,9 +187,9 @@ std::optional<OkRecord> OkFromJson(const json& j) try {
   r.key = j.value("key", "");
   r.sha256 = j.value("sha256", "");
   r.repo = j.value("repo", "");
-  r.size = j.value("size", uint64_t{0});
-  r.stored_size = j.value("stored_size", uint64_t{0});
-  r.time_ms = j.value("time_ms", int64_t{0});
+  r.size = U64(j, "size");
+  r.stored_size = U64(j, "stored_size");
+  r.time_ms = I64(j, "time_ms");
   r.staged = j.value("staged", false);
   if (j.contains("source")) r.source = SourceFrom(j["source"]);
   r.data_dir = j.value("data_dir", "");
@@ -193,12 +216,12 @@ WorkerState LoadState(const std::string& path) try {
   if (j.contains("last_error")) s.last_error = DecodeErr(j["last_error"]);
   if (j.contains("recent") && j["recent"].is_array()) {
     for (const json& e : j["recent"]) {
-      if (e.is_array() && e.size() == 2)
+      if (e.is_array() && e.size() == 2 && e[0].is_number_integer() && e[1].is_number_unsigned())
         s.recent.emplace_back(e[0].get<int64_t>(), e[1].get<uint64_t>());
     }
   }
-  s.uploaded_segments = j.value("uploaded_segments", int64_t{0});
-  s.uploaded_bytes = j.value("uploaded_bytes", int64_t{0});
+  s.uploaded_segments = I64(j, "uploaded_segments");
+  s.uploaded_bytes = I64(j, "uploaded_bytes");
   return s;
 } catch (const nlohmann::json::exception&) {
   return WorkerState{};  // damaged: start counting again
@@ -291,13 +314,13 @@ Result<archive::BuiltObject> LoadStaged(const std::string& path, const std::stri
     b.source = SourceFrom(j.value("source", json::object()));
     if (j.contains("local")) {
       archive::ClusterIdentity c;
-      c.system_identifier = j["local"].value("system_identifier", uint64_t{0});
+      c.system_identifier = U64(j["local"], "system_identifier");
       b.local = c;
     }
     recorded = j.contains("object_sha256");  // staged copies of older versions lack the checksums
-    object_size = j.value("object_size", uint64_t{0});
+    object_size = U64(j, "object_size");
     object_sha = j.value("object_sha256", "");
-    size = j.value("size", uint64_t{0});
+    size = U64(j, "size");
     sha = j.value("sha256", "");
   } catch (const json::exception&) {
     return bad("malformed meta line");

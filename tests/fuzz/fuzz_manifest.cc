@@ -74,7 +74,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto m = DecodeManifest(fuzz::AsText(data, size), "backup/fuzz/manifest.json");
   if (!m.ok()) {
     auto c = m.status().code();
-    FUZZ_CHECK(c == Status::Code::kCorruption || c == Status::Code::kFailedPrecondition,
+    FUZZ_CHECK(c == Status::Code::kCorruption || c == Status::Code::kUnsupportedFormat,
                "decode failed with an unexpected code: %s", m.status().ToString().c_str());
     return 0;
   }

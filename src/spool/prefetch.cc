@@ -69,26 +69,23 @@ std::optional<Sum> ReadSum(const SpoolDir& spool, const std::string& segment) {
   return sum;
 }
 
+// Every byte of the local file at `path`, in order, into `out` (FileSource's reads).
+Status StreamFile(const std::string& path, ByteSink& out) {
+  auto in = FileSource::Open(path);
+  if (!in.ok()) return in.status();
+  std::vector<char> buf(1 << 20);
+  for (;;) {
+    auto n = (*in)->Read(buf.data(), buf.size());
+    if (!n.ok()) return n.status();
+    if (*n == 0) return Status::Ok();
+    WF_RETURN_IF_ERROR(out.Write(buf.data(), *n));
+  }
+}
+
 // Size and SHA-256 of the file at `path`, read whole.
 Result<Sum> HashFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno(errno, "open '" + path + "'");
   HashSink hash(nullptr);
-  std::vector<char> buf(1 << 20);
-  Status s;
-  for (;;) {
-    ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      s = Status::FromErrno(errno, "read '" + path + "'");
-      break;
-    }
-    if (n == 0) break;
-    s = hash.Write(buf.data(), static_cast<size_t>(n));
-    if (!s.ok()) break;
-  }
-  ::close(fd);
-  WF_RETURN_IF_ERROR(s);
+  WF_RETURN_IF_ERROR(StreamFile(path, hash));
   return Sum{hash.Sha256Hex(), hash.size()};
 }
 
@@ -123,29 +120,10 @@ int ClearSegments(const SpoolDir& spool) {
 // only when the bytes copied have the size and SHA-256 of `sum` (else kCorruption, and
 // nothing at `dest`).
 Status CopyAtomically(const std::string& src, const std::string& dest, const Sum& sum) {
-  int fd = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno(errno, "open '" + src + "'");
   auto sink = AtomicFileSink::Create(dest);
-  if (!sink.ok()) {
-    ::close(fd);
-    return sink.status();
-  }
+  if (!sink.ok()) return sink.status();
   HashSink hash(sink->get());
-  std::vector<char> buf(1 << 20);
-  Status s;
-  for (;;) {
-    ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      s = Status::FromErrno(errno, "read '" + src + "'");
-      break;
-    }
-    if (n == 0) break;
-    s = hash.Write(buf.data(), static_cast<size_t>(n));
-    if (!s.ok()) break;
-  }
-  ::close(fd);
-  WF_RETURN_IF_ERROR(s);
+  WF_RETURN_IF_ERROR(StreamFile(src, hash));
   if (hash.size() != sum.size || hash.Sha256Hex() != sum.sha256_hex) {
     return Status::Corruption("prefetched '" + src + "' is not what was downloaded and verified (" +
                               std::to_string(hash.size()) + " bytes, expected " +

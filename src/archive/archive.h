@@ -53,7 +53,7 @@ struct BuiltObject {
   std::string name;  // WAL file name
   std::string key;   // object key
   ObjectHeader header;
-  std::optional<WalPageIdentity> page;
+  std::optional<pg::WalPageIdentity> page;
   std::optional<ClusterIdentity> local;  // pg_control of data_dir
   SourceStat source;
   std::string buffer;  // [room][header line][compressed bytes]

@@ -16,6 +16,7 @@
 #include "archive/archive.h"
 #include "archive/repository.h"
 #include "common/fs.h"
+#include "pg/wal_page.h"
 #include "walferry/wal_name.h"
 
 namespace walferry::archive {
@@ -31,7 +32,7 @@ std::string BaseName(const std::string& path) {
 std::string Sysid(uint64_t v) { return std::to_string(v); }
 
 Status CheckSameCluster(const ClusterIdentity& repo, const std::optional<ClusterIdentity>& local,
-                        const std::optional<WalPageIdentity>& page, const std::string& name,
+                        const std::optional<pg::WalPageIdentity>& page, const std::string& name,
                         const std::string& where) {
   auto refuse = [&](uint64_t theirs, const std::string& source) {
     return Status::FailedPrecondition("'" + name +
@@ -185,7 +186,7 @@ Result<BuiltObject> BuildObject(const PushConfig& config,
   if (!first.ok()) return first.status();
 
   if (wal->HasWalHeader()) {
-    auto p = ReadWalPageHeader(std::string_view(chunk.data(), *first), name);
+    auto p = pg::ReadWalPageHeader(std::string_view(chunk.data(), *first), name);
     if (!p.ok()) return p.status();
     built.page = *p;
   }

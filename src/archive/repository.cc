@@ -1,33 +1,13 @@
 #include "archive/repository.h"
 
-#include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
+
+#include "pg/control_file.h"
 
 namespace walferry::archive {
 namespace {
 
 using nlohmann::json;
-
-// PostgreSQL's XLOG_PAGE_MAGIC by major version (access/xlog_internal.h).
-struct MagicVersion {
-  uint16_t magic;
-  const char* version;
-};
-constexpr MagicVersion kMagics[] = {
-    {0xD098, "11"}, {0xD101, "12"}, {0xD106, "13"}, {0xD10D, "14"},
-    {0xD110, "15"}, {0xD113, "16"}, {0xD116, "17"},
-};
-
-constexpr uint16_t kLongHeaderFlag = 0x0002;  // XLP_LONG_HEADER
-constexpr size_t kLongHeaderSize = 40;        // XLogLongPageHeaderData
-
-template <typename T>
-T Load(const char* p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);  // little-endian on every platform PostgreSQL's WAL is read here
-  return v;
-}
 
 std::string Hex64(uint64_t v) {
   char buf[32];
@@ -77,7 +57,7 @@ Result<std::optional<ClusterIdentity>> LoadIdentity(Storage& storage) {
     }
     uint64_t size = v.get<uint64_t>();
     // 0: recorded by versions that did not know the size (no check then).
-    if (size != 0 && !ValidWalSegmentSize(size)) {
+    if (size != 0 && !pg::ValidWalSegmentSize(size)) {
       return bad("has wal_segment_size " + std::to_string(size) +
                  ", not a power of two from 1 MiB to 1 GiB");
     }
@@ -204,36 +184,12 @@ Result<ObjectHeader> ReadHeader(Storage& storage, const std::string& key) {
   return DecodeHeader(std::string_view(*head).substr(0, nl), key);
 }
 
-Result<WalPageIdentity> ReadWalPageHeader(std::string_view first, const std::string& name) {
-  auto bad = [&](const std::string& why) {
-    return Status::Corruption("'" + name + "' does not start with a WAL page header: " + why)
-        .WithHint("is this a WAL segment written by PostgreSQL?");
-  };
-  if (first.size() < kLongHeaderSize) return bad("shorter than a page header");
-  WalPageIdentity id;
-  id.magic = Load<uint16_t>(first.data());
-  uint16_t info = Load<uint16_t>(first.data() + 2);
-  if ((info & kLongHeaderFlag) == 0) return bad("no long header on the first page");
-  id.system_identifier = Load<uint64_t>(first.data() + 24);
-  id.segment_size = Load<uint32_t>(first.data() + 32);
-  uint32_t block_size = Load<uint32_t>(first.data() + 36);
-  if (!ValidWalSegmentSize(id.segment_size)) return bad("implausible segment size");
-  if (block_size < 1024 || (block_size & (block_size - 1)) != 0)
-    return bad("implausible block size");
-  for (const auto& m : kMagics) {
-    if (m.magic == id.magic) id.pg_version = m.version;
-  }
-  return id;
-}
-
 std::optional<ClusterIdentity> ReadDataDirIdentity(const std::string& data_dir) {
-  std::ifstream control(data_dir + "/global/pg_control", std::ios::binary);
-  char buf[8];
-  if (!control.read(buf, sizeof buf)) return std::nullopt;
+  auto facts = pg::ReadDataDirFacts(data_dir);
+  if (!facts) return std::nullopt;
   ClusterIdentity id;
-  id.system_identifier = Load<uint64_t>(buf);  // ControlFileData starts with it
-  std::ifstream version(data_dir + "/PG_VERSION");
-  std::getline(version, id.pg_version);
+  id.system_identifier = facts->system_identifier;
+  id.pg_version = facts->pg_version;
   return id;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "pg/wal_page.h"
 #include "walferry/pipeline.h"
 #include "walferry/status.h"
 #include "walferry/storage.h"
@@ -16,12 +17,6 @@ namespace walferry::archive {
 
 constexpr int kRepositoryFormat = 1;
 constexpr char kIdentityKey[] = "walferry.repo";
-
-// PostgreSQL's rule for a WAL segment size (initdb --wal-segsize): a power of
-// two from 1 MiB to 1 GiB.
-constexpr bool ValidWalSegmentSize(uint64_t bytes) {
-  return bytes >= (1ull << 20) && bytes <= (1ull << 30) && (bytes & (bytes - 1)) == 0;
-}
 
 // The cluster a repository belongs to.
 struct ClusterIdentity {
@@ -63,17 +58,6 @@ Result<ObjectHeader> DecodeHeader(std::string_view line, const std::string& key)
 constexpr size_t kMaxHeaderSize = 4096;
 // The header of a stored object, read with one small ranged Get.
 Result<ObjectHeader> ReadHeader(Storage& storage, const std::string& key);
-
-// What the first page of a WAL segment says about its cluster.
-struct WalPageIdentity {
-  uint64_t system_identifier = 0;
-  uint32_t segment_size = 0;
-  uint16_t magic = 0;
-  std::string pg_version;  // from the magic number; "" if unknown
-};
-// Reads the long page header at the start of a segment (or .partial file).
-// kCorruption when it is not one; `name` names the file in errors.
-Result<WalPageIdentity> ReadWalPageHeader(std::string_view first_bytes, const std::string& name);
 
 // The identity of the cluster whose data directory is `data_dir` (from
 // global/pg_control and PG_VERSION); nullopt when it is not a data directory.

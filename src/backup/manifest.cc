@@ -13,6 +13,7 @@
 #include "archive/repository.h"
 #include "common/crypto.h"
 #include "common/parallel.h"
+#include "pg/wal_page.h"
 
 namespace walferry::backup {
 namespace {
@@ -393,7 +394,7 @@ Result<BackupManifest> DecodeManifestText(std::string_view text, const std::stri
     if (v->size() != 24 || !IsUpperHex(*v)) f.Fail(key, "is not a 24-hex WAL segment name");
   }
   m.wal_segment_size = f.U32("wal_segment_size");
-  if (f.problem().empty() && !archive::ValidWalSegmentSize(m.wal_segment_size)) {
+  if (f.problem().empty() && !pg::ValidWalSegmentSize(m.wal_segment_size)) {
     f.Fail("wal_segment_size", "is not a power of two from 1 MiB to 1 GiB");
   }
   m.from_standby = f.Bool("from_standby");

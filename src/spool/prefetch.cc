@@ -23,6 +23,7 @@
 #include "archive/repository.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "pg/wal_page.h"
 #include "walferry/pipeline.h"
 #include "walferry/wal_name.h"
 
@@ -350,8 +351,7 @@ Result<uint32_t> SegmentSizeOfFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::FromErrno(errno, "open '" + path + "'");
   in.read(buf, sizeof buf);
-  auto page =
-      archive::ReadWalPageHeader(std::string_view(buf, static_cast<size_t>(in.gcount())), path);
+  auto page = pg::ReadWalPageHeader(std::string_view(buf, static_cast<size_t>(in.gcount())), path);
   if (!page.ok()) return page.status();
   if (!ValidSegmentSize(page->segment_size)) {
     return Status::Corruption("'" + path + "' names WAL segment size " +

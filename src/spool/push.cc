@@ -25,6 +25,7 @@
 #include "common/crypto.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "pg/wal_page.h"
 #include "walferry/exit_codes.h"
 
 namespace walferry::spool {
@@ -344,7 +345,7 @@ Result<archive::BuiltObject> LoadStaged(const std::string& path, const std::stri
     return bad("it decodes to other content than was staged");
   }
   if (wal->HasWalHeader()) {
-    auto page = archive::ReadWalPageHeader(first.bytes, path);
+    auto page = pg::ReadWalPageHeader(first.bytes, path);
     if (!page.ok()) return bad(page.status().message());
     b.page = *page;
   }

@@ -1,5 +1,5 @@
 // fuzz_wal — what walferry reads from WAL files and the data directory:
-// archive::ReadWalPageHeader (the first page of a segment, from pg_wal or a
+// pg::ReadWalPageHeader (the first page of a segment, from pg_wal or a
 // repository), ParseWalFileName and WalObjectKey (names from a listing),
 // backup::ParseHistory (a timeline history file from the repository) and
 // archive::ReadDataDirIdentity (global/pg_control and PG_VERSION, written
@@ -16,6 +16,7 @@
 #include "archive/repository.h"
 #include "backup/wal_chain.h"
 #include "fuzz_util.h"
+#include "pg/wal_page.h"
 #include "walferry/wal_name.h"
 
 using namespace walferry;
@@ -23,7 +24,7 @@ using namespace walferry;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input = fuzz::AsText(data, size);
 
-  auto page = archive::ReadWalPageHeader(input, "pg_wal/fuzz");
+  auto page = pg::ReadWalPageHeader(input, "pg_wal/fuzz");
   if (page.ok()) {
     FUZZ_CHECK(size >= 40, "a %zu-byte page header accepted", size);
     uint16_t info;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "archive/repository.h"
+#include "pg/wal_page.h"
 #include "support/temp_dir.h"
 #include "walferry/exit_codes.h"
 #include "walferry/storage.h"
@@ -138,13 +139,13 @@ TEST(IdentityFile, FieldsOfTheWrongTypeOrRangeAreErrorsNeverExceptions) {
 }
 
 TEST(IdentityFile, OneSegmentSizeRule) {
-  EXPECT_TRUE(ValidWalSegmentSize(1u << 20));
-  EXPECT_TRUE(ValidWalSegmentSize(16u << 20));
-  EXPECT_TRUE(ValidWalSegmentSize(1u << 30));
-  EXPECT_FALSE(ValidWalSegmentSize(0));
-  EXPECT_FALSE(ValidWalSegmentSize(1u << 19));
-  EXPECT_FALSE(ValidWalSegmentSize(1ull << 31));
-  EXPECT_FALSE(ValidWalSegmentSize(3u << 20));
+  EXPECT_TRUE(pg::ValidWalSegmentSize(1u << 20));
+  EXPECT_TRUE(pg::ValidWalSegmentSize(16u << 20));
+  EXPECT_TRUE(pg::ValidWalSegmentSize(1u << 30));
+  EXPECT_FALSE(pg::ValidWalSegmentSize(0));
+  EXPECT_FALSE(pg::ValidWalSegmentSize(1u << 19));
+  EXPECT_FALSE(pg::ValidWalSegmentSize(1ull << 31));
+  EXPECT_FALSE(pg::ValidWalSegmentSize(3u << 20));
 }
 
 }  // namespace

@@ -8,18 +8,20 @@
 #   run CMD...             a long step (cmake, ctest) in its own process group, waited on so
 #                          that INT/TERM are handled at once; the group is stopped on exit
 #   build [TARGET...]      configure build/ (RelWithDebInfo) and build the TARGETs (all by default)
-#   s3_up PORT TLSPORT     make $TMP, start the server (PORT..PORT+9) and its TLS front there;
-#                          sets S3_DIR and S3_CA_FILE
+#   s3_up PORT TLSPORT     make $TMP (unless set), start the server (PORT..PORT+9, up to three
+#                          attempts) and its TLS front there; sets S3_DIR, S3_CA_FILE, S3_ENDPOINT
 #   s3_show_logs DEST      copy the server's logs to DEST and print their last lines
 # On exit (normal, error, INT or TERM) the traps stop whatever the script started, by pid:
-# the running step's process group, the TLS front and the server (scripts/s3-server/stop.sh),
-# then remove $TMP, call the caller's function on_exit RC if it defines one, and exit RC.
+# the running step's process group, then the caller's function on_stop RC if it defines one
+# (clusters, workers: whatever must end while the server still answers), the TLS front and
+# the server (scripts/s3-server/stop.sh), then call the caller's function on_exit RC if it
+# defines one, remove $TMP (kept when KEEP_TMP=1) and exit RC.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 S3_SCRIPTS=$ROOT/scripts/s3-server
 # shellcheck source=scripts/s3-server/lib.sh
 . "$S3_SCRIPTS/lib.sh"
 cd "$ROOT" || exit 1
-TMP="" S3_DIR="" S3_CA_FILE="" CHILD=""
+TMP="" S3_DIR="" S3_CA_FILE="" S3_ENDPOINT="" CHILD=""
 
 run() {
   # setsid(1) execs in place (the child is not a group leader): $! names the new group.
@@ -39,13 +41,24 @@ build() {
     run cmake --build "$ROOT/build" --parallel "${CMAKE_BUILD_PARALLEL_LEVEL:-2}" "${targets[@]}"
 }
 
-# shellcheck disable=SC2034 # S3_CA_FILE is for the caller
+# shellcheck disable=SC2034 # S3_CA_FILE and S3_ENDPOINT are for the caller
 s3_up() {
-  local port=$1 tls_port=$2
-  TMP=$(mktemp -d "${TMPDIR:-/tmp}/walferry-s3.XXXXXX")
+  local port=$1 tls_port=$2 attempt
+  [ -n "$TMP" ] || TMP=$(mktemp -d "${TMPDIR:-/tmp}/walferry-s3.XXXXXX")
   S3_DIR=$TMP/s3
-  "$S3_SCRIPTS/start.sh" "$S3_DIR" "$port" >/dev/null &&
-    "$S3_SCRIPTS/tls.sh" "$S3_DIR" "$tls_port" "$port" >/dev/null &&
+  # Up to three attempts: radosgw sometimes cannot bind PORT although start.sh found it
+  # free (PORT may be in Linux's ephemeral range, and an outgoing connection made while the
+  # server starts can take it). start.sh is idempotent; stop.sh ends what a failed try left.
+  for attempt in 1 2 3; do
+    "$S3_SCRIPTS/start.sh" "$S3_DIR" "$port" >/dev/null 2>"$TMP/s3-start.err" && break
+    "$S3_SCRIPTS/stop.sh" "$S3_DIR"
+    if [ "$attempt" -eq 3 ]; then
+      cat "$TMP/s3-start.err" >&2
+      return 1
+    fi
+    rm -f "$S3_DIR/log/rgw.out"
+  done
+  S3_ENDPOINT=$("$S3_SCRIPTS/tls.sh" "$S3_DIR" "$tls_port" "$port") &&
     S3_CA_FILE=$S3_DIR/tls/cert.pem
 }
 
@@ -72,9 +85,10 @@ _cleanup() {
     kill -KILL -- "-$CHILD" 2>/dev/null
     wait "$CHILD" 2>/dev/null
   fi
+  if declare -F on_stop >/dev/null; then on_stop "$rc"; fi
   [ -n "$S3_DIR" ] && "$S3_SCRIPTS/stop.sh" "$S3_DIR"
   if declare -F on_exit >/dev/null; then on_exit "$rc"; fi
-  [ -n "$TMP" ] && rm -rf "$TMP"
+  [ -n "$TMP" ] && [ "${KEEP_TMP:-0}" != 1 ] && rm -rf "$TMP"
   exit "$rc"
 }
 trap _cleanup EXIT

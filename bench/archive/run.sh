@@ -61,8 +61,9 @@
 # Exit 0 only if every call succeeded and every restored segment equals the corpus; missing
 # the targets (1.5x pgBackRest's segments/s, peak RSS < 64 MiB) is reported, not an error.
 # shellcheck disable=SC2015  # "A && B || die": die is meant to run when A or B fails
-set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BENCH_NAME=run.sh
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/../lib.sh"
 HERE=$ROOT/bench/archive
 BUILD=${WALFERRY_BENCH_BUILD_DIR:-$ROOT/build-bench-archive}
 OUT=${WALFERRY_BENCH_OUT:-$BUILD/archive-results}
@@ -73,224 +74,61 @@ TOOLS=${WALFERRY_BENCH_TOOLS:-walferry pgbackrest}
 PG_PORT=${WALFERRY_BENCH_PG_PORT:-55432}
 S3_PORT=${WALFERRY_BENCH_S3_PORT:-18000}
 TLS_PORT=${WALFERRY_BENCH_TLS_PORT:-18443}
-PGBIN=${WALFERRY_BENCH_PGBIN:-/usr/lib/postgresql/15/bin}
-LEVEL=3
-BUCKET=walferry-test ACCESS=walferry SECRET=walferry-secret
-S3_SCRIPTS=$ROOT/scripts/s3-server
-STARTED=$SECONDS
-say() { echo "run.sh [$((SECONDS - STARTED)) s]: $*" >&2; }
-die() { say "$*"; exit 1; }
-
-[[ $SEGMENTS =~ ^[0-9]+$ ]] && [ "$SEGMENTS" -ge 8 ] && [ "$SEGMENTS" -le 900 ] ||
-  die "WALFERRY_BENCH_SEGMENTS must be a number in 8..900, not '$SEGMENTS'"
-[[ $ROUNDS =~ ^[1-9]$ ]] || die "WALFERRY_BENCH_ROUNDS must be a number in 1..9, not '$ROUNDS'"
-[[ $SCALE =~ ^[1-9][0-9]{0,3}$ ]] || die "WALFERRY_BENCH_PGBENCH_SCALE must be a number in 1..9999, not '$SCALE'"
-for v in PG_PORT S3_PORT TLS_PORT; do
-  [[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -ge 1024 ] && [ "${!v}" -le 65525 ] || die "$v must be a port number, not '${!v}'"
-done
+bench_number SEGMENTS 8 900
+bench_number ROUNDS 1 9
+bench_number SCALE 1 9999
+bench_port PG_PORT S3_PORT TLS_PORT
 for t in $TOOLS; do
   case $t in walferry | pgbackrest) ;; *) die "WALFERRY_BENCH_TOOLS: unknown tool '$t' (walferry, pgbackrest)" ;; esac
 done
 has_tool() { [[ " $TOOLS " == *" $1 "* ]]; }
-for c in curl zstd sha256sum sha1sum cmp; do command -v "$c" >/dev/null || die "$c is not installed"; done
-[ -x /usr/bin/time ] || die "/usr/bin/time is missing (Debian package 'time')"
-[ -x "$PGBIN/postgres" ] && [ -x "$PGBIN/pgbench" ] || die "no PostgreSQL 15 in $PGBIN (Debian package postgresql-15)"
-if has_tool pgbackrest; then command -v pgbackrest >/dev/null || die "pgbackrest is not installed (Debian package pgbackrest)"; fi
-[ -x "$S3_SCRIPTS/start.sh" ] || die "no $S3_SCRIPTS/start.sh"
-
-# As root, PostgreSQL and both tools run as the postgres user, as the archiver would.
-AS=()
-if [ "$(id -u)" -eq 0 ]; then
-  id postgres >/dev/null 2>&1 || die "running as root needs a 'postgres' user (Debian's postgresql-15 makes it)"
-  AS=(runuser -u postgres --)
-fi
-
-TMP="" S3_DIR="" PGDATA=""
-pg() { "${AS[@]}" env -i PATH=/usr/bin:/bin LANG=C.UTF-8 PGHOST="$TMP/pg/sock" PGPORT="$PG_PORT" PGUSER=postgres "$@"; }
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  set +e
-  if [ -n "$PGDATA" ] && [ -f "$PGDATA/postmaster.pid" ]; then
-    pg "$PGBIN/pg_ctl" -D "$PGDATA" -m immediate -w -t 30 stop >/dev/null 2>&1
-  fi
-  if [ -n "$S3_DIR" ]; then
-    [ "$rc" -eq 0 ] || { say "S3 server log, last lines:"; tail -n 5 "$S3_DIR/log/client.rgw.a.log" >&2 2>/dev/null; }
-    "$S3_SCRIPTS/stop.sh" "$S3_DIR"
-  fi
-  if [ -n "$TMP" ]; then
-    if [ "${WALFERRY_BENCH_KEEP:-0}" = 1 ]; then say "kept $TMP"; else rm -rf "$TMP"; fi
-  fi
-  if [ "$rc" -eq 0 ]; then say "done in $((SECONDS - STARTED)) s"; else say "FAILED (exit $rc)"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/walferry-archive-bench.XXXXXX")
-chmod 755 "$TMP"
-mkdir -p "$TMP"/{pg/sock,corpus,push/global,push/pg_wal,tools,home,work,pgbr/lock,pgbr/log,pgbr/conf.d,ref}
+bench_need curl zstd sha256sum sha1sum cmp
+if has_tool pgbackrest; then bench_need pgbackrest; fi
+bench_tmp
+mkdir -p "$TMP"/{push/global,push/pg_wal,ref}
 rm -rf "$OUT" && mkdir -p "$OUT"
 
 # ---- 1. build ----------------------------------------------------------------------------
 if has_tool walferry; then
-  if [ -n "${WALFERRY_BENCH_WALFERRY:-}" ]; then
-    WF_SRC=$WALFERRY_BENCH_WALFERRY
-  else
-    say "building walferry in $BUILD"
-    if ! { cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWALFERRY_BUILD_TESTS=OFF \
-             -DWALFERRY_BUILD_BENCH=OFF -DWALFERRY_SANITIZE= &&
-           cmake --build "$BUILD" --parallel "${CMAKE_BUILD_PARALLEL_LEVEL:-2}" --target walferry
-         } >"$TMP/cmake.log" 2>&1; then
-      tail -n 30 "$TMP/cmake.log" >&2
-      die "build failed"
-    fi
-    WF_SRC=$BUILD/walferry
-  fi
-  [ -x "$WF_SRC" ] || die "no walferry binary at $WF_SRC"
-  "$WF_SRC" archive-push --help >/dev/null 2>&1 || die "$WF_SRC has no archive-push command"
-  # a copy the postgres user can run whatever the permissions of the build tree
-  cp "$WF_SRC" "$TMP/tools/walferry"
+  bench_walferry "$BUILD"
+  "$WF" archive-push --help >/dev/null 2>&1 || die "$WF_SRC has no archive-push command"
 fi
 cp "$HERE/calls.sh" "$TMP/tools/calls.sh"
 CALLS=$TMP/tools/calls.sh
-W=$TMP/work  # calls.sh's output (written as the postgres user)
-WF=$TMP/tools/walferry
+W=$TMP/work # calls.sh's output (written as the postgres user)
 
 # ---- 2. the S3 server ----------------------------------------------------------------------
-S3_DIR=$TMP/s3
-say "starting the test S3 server: http 127.0.0.1:$S3_PORT (..$((S3_PORT + 9))), TLS 127.0.0.1:$TLS_PORT"
-# Up to 3 attempts: radosgw sometimes cannot bind PORT ("failed to bind address ...: Address
-# already in use", then a crash on its way out) although start.sh found it free: PORT is in
-# Linux's ephemeral range (32768-60999), and an outgoing connection made while the server
-# starts (the daemons' own connections included) can take it. start.sh is idempotent.
-for attempt in 1 2 3; do
-  "$S3_SCRIPTS/start.sh" "$S3_DIR" "$S3_PORT" >/dev/null 2>"$TMP/s3-start.err" && break
-  say "the S3 server did not start (attempt $attempt: $(grep -h -m1 -E 'failed to bind|Caught signal' "$S3_DIR/log/rgw.out" 2>/dev/null || head -n1 "$TMP/s3-start.err"))"
-  "$S3_SCRIPTS/stop.sh" "$S3_DIR"
-  [ "$attempt" -lt 3 ] || { cat "$TMP/s3-start.err" >&2; die "the S3 server did not start"; }
-  rm -f "$S3_DIR/log/rgw.out"
-done
-ENDPOINT=$("$S3_SCRIPTS/tls.sh" "$S3_DIR" "$TLS_PORT" "$S3_PORT") || die "the TLS front did not start"
-CA=$S3_DIR/tls/cert.pem
-RGWLOG=$S3_DIR/log/client.rgw.a.log
-PREFIX="archive-bench/$(date -u +%Y%m%dT%H%M%SZ)-$$"
-say "server $ENDPOINT, bucket $BUCKET, keys under $PREFIX/"
-
+bench_s3 "$S3_PORT" "$TLS_PORT"
 # walferry's configuration, one file per round (its own repository: r1/walferry, ...)
-for ((r = 1; r <= ROUNDS; r++)); do
-  cat >"$TMP/tools/walferry-r$r.conf" <<EOF
-repo = s3://$BUCKET/$PREFIX/r$r/walferry
-s3-endpoint = $ENDPOINT
-s3-region = us-east-1
-s3-uri-style = path
-s3-ca-file = $CA
-s3-access-key-id = $ACCESS
-s3-secret-access-key = $SECRET
-compression = zstd
-compression-level = $LEVEL
-log-level = warn
-EOF
-done
-# pgBackRest's: it connects to repo1-s3-host and verifies that name against the
-# certificate's DNS names only; "localhost" is in the certificate and must be 127.0.0.1 here.
-# It signs repo1-s3-endpoint as the Host: an IP, so that radosgw reads the bucket from the
-# path (it takes a non-IP Host such as "localhost" for a virtual-hosted bucket name).
-PGBR_TLS="repo1-s3-host=localhost"
-if [ "$(getent ahosts localhost | awk 'NR == 1 { print $1 }')" != 127.0.0.1 ]; then
-  say "warning: localhost does not resolve to 127.0.0.1 first; pgBackRest connects to 127.0.0.1 WITHOUT verifying the certificate"
-  PGBR_TLS=$'repo1-s3-host=127.0.0.1\nrepo1-s3-verify-tls=n'
-fi
-cat >"$TMP/tools/pgbackrest.conf" <<EOF
-[global]
-repo1-type=s3
-repo1-path=/$PREFIX/r1/pgbackrest
-repo1-s3-bucket=$BUCKET
-repo1-s3-endpoint=127.0.0.1
-$PGBR_TLS
-repo1-s3-port=$TLS_PORT
-repo1-s3-region=us-east-1
-repo1-s3-uri-style=path
-repo1-s3-key=$ACCESS
-repo1-s3-key-secret=$SECRET
-repo1-s3-ca-file=$CA
-compress-type=zst
-compress-level=$LEVEL
-archive-async=n
-process-max=1
-lock-path=$TMP/pgbr/lock
-log-path=$TMP/pgbr/log
-spool-path=$TMP/pgbr
-log-level-console=warn
-log-level-stderr=warn
-log-level-file=off
-
-[bench]
-pg1-path=$TMP/pg/data
-pg1-socket-path=$TMP/pg/sock
-pg1-port=$PG_PORT
-EOF
-cp "$TMP/tools/walferry-r1.conf" "$OUT/walferry.conf"
-cp "$TMP/tools/pgbackrest.conf" "$OUT/"
-sed -i 's/^\(s3-secret-access-key = \).*/\1(secret)/' "$OUT/walferry.conf"
-sed -i 's/^\(repo1-s3-key-secret=\).*/\1(secret)/' "$OUT/pgbackrest.conf"
+for ((r = 1; r <= ROUNDS; r++)); do walferry_conf "$TMP/tools/walferry-r$r.conf" "r$r/walferry"; done
+PGDATA=$TMP/pg/data
+pgbackrest_conf "$TMP/tools/pgbackrest.conf" "/$PREFIX/r1/pgbackrest" "$PGDATA" \
+  archive-async=n process-max=1 "spool-path=$TMP/pgbr"
+mask_secrets "$TMP/tools/walferry-r1.conf" "$OUT/walferry.conf"
+mask_secrets "$TMP/tools/pgbackrest.conf" "$OUT/pgbackrest.conf"
 # (round r uses --repo1-path=/PREFIX/rR/pgbackrest on the command line)
 PGBR=(pgbackrest "--config=$TMP/tools/pgbackrest.conf" "--config-include-path=$TMP/pgbr/conf.d" --stanza=bench)
-[ ${#AS[@]} -eq 0 ] || chown -R postgres: "$TMP/pg" "$TMP/corpus" "$TMP/push" "$TMP/tools" "$TMP/home" "$TMP/work" "$TMP/pgbr" "$TMP/ref"
 
 # ---- 3. the corpus -----------------------------------------------------------------------
-PGDATA=$TMP/pg/data
 say "corpus: PostgreSQL 15 on port $PG_PORT, pgbench -i -s $SCALE, then pgbench until $SEGMENTS segments"
-pg "$PGBIN/initdb" -D "$PGDATA" --no-sync -A trust -U postgres --no-instructions >"$TMP/initdb.log" 2>&1 ||
-  { tail -n 20 "$TMP/initdb.log" >&2; die "initdb failed"; }
-cat >>"$PGDATA/postgresql.conf" <<EOF
-# walferry bench/archive/run.sh
-port = $PG_PORT
-listen_addresses = ''
-unix_socket_directories = '$TMP/pg/sock'
-archive_mode = on
-archive_command = 'test ! -f $TMP/corpus/%f && cp %p $TMP/corpus/%f'
-fsync = off
-synchronous_commit = off
-checkpoint_timeout = 30min
-max_wal_size = 4GB
-EOF
-pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$TMP/pg/log" -w -t 60 start >/dev/null ||
-  { tail -n 20 "$TMP/pg/log" >&2; die "PostgreSQL did not start"; }
-psql_1() { pg "$PGBIN/psql" -X -qAt -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
-if has_tool pgbackrest; then  # one stanza (repository) per round, while the cluster runs
+bench_cluster "$PGDATA" "fsync = off" "synchronous_commit = off"
+if has_tool pgbackrest; then # one stanza (repository) per round, while the cluster runs
   for ((r = 1; r <= ROUNDS; r++)); do
     (cd "$PGDATA" && pg "${PGBR[@]}" "--repo1-path=/$PREFIX/r$r/pgbackrest" stanza-create) >"$TMP/stanza-create.log" 2>&1 ||
       { cat "$TMP/stanza-create.log" >&2; die "pgbackrest stanza-create failed"; }
   done
 fi
 # walferry's counterpart of stanza-create: each round's repository is made once, for this cluster
-for ((r = 1; r <= ROUNDS; r++)); do
-  "$WF_SRC" --config "$TMP/tools/walferry-r$r.conf" repo-create --pg-data "$PGDATA" >"$TMP/repo-create.log" 2>&1 ||
-    { cat "$TMP/repo-create.log" >&2; die "walferry repo-create failed"; }
-done
-pg "$PGBIN/pgbench" -i -q -s "$SCALE" postgres >"$TMP/pgbench.log" 2>&1 ||
-  { tail -n 20 "$TMP/pgbench.log" >&2; die "pgbench -i failed"; }
-# segment number of a WAL file name (16 MiB segments: 256 per "log" of 4 GiB)
-segno() { echo $((16#${1:8:8} * 256 + 16#${1:16:8})); }
-current_seg() { segno "$(psql_1 'select pg_walfile_name(pg_current_wal_lsn())')"; }
-for ((i = 0; i < 100; i++)); do
-  [ "$(current_seg)" -ge "$SEGMENTS" ] && break
-  psql_1 checkpoint
-  pg "$PGBIN/pgbench" -n -c 4 -j 2 -T 5 postgres >>"$TMP/pgbench.log" 2>&1 ||
-    { tail -n 20 "$TMP/pgbench.log" >&2; die "pgbench failed"; }
-done
-[ "$(current_seg)" -ge "$SEGMENTS" ] || die "pgbench wrote too little WAL (now at segment $(current_seg) of $SEGMENTS)"
-psql_1 'select pg_switch_wal()' >/dev/null
-for ((i = 0; i < 240; i++)); do
-  compgen -G "$PGDATA/pg_wal/archive_status/*.ready" >/dev/null || break
-  sleep 0.5
-done
-! compgen -G "$PGDATA/pg_wal/archive_status/*.ready" >/dev/null || die "PostgreSQL did not archive every segment within 120 s"
-pg "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w -t 60 stop >/dev/null || die "PostgreSQL did not stop"
+if has_tool walferry; then
+  for ((r = 1; r <= ROUNDS; r++)); do
+    RUN "$WF" --config "$TMP/tools/walferry-r$r.conf" repo-create --pg-data "$PGDATA" >"$TMP/repo-create.log" 2>&1 ||
+      { cat "$TMP/repo-create.log" >&2; die "walferry repo-create failed"; }
+  done
+fi
+bench_wal_corpus "$SEGMENTS"
+bench_stop_cluster "$PGDATA"
 PG_SYSID=$(pg "$PGBIN/pg_controldata" -D "$PGDATA" | awk -F': *' '/Database system identifier/ { print $2 }')
-(cd "$TMP/corpus" && printf '%s\n' *) | grep -E '^[0-9A-F]{24}$' | sort | head -n "$SEGMENTS" >"$TMP/names.txt"
-[ "$(wc -l <"$TMP/names.txt")" -eq "$SEGMENTS" ] || die "only $(wc -l <"$TMP/names.txt") segments archived, $SEGMENTS wanted"
+bench_wal_names "$TMP/names.txt" "$SEGMENTS"
 CORPUS_BYTES=0
 while read -r n; do CORPUS_BYTES=$((CORPUS_BYTES + $(stat -c %s "$TMP/corpus/$n"))); done <"$TMP/names.txt"
 say "corpus: $SEGMENTS segments ($(head -n1 "$TMP/names.txt")..$(tail -n1 "$TMP/names.txt")), $((CORPUS_BYTES >> 20)) MiB, system identifier $PG_SYSID"
@@ -314,7 +152,6 @@ cat "$TMP"/push/pg_wal/* >/dev/null
 # Every call gets the same clean environment. Each round has its own repositories; the
 # order of the tools alternates between rounds (round 1: walferry first), so that neither
 # always runs first, or always runs right after the other's pushes.
-RUN=("${AS[@]}" env -i PATH=/usr/bin:/bin LANG=C.UTF-8 HOME="$TMP/home" TMPDIR="$TMP/home")
 declare -A SECS
 FAILED=0
 log_size() { stat -c %s "$RGWLOG" 2>/dev/null || echo 0; }
@@ -326,7 +163,7 @@ phase() {
   shift 4
   say "round $r/$ROUNDS: $tool $op, $SEGMENTS calls"
   off=$(log_size)
-  secs=$("${RUN[@]}" bash "$CALLS" "$TMP/names.txt" "$cwd" "$W/calls-$tag.csv" "$W/$tag.stderr" -- "$@") || rc=$?
+  secs=$(RUN bash "$CALLS" "$TMP/names.txt" "$cwd" "$W/calls-$tag.csv" "$W/$tag.stderr" -- "$@") || rc=$?
   cp "$W/calls-$tag.csv" "$W/$tag.stderr" "$OUT/" 2>/dev/null || true
   if [ "$rc" -ne 0 ]; then
     say "$tool $op FAILED (exit $rc); its stderr, last lines:"
@@ -415,7 +252,7 @@ seq -f 'noop%02g' 1 20 >"$TMP/noop.txt"
 noop() {  # noop LABEL COMMAND... — 20 calls through calls.sh; prints the median ms
   local label=$1
   shift
-  "${RUN[@]}" bash "$CALLS" "$TMP/noop.txt" "$TMP/ref" "$W/noop-$label.csv" "$W/noop.stderr" -- "$@" >/dev/null ||
+  RUN bash "$CALLS" "$TMP/noop.txt" "$TMP/ref" "$W/noop-$label.csv" "$W/noop.stderr" -- "$@" >/dev/null ||
     { echo "-"; return; }
   cp "$W/noop-$label.csv" "$OUT/"
   printf '%.1f ms (peak RSS %.1f MiB)' "$(tail -n +2 "$W/noop-$label.csv" | cut -d, -f3 | median | awk '{ print $1 * 1000 }')" \

@@ -49,8 +49,9 @@
 # Exit 0 only if every command succeeded and the restores are complete; missing the targets
 # (1.5x pgBackRest's throughput, peak RSS < 256 MiB) is reported, not an error.
 # shellcheck disable=SC2015  # "A && B || die": die is meant to run when A or B fails
-set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BENCH_NAME=run.sh
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/../lib.sh"
 BUILD=${WALFERRY_BENCH_BUILD_DIR:-$ROOT/build-bench-backup}
 OUT=${WALFERRY_BENCH_OUT:-$BUILD/backup-results}
 SCALE=${WALFERRY_BENCH_PGBENCH_SCALE:-150}
@@ -58,148 +59,33 @@ ROUNDS=${WALFERRY_BENCH_ROUNDS:-3}
 PG_PORT=${WALFERRY_BENCH_PG_PORT:-55433}
 S3_PORT=${WALFERRY_BENCH_S3_PORT:-18700}
 TLS_PORT=${WALFERRY_BENCH_TLS_PORT:-19143}
-PGBIN=${WALFERRY_BENCH_PGBIN:-/usr/lib/postgresql/15/bin}
-LEVEL=3 PARALLEL=2
-BUCKET=walferry-test ACCESS=walferry SECRET=walferry-secret
-S3_SCRIPTS=$ROOT/scripts/s3-server
-STARTED=$SECONDS
-say() { echo "run.sh [$((SECONDS - STARTED)) s]: $*" >&2; }
-die() { say "$*"; exit 1; }
-
-[[ $ROUNDS =~ ^[1-9]$ ]] || die "WALFERRY_BENCH_ROUNDS must be a number in 1..9, not '$ROUNDS'"
-[[ $SCALE =~ ^[1-9][0-9]{0,3}$ ]] && [ "$SCALE" -le 5000 ] || die "WALFERRY_BENCH_PGBENCH_SCALE must be a number in 1..5000, not '$SCALE'"
-for v in PG_PORT S3_PORT TLS_PORT; do
-  [[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -ge 1024 ] && [ "${!v}" -le 65525 ] || die "$v must be a port number, not '${!v}'"
-done
-for c in jq pgbackrest curl; do command -v "$c" >/dev/null || die "$c is not installed"; done
-[ -x /usr/bin/time ] || die "/usr/bin/time is missing (Debian package 'time')"
-[ -x "$PGBIN/postgres" ] && [ -x "$PGBIN/pgbench" ] || die "no PostgreSQL 15 in $PGBIN (Debian package postgresql-15)"
-[ -x "$S3_SCRIPTS/start.sh" ] || die "no $S3_SCRIPTS/start.sh"
-AS=()
-if [ "$(id -u)" -eq 0 ]; then
-  id postgres >/dev/null 2>&1 || die "running as root needs a 'postgres' user (Debian's postgresql-15 makes it)"
-  AS=(runuser -u postgres --)
-fi
-
-TMP="" S3_DIR="" PGDATA=""
-RUN() { "${AS[@]}" env -i PATH=/usr/bin:/bin LANG=C.UTF-8 HOME="$TMP/home" TMPDIR="$TMP/home" \
-  PGHOST="$TMP/pg/sock" PGPORT="$PG_PORT" PGUSER=postgres "$@"; }
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  set +e
-  if [ -n "$PGDATA" ] && [ -f "$PGDATA/postmaster.pid" ]; then
-    RUN "$PGBIN/pg_ctl" -D "$PGDATA" -m immediate -w -t 30 stop >/dev/null 2>&1
-  fi
-  [ -z "$S3_DIR" ] || "$S3_SCRIPTS/stop.sh" "$S3_DIR"
-  if [ -n "$TMP" ]; then
-    if [ "${WALFERRY_BENCH_KEEP:-0}" = 1 ]; then say "kept $TMP"; else rm -rf "$TMP"; fi
-  fi
-  if [ "$rc" -eq 0 ]; then say "done in $((SECONDS - STARTED)) s"; else say "FAILED (exit $rc)"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/walferry-backup-bench.XXXXXX")
-chmod 755 "$TMP"
-mkdir -p "$TMP"/{pg/sock,tools,home,pgbr/lock,pgbr/log,restore-walferry,restore-pgbackrest}
+PARALLEL=2
+bench_number ROUNDS 1 9
+bench_number SCALE 1 5000
+bench_port PG_PORT S3_PORT TLS_PORT
+bench_need jq pgbackrest curl
+bench_tmp
+mkdir -p "$TMP"/{restore-walferry,restore-pgbackrest}
 rm -rf "$OUT" && mkdir -p "$OUT"
 
 # ---- 1. build ------------------------------------------------------------------------------
-if [ -n "${WALFERRY_BENCH_WALFERRY:-}" ]; then
-  WF_SRC=$WALFERRY_BENCH_WALFERRY
-else
-  say "building walferry in $BUILD"
-  { cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWALFERRY_BUILD_TESTS=OFF \
-      -DWALFERRY_BUILD_BENCH=OFF -DWALFERRY_SANITIZE= &&
-    cmake --build "$BUILD" --parallel "${CMAKE_BUILD_PARALLEL_LEVEL:-2}" --target walferry
-  } >"$TMP/cmake.log" 2>&1 || { tail -n 30 "$TMP/cmake.log" >&2; die "build failed"; }
-  WF_SRC=$BUILD/walferry
-fi
-[ -x "$WF_SRC" ] && "$WF_SRC" backup-push --help >/dev/null 2>&1 || die "no walferry with backup-push at $WF_SRC"
-cp "$WF_SRC" "$TMP/tools/walferry"
-WF=$TMP/tools/walferry
+bench_walferry "$BUILD"
+"$WF" backup-push --help >/dev/null 2>&1 || die "no walferry with backup-push at $WF_SRC"
 
 # ---- 2. the S3 server ------------------------------------------------------------------------
-S3_DIR=$TMP/s3
-say "starting the test S3 server: http 127.0.0.1:$S3_PORT (..$((S3_PORT + 9))), TLS 127.0.0.1:$TLS_PORT"
-"$S3_SCRIPTS/start.sh" "$S3_DIR" "$S3_PORT" >/dev/null 2>"$TMP/s3-start.err" || { cat "$TMP/s3-start.err" >&2; die "the S3 server did not start"; }
-ENDPOINT=$("$S3_SCRIPTS/tls.sh" "$S3_DIR" "$TLS_PORT" "$S3_PORT") || die "the TLS front did not start"
-CA=$S3_DIR/tls/cert.pem
-cp "$CA" "$TMP/tools/ca.pem"
-PREFIX="backup-bench/$(date -u +%Y%m%dT%H%M%SZ)-$$"
-cat >"$TMP/tools/walferry.conf" <<EOF
-repo = s3://$BUCKET/$PREFIX/walferry
-s3-endpoint = $ENDPOINT
-s3-region = us-east-1
-s3-uri-style = path
-s3-ca-file = $TMP/tools/ca.pem
-s3-access-key-id = $ACCESS
-s3-secret-access-key = $SECRET
-compression = zstd
-compression-level = $LEVEL
-parallel = $PARALLEL
-log-level = warn
-EOF
-# pgBackRest: as in bench/archive/run.sh (it verifies DNS names only: localhost = 127.0.0.1)
-PGBR_TLS="repo1-s3-host=localhost"
-if [ "$(getent ahosts localhost | awk 'NR == 1 { print $1 }')" != 127.0.0.1 ]; then
-  say "warning: localhost does not resolve to 127.0.0.1 first; pgBackRest connects to 127.0.0.1 WITHOUT verifying the certificate"
-  PGBR_TLS=$'repo1-s3-host=127.0.0.1\nrepo1-s3-verify-tls=n'
-fi
+bench_s3 "$S3_PORT" "$TLS_PORT"
+walferry_conf "$TMP/tools/walferry.conf" walferry "parallel = $PARALLEL"
 PGDATA=$TMP/pg/data
-cat >"$TMP/tools/pgbackrest.conf" <<EOF
-[global]
-repo1-type=s3
-repo1-path=/$PREFIX/pgbackrest
-repo1-s3-bucket=$BUCKET
-repo1-s3-endpoint=127.0.0.1
-$PGBR_TLS
-repo1-s3-port=$TLS_PORT
-repo1-s3-region=us-east-1
-repo1-s3-uri-style=path
-repo1-s3-key=$ACCESS
-repo1-s3-key-secret=$SECRET
-repo1-s3-ca-file=$TMP/tools/ca.pem
-repo1-retention-full=10
-compress-type=zst
-compress-level=$LEVEL
-process-max=$PARALLEL
-archive-async=n
-lock-path=$TMP/pgbr/lock
-log-path=$TMP/pgbr/log
-spool-path=$TMP/pgbr
-log-level-console=info
-log-level-stderr=warn
-log-level-file=off
-
-[bench]
-pg1-path=$PGDATA
-pg1-socket-path=$TMP/pg/sock
-pg1-port=$PG_PORT
-EOF
-for f in walferry.conf pgbackrest.conf; do sed -E 's/^(s3-secret-access-key = |repo1-s3-key-secret=).*/\1(secret)/' "$TMP/tools/$f" >"$OUT/$f"; done
+pgbackrest_conf "$TMP/tools/pgbackrest.conf" "/$PREFIX/pgbackrest" "$PGDATA" \
+  repo1-retention-full=10 "process-max=$PARALLEL" archive-async=n "spool-path=$TMP/pgbr" log-level-console=info
+for f in walferry.conf pgbackrest.conf; do mask_secrets "$TMP/tools/$f" "$OUT/$f"; done
 PGBR=(pgbackrest "--config=$TMP/tools/pgbackrest.conf" --stanza=bench)
-[ ${#AS[@]} -eq 0 ] || chown -R postgres: "$TMP/pg" "$TMP/tools" "$TMP/home" "$TMP/pgbr" "$TMP"/restore-*
 
 # ---- 3. the cluster --------------------------------------------------------------------------
 say "cluster: PostgreSQL 15, pgbench -i -s $SCALE"
-RUN "$PGBIN/initdb" -D "$PGDATA" --no-sync -A trust -U postgres --no-instructions >"$TMP/initdb.log" 2>&1 ||
-  { tail -n 20 "$TMP/initdb.log" >&2; die "initdb failed"; }
-cat >>"$PGDATA/postgresql.conf" <<EOF
-# walferry bench/backup/run.sh
-port = $PG_PORT
-listen_addresses = ''
-unix_socket_directories = '$TMP/pg/sock'
-archive_mode = on
-archive_command = 'true'
-checkpoint_timeout = 30min
-max_wal_size = 4GB
-EOF
-RUN "$PGBIN/pg_ctl" -D "$PGDATA" -l "$TMP/pg/log" -w -t 60 start >/dev/null || { tail -n 20 "$TMP/pg/log" >&2; die "PostgreSQL did not start"; }
-psql_1() { RUN "$PGBIN/psql" -X -qAt -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
-RUN "$PGBIN/pgbench" -i -q -s "$SCALE" postgres >"$TMP/pgbench.log" 2>&1 || { tail -n 20 "$TMP/pgbench.log" >&2; die "pgbench -i failed"; }
+bench_cluster "$PGDATA" "archive_command = 'true'"
+[ ${#AS[@]} -eq 0 ] || chown -R postgres: "$TMP"/restore-*
+bench_pgbench_init
 psql_1 "ALTER SYSTEM SET archive_command = '$WF --config $TMP/tools/walferry.conf archive-push %p && pgbackrest --config=$TMP/tools/pgbackrest.conf --stanza=bench archive-push %p'"
 psql_1 "SELECT pg_reload_conf()" >/dev/null
 RUN "$WF" --config "$TMP/tools/walferry.conf" repo-create --pg-data "$PGDATA" >"$TMP/repo-create.log" 2>&1 || { cat "$TMP/repo-create.log" >&2; die "walferry repo-create failed"; }

@@ -23,37 +23,8 @@ command -v pgbackrest >/dev/null || { echo "get.sh: pgbackrest is not installed"
 
 # pgBackRest: stanza-create needs the running cluster (common.sh calls this hook)
 bench_while_running() {
-  # it connects to repo1-s3-host and checks that name against the certificate's DNS names
-  # ("localhost"); it signs repo1-s3-endpoint (an IP: radosgw then reads the bucket from the path)
-  cat >"$TMP/tools/pgbackrest.conf" <<EOF
-[global]
-repo1-type=s3
-repo1-path=/$PREFIX/pgbackrest
-repo1-s3-bucket=$BUCKET
-repo1-s3-endpoint=127.0.0.1
-repo1-s3-host=localhost
-repo1-s3-port=$TLS_PORT
-repo1-s3-region=us-east-1
-repo1-s3-uri-style=path
-repo1-s3-key=$ACCESS
-repo1-s3-key-secret=$SECRET
-repo1-s3-ca-file=$CA
-compress-type=zst
-compress-level=3
-archive-async=y
-process-max=2
-lock-path=$TMP/pgbr/lock
-log-path=$TMP/pgbr/log
-spool-path=$TMP/pgbr/spool
-log-level-console=warn
-log-level-stderr=warn
-log-level-file=off
-
-[bench]
-pg1-path=$PGDATA
-pg1-socket-path=$TMP/sock
-pg1-port=$PG_PORT
-EOF
+  pgbackrest_conf "$TMP/tools/pgbackrest.conf" "/$PREFIX/pgbackrest" "$PGDATA" \
+    archive-async=y process-max=2 "spool-path=$TMP/pgbr/spool"
   [ ${#AS[@]} -eq 0 ] || chown -R postgres: "$TMP/tools" "$TMP/pgbr"
   PGBR=(pgbackrest "--config=$TMP/tools/pgbackrest.conf" --stanza=bench)
   (cd "$PGDATA" && pg "${PGBR[@]}" stanza-create) >"$TMP/stanza-create.log" 2>&1 ||
@@ -78,7 +49,7 @@ run_get() {  # run_get TOOL ROUND
   cp "$PGDATA/PG_VERSION" "$dir/"
   cp "$PGDATA/global/pg_control" "$dir/global/"
   if [ "$tool" = walferry ]; then
-    WF_LOG_LEVEL=info walferry_conf "$TMP/tools/walferry-get-r$r.conf" "spool-path = $TMP/wf-spool-r$r" \
+    WF_LOG_LEVEL=info walferry_conf "$TMP/tools/walferry-get-r$r.conf" walferry "spool-path = $TMP/wf-spool-r$r" \
       "archive-get-prefetch = 8" "parallel = 4"
     mkdir -p "$TMP/wf-spool-r$r"
     cmd=("$WF" --config "$TMP/tools/walferry-get-r$r.conf" archive-get %f %p)
@@ -88,7 +59,7 @@ run_get() {  # run_get TOOL ROUND
   fi
   [ ${#AS[@]} -eq 0 ] || chown -R postgres: "$TMP"
   say "round $r: $tool archive-get, $NSEG calls"
-  secs=$("${RUN[@]}" bash "$TMP/tools/calls.sh" "$TMP/names.txt" "$dir" "$TMP/work/calls-$tool-r$r.csv" \
+  secs=$(RUN bash "$TMP/tools/calls.sh" "$TMP/names.txt" "$dir" "$TMP/work/calls-$tool-r$r.csv" \
     "$TMP/work/$tool-r$r.stderr" -- "${cmd[@]}") || { tail -n 5 "$TMP/work/$tool-r$r.stderr" >&2; die "$tool archive-get failed"; }
   cp "$TMP/work/calls-$tool-r$r.csv" "$OUT/"
   while read -r n; do cmp -s "$TMP/corpus/$n" "$dir/pg_wal/$n" || die "$tool round $r: $n differs from the corpus"; done <"$TMP/names.txt"

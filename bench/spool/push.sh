@@ -27,8 +27,9 @@
 # WALFERRY_BENCH_LATENCY (100), WALFERRY_BENCH_WALFERRY, WALFERRY_BENCH_OUT
 # (default build-bench-spool/spool-results), WALFERRY_BENCH_PG_PORT (55532),
 # WALFERRY_BENCH_S3_PORT (18500), WALFERRY_BENCH_TLS_PORT (18943), WALFERRY_BENCH_KEEP=1.
-set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BENCH_NAME=push.sh
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/../lib.sh"
 BUILD=$ROOT/build-bench-spool
 OUT=${WALFERRY_BENCH_OUT:-$BUILD/spool-results}
 SEGMENTS=${WALFERRY_BENCH_SEGMENTS:-96}
@@ -37,142 +38,33 @@ LATENCY=${WALFERRY_BENCH_LATENCY:-100}
 PG_PORT=${WALFERRY_BENCH_PG_PORT:-55532}
 S3_PORT=${WALFERRY_BENCH_S3_PORT:-18500}
 TLS_PORT=${WALFERRY_BENCH_TLS_PORT:-18943}
-PGBIN=/usr/lib/postgresql/15/bin
-S3_SCRIPTS=$ROOT/scripts/s3-server
-BUCKET=walferry-test ACCESS=walferry SECRET=walferry-secret
-STARTED=$SECONDS
-say() { echo "push.sh [$((SECONDS - STARTED)) s]: $*" >&2; }
-die() { say "$*"; exit 1; }
-for c in pgbackrest zstd; do command -v "$c" >/dev/null || die "$c is not installed (scripts/install-deps.sh)"; done
+bench_need pgbackrest zstd
+bench_number SEGMENTS 8 900
+bench_port PG_PORT S3_PORT TLS_PORT
 [ "$LATENCY" -le "$SEGMENTS" ] || die "WALFERRY_BENCH_LATENCY must be <= WALFERRY_BENCH_SEGMENTS"
-AS=()
-[ "$(id -u)" -ne 0 ] || AS=(runuser -u postgres --)
-
-TMP="" S3_DIR="" PGDATA=""
-pg() { "${AS[@]}" env -i PATH=/usr/bin:/bin LANG=C.UTF-8 PGHOST="$TMP/pg/sock" PGPORT="$PG_PORT" PGUSER=postgres "$@"; }
-RUN() { "${AS[@]}" env -i PATH=/usr/bin:/bin LANG=C.UTF-8 HOME="$TMP/home" TMPDIR="$TMP/home" "$@"; }
-cleanup() {
-  local rc=$? p
-  trap - EXIT INT TERM
-  set +e
-  if [ -n "$PGDATA" ] && [ -f "$PGDATA/postmaster.pid" ]; then pg "$PGBIN/pg_ctl" -D "$PGDATA" -m immediate -w stop >/dev/null 2>&1; fi
-  # the spool workers and pgBackRest async processes started from this run's copies only
-  for p in /proc/[0-9]*; do
-    case "$(readlink "$p/exe" 2>/dev/null)" in "$TMP/tools/walferry") kill -TERM "${p#/proc/}" 2>/dev/null ;; esac
-    if [ -n "$TMP" ] && grep -qaF -- "--config=$TMP/tools/pgbackrest.conf" "$p/cmdline" 2>/dev/null; then kill -TERM "${p#/proc/}" 2>/dev/null; fi
-  done
-  [ -z "$S3_DIR" ] || "$S3_SCRIPTS/stop.sh" "$S3_DIR"
-  if [ -n "$TMP" ]; then if [ "${WALFERRY_BENCH_KEEP:-0}" = 1 ]; then say "kept $TMP"; else rm -rf "$TMP"; fi; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-TMP=$(mktemp -d /tmp/walferry-spool-bench.XXXXXX)
-chmod 755 "$TMP"
-mkdir -p "$TMP"/{pg/sock,corpus,tools,home,pgbr/lock,pgbr/log,pgbr/spool,wf-spool,wf-spool-lat}
+bench_tmp
+mkdir -p "$TMP"/{wf-spool,wf-spool-lat}
 rm -rf "$OUT" && mkdir -p "$OUT"
 
-if [ -n "${WALFERRY_BENCH_WALFERRY:-}" ]; then WF_SRC=$WALFERRY_BENCH_WALFERRY; else
-  say "building walferry in $BUILD"
-  { cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWALFERRY_BUILD_TESTS=OFF -DWALFERRY_BUILD_BENCH=OFF &&
-    cmake --build "$BUILD" --parallel 2 --target walferry; } >"$TMP/cmake.log" 2>&1 || { tail -n 30 "$TMP/cmake.log" >&2; die "build failed"; }
-  WF_SRC=$BUILD/walferry
-fi
-cp "$WF_SRC" "$TMP/tools/walferry"
-WF=$TMP/tools/walferry
-
-S3_DIR=$TMP/s3
-say "starting the test S3 server: 127.0.0.1:$S3_PORT, TLS 127.0.0.1:$TLS_PORT"
-"$S3_SCRIPTS/start.sh" "$S3_DIR" "$S3_PORT" >/dev/null
-ENDPOINT=$("$S3_SCRIPTS/tls.sh" "$S3_DIR" "$TLS_PORT" "$S3_PORT")
-CA=$S3_DIR/tls/cert.pem
-PREFIX="spool-bench/$(date -u +%Y%m%dT%H%M%SZ)-$$"
-wf_conf() { # FILE REPO-SUFFIX SPOOL
-  cat >"$1" <<EOF
-repo = s3://$BUCKET/$PREFIX/$2
-s3-endpoint = $ENDPOINT
-s3-region = us-east-1
-s3-uri-style = path
-s3-ca-file = $CA
-s3-access-key-id = $ACCESS
-s3-secret-access-key = $SECRET
-compression = zstd
-compression-level = 3
-spool-path = $3
-parallel = 4
-log-level = warn
-EOF
-}
-wf_conf "$TMP/tools/walferry.conf" walferry "$TMP/wf-spool"
-wf_conf "$TMP/tools/walferry-lat.conf" walferry-lat "$TMP/wf-spool-lat"
-PGBR_TLS="repo1-s3-host=localhost"
-cat >"$TMP/tools/pgbackrest.conf" <<EOF
-[global]
-repo1-type=s3
-repo1-path=/$PREFIX/pgbackrest
-repo1-s3-bucket=$BUCKET
-repo1-s3-endpoint=127.0.0.1
-$PGBR_TLS
-repo1-s3-port=$TLS_PORT
-repo1-s3-region=us-east-1
-repo1-s3-uri-style=path
-repo1-s3-key=$ACCESS
-repo1-s3-key-secret=$SECRET
-repo1-s3-ca-file=$CA
-compress-type=zst
-compress-level=3
-archive-async=y
-process-max=2
-spool-path=$TMP/pgbr/spool
-lock-path=$TMP/pgbr/lock
-log-path=$TMP/pgbr/log
-log-level-console=warn
-log-level-stderr=warn
-log-level-file=off
-
-[bench]
-pg1-path=$TMP/pg/data
-pg1-socket-path=$TMP/pg/sock
-pg1-port=$PG_PORT
-EOF
-[ ${#AS[@]} -eq 0 ] || chown -R postgres: "$TMP"
+bench_walferry "$BUILD"
+bench_s3 "$S3_PORT" "$TLS_PORT"
+walferry_conf "$TMP/tools/walferry.conf" walferry "spool-path = $TMP/wf-spool" "parallel = 4"
+walferry_conf "$TMP/tools/walferry-lat.conf" walferry-lat "spool-path = $TMP/wf-spool-lat" "parallel = 4"
+PGDATA=$TMP/pg/data
+pgbackrest_conf "$TMP/tools/pgbackrest.conf" "/$PREFIX/pgbackrest" "$PGDATA" \
+  archive-async=y process-max=2 "spool-path=$TMP/pgbr/spool"
 
 # ---- the corpus (as bench/archive/run.sh) ---------------------------------------------------
-PGDATA=$TMP/pg/data
 say "corpus: pgbench -i -s $SCALE, then pgbench until $SEGMENTS segments"
-pg "$PGBIN/initdb" -D "$PGDATA" --no-sync -A trust -U postgres >"$TMP/initdb.log" 2>&1 || die "initdb failed"
-cat >>"$PGDATA/postgresql.conf" <<EOF
-port = $PG_PORT
-listen_addresses = ''
-unix_socket_directories = '$TMP/pg/sock'
-archive_mode = on
-archive_command = 'test ! -f $TMP/corpus/%f && cp %p $TMP/corpus/%f'
-fsync = off
-synchronous_commit = off
-checkpoint_timeout = 30min
-max_wal_size = 4GB
-EOF
-pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$TMP/pg/log" -w start >/dev/null || die "PostgreSQL did not start"
-psql_1() { pg "$PGBIN/psql" -X -qAt -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
+bench_cluster "$PGDATA" "fsync = off" "synchronous_commit = off"
 (cd "$PGDATA" && pg pgbackrest "--config=$TMP/tools/pgbackrest.conf" --stanza=bench stanza-create) >"$TMP/stanza.log" 2>&1 ||
   { cat "$TMP/stanza.log" >&2; die "stanza-create failed"; }
 for c in walferry walferry-lat; do
   RUN "$WF" --config "$TMP/tools/$c.conf" repo-create --pg-data "$PGDATA" >/dev/null || die "repo-create failed"
 done
-pg "$PGBIN/pgbench" -i -q -s "$SCALE" postgres >"$TMP/pgbench.log" 2>&1 || die "pgbench -i failed"
-segno() { echo $((16#${1:8:8} * 256 + 16#${1:16:8})); }
-current_seg() { segno "$(psql_1 'select pg_walfile_name(pg_current_wal_lsn())')"; }
-for ((i = 0; i < 100; i++)); do
-  [ "$(current_seg)" -ge "$SEGMENTS" ] && break
-  psql_1 checkpoint
-  pg "$PGBIN/pgbench" -n -c 4 -j 2 -T 5 postgres >>"$TMP/pgbench.log" 2>&1 || die "pgbench failed"
-done
-psql_1 'select pg_switch_wal()' >/dev/null
-for ((i = 0; i < 240; i++)); do compgen -G "$PGDATA/pg_wal/archive_status/*.ready" >/dev/null || break; sleep 0.5; done
-pg "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
-(cd "$TMP/corpus" && printf '%s\n' *) | grep -E '^[0-9A-F]{24}$' | sort | head -n "$SEGMENTS" >"$TMP/names.txt"
-[ "$(wc -l <"$TMP/names.txt")" -eq "$SEGMENTS" ] || die "only $(wc -l <"$TMP/names.txt") segments"
+bench_wal_corpus "$SEGMENTS"
+bench_stop_cluster "$PGDATA"
+bench_wal_names "$TMP/names.txt" "$SEGMENTS"
 say "corpus: $SEGMENTS segments"
 
 # data directory D with pg_wal = hard links to the corpus and a .ready per name in NAMES
@@ -254,6 +146,6 @@ seg_s() { awk -v n="$SEGMENTS" -v ms="$1" 'BEGIN { printf "%.2f", n * 1000 / ms 
   echo "  confirmed segment, p50 / p95 (process included):  $(pct "$TMP/calls-latency.txt" 50) / $(pct "$TMP/calls-latency.txt" 95) ms ($LATENCY calls)"
   echo "    with spool-backlog-warn = 0:                    $(pct "$TMP/calls-latency-nowarn.txt" 50) / $(pct "$TMP/calls-latency-nowarn.txt" 95) ms"
   echo "    reference: walferry --version:               $(pct "$TMP/calls-version.txt" 50) / $(pct "$TMP/calls-version.txt" 95) ms; /bin/true: $(pct "$TMP/calls-true.txt" 50) / $(pct "$TMP/calls-true.txt" 95) ms (process start only)"
-  echo "  machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "  machine: $MACHINE"
 } | tee "$OUT/table.txt"
 cp "$TMP"/calls-*.txt "$OUT/"

@@ -29,7 +29,7 @@ recover() {  # recover TOOL ROUND
   NEXT_PORT=$((NEXT_PORT + 1))
   cp -a "$TMP/base" "$dir"
   if [ "$tool" = walferry ]; then
-    WF_LOG_LEVEL=info walferry_conf "$TMP/tools/walferry-rec-r$r.conf" "spool-path = $TMP/wf-spool-r$r" \
+    WF_LOG_LEVEL=info walferry_conf "$TMP/tools/walferry-rec-r$r.conf" walferry "spool-path = $TMP/wf-spool-r$r" \
       "archive-get-prefetch = 8" "parallel = 4"
     mkdir -p "$TMP/wf-spool-r$r"
     restore="$WF --config $TMP/tools/walferry-rec-r$r.conf archive-get %f %p"
@@ -45,7 +45,7 @@ recovery_target_action = 'promote'
 EOF
   touch "$dir/recovery.signal"
   [ ${#AS[@]} -eq 0 ] || chown -R postgres: "$TMP"
-  CLUSTERS+=("$dir")
+  BENCH_CLUSTERS+=("$dir")
   say "round $r: recovery with restore_command = $tool"
   t0=$(now_us)
   pg "$PGBIN/pg_ctl" -D "$dir" -l "$dir.log" -W start >/dev/null || die "pg_ctl start failed"

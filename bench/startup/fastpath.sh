@@ -7,21 +7,15 @@
 # never started), a file:// repository (repo-create), a spool, and one real WAL segment
 # confirmed through the spool worker. Run as root (initdb runs as postgres) or as the user
 # that owns PostgreSQL's binaries. WALFERRY defaults to build/walferry. A worker the first
-# push started is stopped by its pid file.
-set -euo pipefail
+# push started is stopped on exit (bench/lib.sh).
 BIN=$(readlink -f "${1:-build/walferry}")
-PGBIN=${WALFERRY_BENCH_PGBIN:-/usr/lib/postgresql/15/bin}
-T=$(mktemp -d /tmp/wf-fastpath.XXXXXX)
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-cleanup() {
-  local pidfile
-  for pidfile in "$T"/spool/*/push/worker.pid; do
-    [ -s "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
-  done
-  rm -rf "$T"
-}
-trap cleanup EXIT
-[ "$(id -u)" -ne 0 ] || chown postgres "$T"
+BENCH_NAME=fastpath.sh
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/../lib.sh"
+bench_tmp
+T=$TMP/tools
+as_pg() { "${AS[@]}" "$@"; }
+[ ${#AS[@]} -eq 0 ] || chown -R postgres: "$TMP"
 as_pg cp "$BIN" "$T/walferry"
 as_pg "$PGBIN/initdb" -D "$T/data" >/dev/null 2>&1
 cd "$T/data"

@@ -6,7 +6,7 @@ export DEBIAN_FRONTEND=noninteractive
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 BUILD="build-essential cmake pkg-config libcurl4-openssl-dev libssl-dev libzstd-dev liblz4-dev
   libcli11-dev nlohmann-json3-dev libpq-dev libpugixml-dev libgtest-dev libgmock-dev libbenchmark-dev
-  clang-format"  # clang-format: tests/lint/clang_format.sh
+  clang-format clang-tidy"  # tests/lint/clang_format.sh, tests/lint/clang_tidy.sh
 S3SERVER="ceph-mon ceph-osd radosgw ceph-common uuid-runtime stunnel4 openssl curl"
 AWSCLI="awscli"  # tests/e2e/sts_e2e_test.cc: the reference for which credentials a profile selects
 PG="postgresql-15 postgresql-client-15 jq"  # jq: the spool scenarios read `walferry status --json`

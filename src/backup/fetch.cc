@@ -438,10 +438,12 @@ class Fetcher {
   // only if the operator mapped it, or it is the recorded one and empty or
   // absent; never DEST, inside DEST, above DEST, or overlapping another one.
   Status PlanTablespaces() {
-    for (auto& [key, dir] : cfg_.tablespace_map) {
+    for (const auto& [key, dir] : cfg_.tablespace_map) {
+      // (a named reference: clang 14 cannot capture a structured binding)
+      const std::string& wanted = key;
       bool known = std::any_of(
           m_.tablespaces.begin(), m_.tablespaces.end(),
-          [&](const Tablespace& t) { return std::to_string(t.oid) == key || t.name == key; });
+          [&](const Tablespace& t) { return std::to_string(t.oid) == wanted || t.name == wanted; });
       if (!known) {
         return Status::InvalidArgument("--tablespace-map " + key + "=" + dir + ": backup '" +
                                        m_.name + "' has no tablespace with that OID or name")

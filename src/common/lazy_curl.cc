@@ -79,6 +79,13 @@ CURLcode curl_easy_perform(CURL* curl) {
 // The variadic argument's type follows from the option's range, as curl.h
 // defines them (CURLOPTTYPE_*): long, object pointer (also string, slist and
 // callback data), function pointer, curl_off_t, or struct curl_blob*.
+// curl.h fixes these prototypes, with an enum before the "...": clang warns that
+// va_start on a promoted parameter is undefined, but CURLoption and CURLINFO are
+// int-sized and passed unpromoted on every ABI libcurl supports.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wvarargs"
+#endif
 CURLcode curl_easy_setopt(CURL* curl, CURLoption option, ...) {
   auto real = WALFERRY_REAL(curl_easy_setopt);
   if (real == nullptr) return CURLE_FAILED_INIT;
@@ -112,6 +119,10 @@ CURLcode curl_easy_getinfo(CURL* curl, CURLINFO info, ...) {
   va_end(ap);
   return real(curl, info, out);
 }
+
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
 
 const char* curl_easy_strerror(CURLcode code) {
   auto real = WALFERRY_REAL(curl_easy_strerror);

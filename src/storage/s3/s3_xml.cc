@@ -1,5 +1,6 @@
 #include "storage/s3/s3_xml.h"
 
+#include <cctype>
 #include <pugixml.hpp>
 #include <sstream>
 
@@ -108,8 +109,35 @@ Result<std::vector<DeleteError>> ParseDeleteResult(const std::string& body) {
 
 int64_t ParseIso8601(const std::string& s) {
   std::tm tm{};
-  if (strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm) == nullptr) return 0;
-  return static_cast<int64_t>(timegm(&tm));
+  const char* p = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (p == nullptr) return 0;
+  if (*p == '.') {  // fractional seconds: ignored
+    ++p;
+    if (!std::isdigit(static_cast<unsigned char>(*p))) return 0;
+    while (std::isdigit(static_cast<unsigned char>(*p))) ++p;
+  }
+  int64_t offset = 0;  // seconds east of UTC; no zone at all reads as UTC
+  if (*p == 'Z' || *p == 'z') {
+    ++p;
+  } else if (*p == '+' || *p == '-') {
+    int sign = *p == '-' ? -1 : 1;
+    ++p;
+    auto two = [&](int& v) {
+      if (!std::isdigit(static_cast<unsigned char>(p[0])) ||
+          !std::isdigit(static_cast<unsigned char>(p[1])))
+        return false;
+      v = (p[0] - '0') * 10 + (p[1] - '0');
+      p += 2;
+      return true;
+    };
+    int hours = 0, minutes = 0;
+    if (!two(hours)) return 0;
+    if (*p == ':') ++p;
+    if (!two(minutes) || hours > 23 || minutes > 59) return 0;
+    offset = sign * (hours * 3600 + minutes * 60);
+  }
+  if (*p != '\0') return 0;
+  return static_cast<int64_t>(timegm(&tm)) - offset;
 }
 
 int64_t ParseHttpDate(const std::string& s) {

@@ -44,7 +44,8 @@ struct DeleteError {
 };
 Result<std::vector<DeleteError>> ParseDeleteResult(const std::string& body);
 
-// "2013-05-24T00:00:00.000Z" → seconds since the epoch (0 if unparsable).
+// "2013-05-24T00:00:00.000Z" (fraction optional; Z, +hh:mm, -hhmm or no zone = UTC)
+// → seconds since the epoch (0 if unparsable, or anything follows).
 int64_t ParseIso8601(const std::string& s);
 // "Fri, 24 May 2013 00:00:00 GMT" → seconds since the epoch (0 if unparsable).
 int64_t ParseHttpDate(const std::string& s);

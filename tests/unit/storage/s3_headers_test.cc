@@ -71,6 +71,20 @@ TEST(HttpHeaderLine, StatusLinesAndHeaders) {
 
 // Found by tests/fuzz/fuzz_s3_xml: pugixml dropped text made only of blanks,
 // so a listing holding the key " " failed as "entry (no key)".
+TEST(S3Xml, Iso8601TimesHonourTheirZone) {
+  const int64_t utc = s3::ParseIso8601("2026-12-02T07:00:00Z");
+  EXPECT_EQ(utc, 1796194800);
+  EXPECT_EQ(s3::ParseIso8601("2026-12-02T07:00:00.123Z"), utc);
+  EXPECT_EQ(s3::ParseIso8601("2026-12-02T07:00:00"), utc);
+  EXPECT_EQ(s3::ParseIso8601("2026-12-02T08:00:00+01:00"), utc);
+  EXPECT_EQ(s3::ParseIso8601("2026-12-02T01:30:00-0530"), utc);
+  EXPECT_EQ(s3::ParseIso8601("2026-12-02T07:00:00.5+00:00"), utc);
+  EXPECT_EQ(s3::ParseIso8601("2026-12-02T07:00:00Zjunk"), 0);
+  EXPECT_EQ(s3::ParseIso8601("2026-12-02T07:00:00+1"), 0);
+  EXPECT_EQ(s3::ParseIso8601("2026-12-02T07:00:00."), 0);
+  EXPECT_EQ(s3::ParseIso8601("yesterday"), 0);
+}
+
 TEST(S3Xml, BlankKeysAreKeys) {
   auto page = s3::ParseListObjectsV2(
       "<ListBucketResult>\n <Contents><Key> </Key><Size>1</Size></Contents>\n"

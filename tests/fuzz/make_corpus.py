@@ -146,6 +146,38 @@ def main():
           + "\n" + json.dumps({"format": 1, "name": ok["name"], "codec": "none", "size": 3, "sha256": SHA})
           + "\nabc")
     write("fuzz_spool", "want", "000000010000000000000005 16777216\n")
+    keys()
+
+
+def keys():
+    """fuzz_keys: a KEK's text, a sealed stream, a plaintext with a damage, a key object."""
+    import hmac
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    sep = "\n----\n"
+
+    def seal(plain, key=b"k" * 32, prefix=b"fz01", aad=b"fuzz", chunk=32):
+        chunks = [plain[i:i + chunk] for i in range(0, len(plain), chunk)] or [b""]
+        out = b""
+        for i, c in enumerate(chunks):
+            final = 1 << 63 if i == len(chunks) - 1 else 0
+            out += AESGCM(key).encrypt(prefix + (i | final).to_bytes(8, "big"), c, aad)
+        return out
+
+    kek = b"K" * 32
+    fingerprint = hmac.new(kek, b"walferry key-encryption key fingerprint", "sha256").hexdigest()[:16]
+    name = "kek-" + fingerprint
+    nonce = b"\x01" * 12
+    wrapped = nonce + AESGCM(kek).encrypt(nonce, b"r" * 32, ("walferry keyring 1|fuzz-repo|" + name).encode())
+    key_object = json.dumps({"format": 1, "repository": "fuzz-repo", "name": name,
+                             "created": "2026-12-02T07:00:00Z", "wrapped": wrapped.hex()}, indent=2) + "\n"
+    plain = b"a plaintext of more than two chunks of thirty-two bytes each, sealed by the target"
+    write("fuzz_keys", "valid", b"hex:" + b"00" * 32 + sep.encode() + seal(plain) + sep.encode()
+          + plain + sep.encode() + b"0 0" + sep.encode() + key_object.encode())
+    write("fuzz_keys", "damaged", b"base64:" + b"A" * 43 + b"=" + sep.encode() + seal(b"") + sep.encode()
+          + plain + sep.encode() + b"40 1" + sep.encode() + b"{}")
+    write("fuzz_keys", "truncated", b"K" * 32 + sep.encode() + seal(plain)[:-3] + sep.encode()
+          + plain + sep.encode() + b"T" + sep.encode() + key_object.encode().replace(b"fuzz-repo", b"other"))
 
 
 if __name__ == "__main__":

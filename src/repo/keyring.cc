@@ -333,18 +333,28 @@ Result<std::string> Keyring::MasterKey(uint32_t generation) const {
   return it->second;
 }
 
+Result<std::string> DeriveDataKey(std::string_view master, const std::string& repository_id,
+                                  std::string_view salt, std::string_view object_name) {
+  std::string info = "walferry data key 1|" + repository_id + "|" + std::string(object_name);
+  return crypto::HkdfSha256(master, salt, info, crypto::kAeadKeySize);
+}
+
+Result<std::string> DeriveContentIdKey(std::string_view master, const std::string& repository_id) {
+  return crypto::HkdfSha256(master, "", "walferry content id 1|" + repository_id,
+                            crypto::kAeadKeySize);
+}
+
 Result<std::string> Keyring::DataKey(uint32_t generation, std::string_view salt,
                                      std::string_view object_name) const {
   auto master = MasterKey(generation);
   if (!master.ok()) return master.status();
-  std::string info = "walferry data key 1|" + id_ + "|" + std::string(object_name);
-  return crypto::HkdfSha256(*master, salt, info, crypto::kAeadKeySize);
+  return DeriveDataKey(*master, id_, salt, object_name);
 }
 
 Result<std::string> Keyring::ContentIdKey(uint32_t generation) const {
   auto master = MasterKey(generation);
   if (!master.ok()) return master.status();
-  return crypto::HkdfSha256(*master, "", "walferry content id 1|" + id_, crypto::kAeadKeySize);
+  return DeriveContentIdKey(*master, id_);
 }
 
 }  // namespace walferry::repo

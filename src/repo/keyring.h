@@ -52,6 +52,12 @@ struct GenerationInfo {
   std::string created;  // UTC, ISO 8601
 };
 
+// The derivations a keyring makes from a generation's master key (exposed for
+// the format vectors of tests/unit/repo/keyring_test.cc: they must never drift).
+Result<std::string> DeriveDataKey(std::string_view master, const std::string& repository_id,
+                                  std::string_view salt, std::string_view object_name);
+Result<std::string> DeriveContentIdKey(std::string_view master, const std::string& repository_id);
+
 class Keyring {
  public:
   // Creates the keyring key and generation 1, wrapped under `kek`

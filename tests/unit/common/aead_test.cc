@@ -150,6 +150,30 @@ std::string Text(size_t n) {
   return s;
 }
 
+// walferry's own format vector, computed with an independent implementation
+// (Python's cryptography AESGCM, nonce = prefix || be64(index | final << 63)):
+// the stream format must never drift, or stored objects would no longer open.
+TEST(ChunkedStream, FormatVector) {
+  std::string key;
+  for (int i = 0; i < 32; ++i) key.push_back(static_cast<char>(i));
+  const std::string prefix("wf\x00\x01", 4), aad = "walferry format vector 1";
+  const std::string plain = "The quick brown fox jumps over the lazy dog.";
+  Collect out;
+  auto seal = ChunkedSealSink::New(key, prefix, aad, out, 16);
+  ASSERT_TRUE(seal.ok());
+  ASSERT_TRUE((*seal)->Write(plain.data(), plain.size()).ok());
+  ASSERT_TRUE((*seal)->Finish().ok());
+  EXPECT_EQ(Hex(out.bytes),
+            "09b6399ea77831f09baf79eb3994049b41b6f9d4d498262914e8eb473b0b68dbbd02910a34a2714ee508"
+            "1512b6f8639ef35151b7b0a37bc92361ffda12f814833e641d9f63a3242cf4430300bcf2eb3079f167"
+            "0bb71222d0be4d1ec7");
+  Collect empty;
+  auto seal_empty = ChunkedSealSink::New(key, prefix, aad, empty, 16);
+  ASSERT_TRUE(seal_empty.ok());
+  ASSERT_TRUE((*seal_empty)->Finish().ok());
+  EXPECT_EQ(Hex(empty.bytes), "1710711c14810e7935223d5a01c64f8f");
+}
+
 TEST(ChunkedStream, RoundTripsEverySizeAroundChunkBoundaries) {
   ChunkLayout layout{kChunk};
   for (size_t n : {0, 1, 63, 64, 65, 127, 128, 129, 640, 1000}) {

@@ -8,12 +8,31 @@
 #include <memory>
 #include <string>
 
+#include "common/crypto.h"
 #include "walferry/storage.h"
 
 namespace walferry::repo {
 namespace {
 
 const std::string kKekA(32, 'A'), kKekB(32, 'B'), kSalt(16, 's');
+
+// Format vectors, computed with an independent implementation (Python's
+// cryptography package: HKDF, HMAC): the derivations must never drift, or
+// stored objects would no longer open.
+TEST(Keyring, FormatVectors) {
+  std::string master;
+  for (int i = 100; i < 132; ++i) master.push_back(static_cast<char>(i));
+  std::string kek;
+  for (int i = 0; i < 32; ++i) kek.push_back(static_cast<char>(i));
+  auto dk = DeriveDataKey(master, "repo-1", std::string(16, '\0'),
+                          "wal/0000000100000000/000000010000000000000001");
+  ASSERT_TRUE(dk.ok());
+  EXPECT_EQ(crypto::Hex(*dk), "ab9a8aa89ea62211fdd3acc76c293f5c0648ece69f4e255ce65fd0b880ea013d");
+  auto ck = DeriveContentIdKey(master, "repo-1");
+  ASSERT_TRUE(ck.ok());
+  EXPECT_EQ(crypto::Hex(*ck), "b6e383c443db3cebfd9422c0719cc7b34bd4e7de036aeedbc1982e4bb4b0d703");
+  EXPECT_EQ(KekFingerprint(kek), "50670089d92e750f");
+}
 
 TEST(Keyring, CreateThenOpenDerivesTheSameKeys) {
   auto storage = NewMemoryStorage();

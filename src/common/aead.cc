@@ -196,30 +196,74 @@ uint64_t ChunkLayout::SealedSize(uint64_t plaintext_size) const {
   return plaintext_size + Chunks(plaintext_size) * kGcmTagSize;
 }
 
-// ---- the sealing stream ----------------------------------------------------
+// ---- the streams -------------------------------------------------------------
 
-struct ChunkedSealSink::Impl {
-  Impl(std::string_view p, std::string a, ByteSink& n, size_t c)
-      : gcm(true), prefix(p), aad(std::move(a)), next(n), chunk_size(c) {}
+// What both streams hold: one GCM context with the object's key, and the
+// bytes of the chunk not processed yet (which may turn out to be the last).
+struct ChunkStream {
+  ChunkStream(bool encrypt, std::string_view p, std::string a, ByteSink& n, size_t unit)
+      : gcm(encrypt), prefix(p), aad(std::move(a)), next(n), unit(unit) {}
   Gcm gcm;
   std::string prefix, aad;
   ByteSink& next;
-  size_t chunk_size;
-  std::string pending;  // plaintext of the chunk not sealed yet (it may be the final one)
+  size_t unit;          // bytes of a full chunk as this stream takes them in
+  std::string pending;  // the chunk not processed yet
   std::string out;
   uint64_t index = 0;
   bool finished = false;
+
+  // A stream of type T (a ChunkStream) for `key`, checked.
+  template <typename T>
+  static Result<std::unique_ptr<T>> Make(bool encrypt, std::string_view key,
+                                         std::string_view prefix, std::string aad, ByteSink& next,
+                                         size_t chunk_size) {
+    if (Status s = CheckStream(key, prefix, chunk_size); !s.ok()) return s;
+    size_t unit = encrypt ? chunk_size : chunk_size + kGcmTagSize;
+    auto st = std::make_unique<T>(encrypt, prefix, std::move(aad), next, unit);
+    if (Status s = st->gcm.SetKey(key); !s.ok()) return s;
+    st->pending.reserve(unit);
+    return st;
+  }
+
+  // Takes in bytes; a full pending chunk is processed (as not the last) only
+  // once more bytes show that another chunk follows it.
+  template <typename Process>
+  Status Feed(const char* data, size_t n, const Process& process) {
+    if (finished) return Status::Internal("write after Finish on an encryption stream");
+    while (n > 0) {
+      if (pending.size() == unit) {
+        if (Status s = process(false); !s.ok()) return s;
+      }
+      size_t take = std::min(n, unit - pending.size());
+      pending.append(data, take);
+      data += take;
+      n -= take;
+    }
+    return Status::Ok();
+  }
+
+  // Passes `out` on and moves to the next chunk.
+  Status Emit() {
+    pending.clear();
+    ++index;
+    return next.Write(out.data(), out.size());
+  }
+};
+
+struct ChunkedSealSink::Impl : ChunkStream {
+  using ChunkStream::ChunkStream;
+};
+struct ChunkedOpenSink::Impl : ChunkStream {
+  using ChunkStream::ChunkStream;
 };
 
 Result<std::unique_ptr<ChunkedSealSink>> ChunkedSealSink::New(std::string_view key,
                                                               std::string_view prefix,
                                                               std::string aad, ByteSink& next,
                                                               size_t chunk_size) {
-  if (Status s = CheckStream(key, prefix, chunk_size); !s.ok()) return s;
-  auto impl = std::make_unique<Impl>(prefix, std::move(aad), next, chunk_size);
-  if (Status s = impl->gcm.SetKey(key); !s.ok()) return s;
-  impl->pending.reserve(chunk_size);
-  return std::unique_ptr<ChunkedSealSink>(new ChunkedSealSink(std::move(impl)));
+  auto impl = ChunkStream::Make<Impl>(true, key, prefix, std::move(aad), next, chunk_size);
+  if (!impl.ok()) return impl.status();
+  return std::unique_ptr<ChunkedSealSink>(new ChunkedSealSink(std::move(*impl)));
 }
 
 ChunkedSealSink::ChunkedSealSink(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -229,29 +273,14 @@ Status ChunkedSealSink::SealChunk(bool final) {
   unsigned char nonce[kGcmNonceSize];
   ChunkNonce(impl_->prefix, impl_->index, final, nonce);
   impl_->out.clear();
-  if (Status s = impl_->gcm.Seal(nonce, impl_->aad, impl_->pending.data(), impl_->pending.size(),
-                                 impl_->out);
-      !s.ok())
-    return s;
-  impl_->pending.clear();
-  ++impl_->index;
-  return impl_->next.Write(impl_->out.data(), impl_->out.size());
+  Status s =
+      impl_->gcm.Seal(nonce, impl_->aad, impl_->pending.data(), impl_->pending.size(), impl_->out);
+  return s.ok() ? impl_->Emit() : s;
 }
 
 Status ChunkedSealSink::Write(const char* data, size_t n) {
-  if (impl_->finished) return Status::Internal("write after Finish on an encrypting stream");
   plaintext_size_ += n;
-  while (n > 0) {
-    // A full pending chunk is sealed only once more data shows it is not the last.
-    if (impl_->pending.size() == impl_->chunk_size) {
-      if (Status s = SealChunk(false); !s.ok()) return s;
-    }
-    size_t take = std::min(n, impl_->chunk_size - impl_->pending.size());
-    impl_->pending.append(data, take);
-    data += take;
-    n -= take;
-  }
-  return Status::Ok();
+  return impl_->Feed(data, n, [this](bool final) { return SealChunk(final); });
 }
 
 Status ChunkedSealSink::Finish() {
@@ -260,30 +289,13 @@ Status ChunkedSealSink::Finish() {
   return SealChunk(true);
 }
 
-// ---- the opening stream ----------------------------------------------------
-
-struct ChunkedOpenSink::Impl {
-  Impl(std::string_view p, std::string a, ByteSink& n, size_t c)
-      : gcm(false), prefix(p), aad(std::move(a)), next(n), chunk_size(c) {}
-  Gcm gcm;
-  std::string prefix, aad;
-  ByteSink& next;
-  size_t chunk_size;
-  std::string pending;  // sealed bytes of the chunk not opened yet
-  std::string out;
-  uint64_t index = 0;
-  bool finished = false;
-};
-
 Result<std::unique_ptr<ChunkedOpenSink>> ChunkedOpenSink::New(std::string_view key,
                                                               std::string_view prefix,
                                                               std::string aad, ByteSink& next,
                                                               size_t chunk_size) {
-  if (Status s = CheckStream(key, prefix, chunk_size); !s.ok()) return s;
-  auto impl = std::make_unique<Impl>(prefix, std::move(aad), next, chunk_size);
-  if (Status s = impl->gcm.SetKey(key); !s.ok()) return s;
-  impl->pending.reserve(chunk_size + kGcmTagSize);
-  return std::unique_ptr<ChunkedOpenSink>(new ChunkedOpenSink(std::move(impl)));
+  auto impl = ChunkStream::Make<Impl>(false, key, prefix, std::move(aad), next, chunk_size);
+  if (!impl.ok()) return impl.status();
+  return std::unique_ptr<ChunkedOpenSink>(new ChunkedOpenSink(std::move(*impl)));
 }
 
 ChunkedOpenSink::ChunkedOpenSink(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -300,25 +312,11 @@ Status ChunkedOpenSink::OpenChunk(bool final) {
                               (final ? " as the last one (truncated, extended or damaged)"
                                      : " (damaged, reordered, or from another object)"));
   }
-  impl_->pending.clear();
-  ++impl_->index;
-  return impl_->next.Write(impl_->out.data(), impl_->out.size());
+  return impl_->Emit();
 }
 
 Status ChunkedOpenSink::Write(const char* data, size_t n) {
-  if (impl_->finished) return Status::Internal("write after Finish on a decrypting stream");
-  const size_t sealed = impl_->chunk_size + kGcmTagSize;
-  while (n > 0) {
-    // A full pending chunk is opened as not-last only once more bytes follow it.
-    if (impl_->pending.size() == sealed) {
-      if (Status s = OpenChunk(false); !s.ok()) return s;
-    }
-    size_t take = std::min(n, sealed - impl_->pending.size());
-    impl_->pending.append(data, take);
-    data += take;
-    n -= take;
-  }
-  return Status::Ok();
+  return impl_->Feed(data, n, [this](bool final) { return OpenChunk(final); });
 }
 
 Status ChunkedOpenSink::Finish() {

@@ -9,6 +9,7 @@
 
 #include "spool/push.h"
 #include "support/temp_dir.h"
+#include "walferry/exit_codes.h"
 
 namespace walferry::spool {
 namespace {
@@ -74,6 +75,22 @@ TEST_F(SpoolRecords, AnErrRecordStoresTheCodesName) {
     auto o = LoadErr(dirs_, kName);
     ASSERT_TRUE(o.has_value()) << other;
     EXPECT_EQ(o->code, Status::Code::kInternal) << other;
+  }
+}
+
+TEST(SpoolRecordCodec, NewErrRecordsWriteTheCodesNameNotItsNumber) {
+  ErrRecord e{"000000010000000000000001", "put: http 503", "", Status::Code::kUnavailable, 3, 1};
+  auto j = nlohmann::json::parse(EncodeErr(e));
+  EXPECT_EQ(j["code"], "unavailable") << j.dump();
+  auto back = DecodeErr(EncodeErr(e));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->code, Status::Code::kUnavailable);
+  for (const StatusCodeInfo& row : StatusCodes()) {
+    if (row.code == Status::Code::kOk) continue;
+    e.code = row.code;
+    auto again = DecodeErr(EncodeErr(e));
+    ASSERT_TRUE(again.has_value());
+    EXPECT_EQ(again->code, row.code) << Status::CodeId(row.code);
   }
 }
 

@@ -179,5 +179,16 @@ TEST_F(SpoolPushTest, DamagedRecordsAreIgnoredNeverACrash) {
   EXPECT_TRUE(IsConfirmed(dirs_, kRepo, Name(1), p));
 }
 
+// The worker's failure record names its code ("wrong_repository"), never the enum's number.
+TEST_F(SpoolPushTest, AFailureRecordStoresTheCodesName) {
+  storage_ = NewMemoryStorage();  // no repository: kWrongRepository
+  Ready(1);
+  WorkUntilFailed(Name(1));
+  auto j = nlohmann::json::parse(testing::ReadAll(dirs_.err + "/" + Name(1)));
+  EXPECT_EQ(j["code"], "wrong_repository") << j.dump();
+  auto state = nlohmann::json::parse(testing::ReadAll(dirs_.state));
+  EXPECT_EQ(state["last_error"]["code"], "wrong_repository") << state.dump();
+}
+
 }  // namespace
 }  // namespace walferry::spool

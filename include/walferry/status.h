@@ -9,6 +9,7 @@
 #include <cassert>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -17,7 +18,8 @@ namespace walferry {
 class [[nodiscard]] Status {
  public:
   // Each code has one row in StatusCodes() (exit_codes.h): its name and exit
-  // code. Spool records store these values: append new codes at the end.
+  // code. Spool records store CodeId(code); records of older versions hold
+  // these numbers: append new codes at the end.
   enum class Code {
     kOk = 0,
     kNotFound,           // the object/file does not exist
@@ -79,6 +81,11 @@ class [[nodiscard]] Status {
 
   std::string ToString() const;  // "not found: put 'x': ..."
   static const char* CodeName(Code c);
+  // The stable identifier of a code, stored on disk (spool records): "not_found",
+  // "unavailable", "io", ... Never changed once released; a new code gets a new one.
+  static const char* CodeId(Code c);
+  // The code of an identifier CodeId returns; nullopt for any other text.
+  static std::optional<Code> CodeFromId(std::string_view id);
 
  private:
   Status(Code c, std::string m) : code_(c), message_(std::move(m)) {}

@@ -42,6 +42,32 @@ const char* Status::CodeName(Code c) {
   return "unknown";
 }
 
+const char* Status::CodeId(Code c) {
+  switch (c) {
+    case Code::kOk: return "ok";
+    case Code::kNotFound: return "not_found";
+    case Code::kAlreadyExists: return "already_exists";
+    case Code::kInvalidArgument: return "invalid_argument";
+    case Code::kAuth: return "auth";
+    case Code::kPermission: return "permission";
+    case Code::kUnavailable: return "unavailable";
+    case Code::kCorruption: return "corruption";
+    case Code::kIo: return "io";
+    case Code::kNotSupported: return "not_supported";
+    case Code::kWrongRepository: return "wrong_repository";
+    case Code::kInternal: return "internal";
+    case Code::kUnsupportedFormat: return "unsupported_format";
+  }
+  return "internal";
+}
+
+std::optional<Status::Code> Status::CodeFromId(std::string_view id) {
+  for (const StatusCodeInfo& row : StatusCodes()) {
+    if (id == CodeId(row.code)) return row.code;
+  }
+  return std::nullopt;
+}
+
 std::string Status::ToString() const {
   if (ok()) return "ok";
   return std::string(CodeName(code_)) + ": " + message_;

@@ -136,6 +136,7 @@ def main():
     err = {"name": "000000010000000000000001", "message": "put: http 503", "hint": "retry",
            "code": 6, "exit_code": 3, "time_ms": 1767225600000}
     write("fuzz_spool", "err.json", json.dumps(err) + "\n")
+    write("fuzz_spool", "err_named.json", json.dumps(dict(err, code="unavailable")) + "\n")
     write("fuzz_spool", "state.json",
           json.dumps({"version": 1, "uploaded_segments": 3, "uploaded_bytes": 50331648,
                       "recent": [[1767225599000, 16777216], [1767225590000, 16777216]],

@@ -14,9 +14,9 @@
 #include <cstring>
 
 #include "archive/repository.h"
-#include "backup/wal_chain.h"
 #include "fuzz_util.h"
 #include "pg/wal_page.h"
+#include "pg/wal_segment.h"
 #include "walferry/wal_name.h"
 
 using namespace walferry;
@@ -52,9 +52,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (name->kind != WalFileKind::kHistory) {
       FUZZ_CHECK(name->segment_id.size() == 16, "segment id '%s'", name->segment_id.c_str());
       for (uint64_t s : {1ull << 20, 16ull << 20, 1ull << 30}) {
-        auto segno = backup::SegmentNumber(name->segment_id, s);
+        auto segno = pg::SegmentNumber(name->segment_id, s);
         if (segno.ok()) {
-          FUZZ_CHECK(backup::SegmentName(name->timeline, *segno, s) == name->name.substr(0, 24),
+          FUZZ_CHECK(pg::SegmentName(name->timeline, *segno, s) == name->name.substr(0, 24),
                      "segment number round trip");
         }
       }

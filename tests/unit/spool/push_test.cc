@@ -17,6 +17,7 @@
 #include "archive/repository.h"
 #include "support/run_walferry.h"
 #include "support/temp_dir.h"
+#include "support/wal_segment.h"
 
 namespace walferry::spool {
 namespace {
@@ -29,16 +30,8 @@ using testing::TempDir;
 constexpr uint32_t kSegSize = 16u << 20;
 constexpr char kRepo[] = "memory://test";
 
-std::string Segment(uint64_t sysid, char fill) {
-  std::string s(kSegSize, fill);
-  uint16_t magic = 0xD110, info = 0x0002;
-  uint32_t block = 8192;
-  std::memcpy(s.data(), &magic, 2);
-  std::memcpy(s.data() + 2, &info, 2);
-  std::memcpy(s.data() + 24, &sysid, 8);
-  std::memcpy(s.data() + 32, &kSegSize, 4);
-  std::memcpy(s.data() + 36, &block, 4);
-  return s;
+std::string Segment(std::string_view name, uint64_t sysid, char fill) {
+  return testing::WalSegment(name, sysid, fill, kSegSize);
 }
 
 void MakeDataDir(const std::string& dir, uint64_t sysid) {
@@ -70,7 +63,7 @@ class SpoolPushTest : public ::testing::Test {
   // A completed segment PostgreSQL marked .ready.
   std::string Ready(int i, char fill = 'w') {
     std::string path = data_ + "/pg_wal/" + Name(i);
-    std::ofstream(path, std::ios::binary) << Segment(42, fill);
+    std::ofstream(path, std::ios::binary) << Segment(Name(i), 42, fill);
     std::ofstream(data_ + "/pg_wal/archive_status/" + Name(i) + ".ready");
     return path;
   }
@@ -142,7 +135,7 @@ TEST_F(SpoolPushTest, WorkerConfirmsEveryReadySegmentAndTheOkFileMatchesOnlyThat
   EXPECT_FALSE(IsConfirmed(dirs_, "s3://other/repo", Name(1), p1));
   // a file with the same name but another inode (recycled, rewritten) is not confirmed
   sfs::remove(p1);
-  std::ofstream(p1, std::ios::binary) << Segment(42, 'x');
+  std::ofstream(p1, std::ios::binary) << Segment(Name(1), 42, 'x');
   EXPECT_FALSE(IsConfirmed(dirs_, kRepo, Name(1), p1));
   // ok record: the fields walferry-archive-push(1) documents
   auto ok = DecodeOk(testing::ReadAll(dirs_.ok + "/" + Name(2)), "ok");
@@ -204,7 +197,7 @@ TEST_F(SpoolPushTest, StagedCopyIsKeptUntilConfirmedThroughEveryCrashPoint) {
     // the stored object is the staged file's content: get it back
     auto got = archive::Get(*storage_, archive::GetConfig{Name(5), t_.path() + "/back", ""});
     ASSERT_TRUE(got.ok()) << got.status().ToString();
-    EXPECT_EQ(testing::ReadAll(t_.path() + "/back"), Segment(42, 'a' + k));
+    EXPECT_EQ(testing::ReadAll(t_.path() + "/back"), Segment(Name(5), 42, 'a' + k));
     sfs::remove(t_.path() + "/back");
     sfs::remove(data_ + "/pg_wal/archive_status/" + Name(5) + ".done");
   }
@@ -300,7 +293,7 @@ TEST_F(SpoolPushTest, ADamagedStagedCopyIsReplacedByTheUnchangedFileItWasMadeOf)
   EXPECT_FALSE(sfs::exists(staged));
   auto got = archive::Get(*storage_, archive::GetConfig{Name(5), t_.path() + "/back", ""});
   ASSERT_TRUE(got.ok()) << got.status().ToString();
-  EXPECT_TRUE(testing::ReadAll(t_.path() + "/back") == Segment(42, 'e'));
+  EXPECT_TRUE(testing::ReadAll(t_.path() + "/back") == Segment(Name(5), 42, 'e'));
 }
 
 // The object key comes from the staged file's own name, never from what the file says.
@@ -411,7 +404,7 @@ class SpoolCli : public ::testing::Test {
     return RunWalferry(a, {}, data_);
   }
   void Ready(int i) {
-    std::ofstream(data_ + "/pg_wal/" + Name(i), std::ios::binary) << Segment(7, 'w');
+    std::ofstream(data_ + "/pg_wal/" + Name(i), std::ios::binary) << Segment(Name(i), 7, 'w');
     std::ofstream(data_ + "/pg_wal/archive_status/" + Name(i) + ".ready");
   }
   TempDir t_{"wf-spool-cli"};
@@ -464,13 +457,14 @@ TEST_F(SpoolCli, PushThroughTheWorkerThenTheFastPathThenStatusJson) {
 // archive-push of a file PostgreSQL did not mark .ready (an operator archiving by hand):
 // the worker never looks at it, so it is pushed at once, not after archive-timeout.
 TEST_F(SpoolCli, AFileWithoutReadyIsPushedAtOnce) {
-  std::ofstream(data_ + "/pg_wal/" + Name(3), std::ios::binary) << Segment(7, 'h');  // no .ready
+  std::ofstream(data_ + "/pg_wal/" + Name(3), std::ios::binary)
+      << Segment(Name(3), 7, 'h');  // no .ready
   RunResult r = Run({"archive-push", "pg_wal/" + Name(3)}, {"--archive-timeout", "20"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_LT(r.seconds, 10) << r.err;
   EXPECT_TRUE(sfs::exists(t_.path() + "/repo/wal/0000000100000000/" + Name(3)));
   // outside pg_wal as well
-  std::ofstream(t_.path() + "/" + Name(4), std::ios::binary) << Segment(7, 'i');
+  std::ofstream(t_.path() + "/" + Name(4), std::ios::binary) << Segment(Name(4), 7, 'i');
   r = Run({"archive-push", t_.path() + "/" + Name(4)}, {"--archive-timeout", "20"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_LT(r.seconds, 10) << r.err;

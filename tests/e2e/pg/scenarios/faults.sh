@@ -102,7 +102,7 @@ scenario_other_cluster() {
   fi
   pseg=$(as_pg pg_controldata "$(datadir P)" | sed -n 's/^Bytes per WAL segment: *//p')
   expect_match "walferry.repo records P's WAL segment size ($pseg)" "$ident" \
-    "\"wal_segment_size\": $pseg[,}]"
+    "\"wal_segment_size\": ${pseg},?$"
   # Q: another initdb (another system identifier), installed with the same example
   # settings, hence the same repository
   init_cluster Q no-repo

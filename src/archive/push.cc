@@ -186,7 +186,7 @@ Result<BuiltObject> BuildObject(const PushConfig& config,
   if (!first.ok()) return first.status();
 
   if (wal->HasWalHeader()) {
-    auto p = pg::ReadWalPageHeader(std::string_view(chunk.data(), *first), name);
+    auto p = pg::ReadCheckedWalPageHeader(std::string_view(chunk.data(), *first), *wal, 0, name);
     if (!p.ok()) return p.status();
     built.page = *p;
   }

@@ -190,6 +190,7 @@ std::optional<ClusterIdentity> ReadDataDirIdentity(const std::string& data_dir) 
   ClusterIdentity id;
   id.system_identifier = facts->system_identifier;
   id.pg_version = facts->pg_version;
+  id.wal_segment_size = facts->wal_segment_size;  // 0 when pg_control does not say
   return id;
 }
 

@@ -41,9 +41,10 @@ Result<size_t> RemoveBackupObjects(Storage& storage, const std::string& name) {
 uint64_t SegmentSizeOf(const std::vector<BackupManifest>& backups,
                        const archive::ClusterIdentity& id) {
   for (const auto& m : backups) {
-    if (ValidateSegmentSize(m.wal_segment_size).ok()) return m.wal_segment_size;
+    if (pg::ValidateSegmentSize(m.wal_segment_size).ok()) return m.wal_segment_size;
   }
-  return ValidateSegmentSize(id.wal_segment_size).ok() ? id.wal_segment_size : 16u << 20;
+  return pg::ValidateSegmentSize(id.wal_segment_size).ok() ? id.wal_segment_size
+                                                           : pg::kDefaultWalSegmentSize;
 }
 
 json OrNull(const std::optional<int>& v) { return v ? json(*v) : json(nullptr); }
@@ -96,7 +97,7 @@ Result<DeleteReport> DeleteBackups(Storage& storage, const DeleteConfig& config)
   std::vector<RetentionBackup> input;
   std::map<std::string, const BackupManifest*> by_name;
   for (const BackupManifest& m : *manifests) {
-    auto start = SegmentNumber(m.start_wal.size() == 24 ? m.start_wal.substr(8) : "", seg_size);
+    auto start = pg::SegmentNumber(m.start_wal.size() == 24 ? m.start_wal.substr(8) : "", seg_size);
     auto start_t = ParseUtc(m.start_time);
     auto stop_t = ParseUtc(m.stop_time);
     if (m.start_wal.size() != 24 || !start.ok() || !start_t.ok() || !stop_t.ok()) {
@@ -119,7 +120,7 @@ Result<DeleteReport> DeleteBackups(Storage& storage, const DeleteConfig& config)
     for (const RetentionBackup& b : input) {
       if (b.start_segno == *plan->wal_cutoff_segno) tli = b.timeline;
     }
-    report.wal_delete_below = SegmentName(tli, *plan->wal_cutoff_segno, seg_size);
+    report.wal_delete_below = pg::SegmentName(tli, *plan->wal_cutoff_segno, seg_size);
   }
   auto orphans = FindOrphans(storage);
   if (!orphans.ok()) return orphans.status();

@@ -23,6 +23,8 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/parallel.h"
+#include "pg/lsn.h"
+#include "pg/tablespace.h"
 
 namespace walferry::backup {
 namespace {
@@ -630,17 +632,13 @@ class Fetcher {
 
   // Where a manifest path goes: DEST, or a tablespace root for pg_tblspc/<oid>/...
   Result<std::pair<Root*, std::string>> Resolve(const std::string& path) {
-    if (path.starts_with("pg_tblspc/")) {
-      size_t slash = path.find('/', 10);
-      if (slash != std::string::npos) {
-        std::string oid = path.substr(10, slash - 10);
-        for (auto& [o, root] : roots_) {
-          if (std::to_string(o) == oid)
-            return std::pair<Root*, std::string>(&root, path.substr(slash + 1));
-        }
-        return Status::Corruption("manifest of backup '" + m_.name + "': '" + Printable(path) +
-                                  "' is in no listed tablespace");
+    if (auto in = pg::InTablespace(path)) {
+      for (auto& [o, root] : roots_) {
+        if (std::to_string(o) == in->name)
+          return std::pair<Root*, std::string>(&root, std::string(in->rest));
       }
+      return Status::Corruption("manifest of backup '" + m_.name + "': '" + Printable(path) +
+                                "' is in no listed tablespace");
     }
     return std::pair<Root*, std::string>(&dest_, path);
   }
@@ -658,8 +656,7 @@ class Fetcher {
                               std::count(b->path.begin(), b->path.end(), '/');
                      });
     for (const ManifestFile* f : entries) {
-      bool tablespace_link = f->type == FileType::kLink && f->path.starts_with("pg_tblspc/") &&
-                             f->path.find('/', 10) == std::string::npos;
+      bool tablespace_link = f->type == FileType::kLink && pg::IsTablespaceLinkPath(f->path);
       auto where = Resolve(f->path);
       if (!where.ok()) return where.status();
       auto [root, rel] = *where;
@@ -887,10 +884,10 @@ Result<FetchResult> Fetch(Storage& storage, const FetchConfig& config) {
       before = *t;
     }
     if (!config.target_lsn.empty()) {  // only backups consistent before the target LSN can reach it
-      auto target = ParseLsn(config.target_lsn);
+      auto target = pg::ParseLsn(config.target_lsn);
       if (!target.ok()) return target.status();
       std::erase_if(*list,
-                    [&](const BackupManifest& b) { return *ParseLsn(b.stop_lsn) > *target; });
+                    [&](const BackupManifest& b) { return *pg::ParseLsn(b.stop_lsn) > *target; });
       if (list->empty()) {
         return Status::NotFound("no backup ended before the target LSN " + config.target_lsn)
             .WithHint("'walferry backup-list' shows each backup's stop LSN");

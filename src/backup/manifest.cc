@@ -13,7 +13,9 @@
 #include "archive/repository.h"
 #include "common/crypto.h"
 #include "common/parallel.h"
-#include "pg/wal_page.h"
+#include "pg/lsn.h"
+#include "pg/tablespace.h"
+#include "pg/wal_segment.h"
 
 namespace walferry::backup {
 namespace {
@@ -386,8 +388,8 @@ Result<BackupManifest> DecodeManifestText(std::string_view text, const std::stri
     f.Fail("stop_time", "is not YYYY-MM-DDTHH:MM:SSZ");
   m.start_lsn = f.Str("start_lsn");
   m.stop_lsn = f.Str("stop_lsn");
-  if (f.problem().empty() && !ParseLsn(m.start_lsn).ok()) f.Fail("start_lsn", "is not an LSN");
-  if (f.problem().empty() && !ParseLsn(m.stop_lsn).ok()) f.Fail("stop_lsn", "is not an LSN");
+  if (f.problem().empty() && !pg::ParseLsn(m.start_lsn).ok()) f.Fail("start_lsn", "is not an LSN");
+  if (f.problem().empty() && !pg::ParseLsn(m.stop_lsn).ok()) f.Fail("stop_lsn", "is not an LSN");
   m.start_wal = f.Str("start_wal");
   m.stop_wal = f.Str("stop_wal");
   for (auto [key, v] : {std::pair{"start_wal", &m.start_wal}, std::pair{"stop_wal", &m.stop_wal}}) {
@@ -541,9 +543,7 @@ Result<BackupManifest> DecodeManifestText(std::string_view text, const std::stri
                    "' is inside a file");
       if (it->second == FileType::kLink) {
         const std::string& parent = it->first;
-        bool tablespace =
-            parent.rfind("pg_tblspc/", 0) == 0 && parent.find('/', 10) == std::string::npos;
-        if (!tablespace)
+        if (!pg::IsTablespaceLinkPath(parent))
           return bad("files[" + std::to_string(i) + "].path: '" + Printable(p) +
                      "' is inside the link '" + Printable(parent) + "'");
       }
@@ -551,8 +551,8 @@ Result<BackupManifest> DecodeManifestText(std::string_view text, const std::stri
   }
   // Links under pg_tblspc are tablespaces, and each names a listed tablespace.
   for (const auto& mf : m.files) {
-    if (mf.type != FileType::kLink || mf.path.rfind("pg_tblspc/", 0) != 0) continue;
-    std::string oid = mf.path.substr(10);
+    if (mf.type != FileType::kLink || !pg::InTablespaceDir(mf.path)) continue;
+    std::string oid(pg::TablespaceLinkName(mf.path));
     bool listed = std::any_of(m.tablespaces.begin(), m.tablespaces.end(),
                               [&](const Tablespace& t) { return std::to_string(t.oid) == oid; });
     if (!listed) return bad("files: link '" + Printable(mf.path) + "' is not a listed tablespace");
@@ -848,49 +848,6 @@ Result<std::vector<Problem>> VerifyBackupObjects(Storage& storage, const BackupM
   std::sort(problems.begin(), problems.end(),
             [](const Problem& a, const Problem& b) { return a.where < b.where; });
   return problems;
-}
-
-Result<uint64_t> ParseLsn(std::string_view text) {
-  size_t slash = text.find('/');
-  auto bad = [&] {
-    return Status::InvalidArgument("'" + std::string(text.substr(0, 40)) +
-                                   "' is not an LSN (like 0/3000028)");
-  };
-  if (slash == std::string_view::npos || slash == 0 || slash > 8 || text.size() - slash - 1 == 0 ||
-      text.size() - slash - 1 > 8)
-    return bad();
-  auto hex = [](std::string_view s, uint64_t* out) {
-    uint64_t v = 0;
-    for (char c : s) {
-      int d = (c >= '0' && c <= '9')   ? c - '0'
-              : (c >= 'A' && c <= 'F') ? c - 'A' + 10
-              : (c >= 'a' && c <= 'f') ? c - 'a' + 10
-                                       : -1;
-      if (d < 0) return false;
-      v = v * 16 + static_cast<uint64_t>(d);
-    }
-    *out = v;
-    return true;
-  };
-  uint64_t hi, lo;
-  if (!hex(text.substr(0, slash), &hi) || !hex(text.substr(slash + 1), &lo)) return bad();
-  return (hi << 32) | lo;
-}
-
-std::string FormatLsn(uint64_t lsn) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%X/%X", static_cast<unsigned>(lsn >> 32),
-                static_cast<unsigned>(lsn & 0xffffffffu));
-  return buf;
-}
-
-std::string WalSegmentName(uint32_t timeline, uint64_t lsn, uint32_t segment_size) {
-  uint64_t segno = lsn / segment_size;
-  uint64_t per_id = 0x100000000ull / segment_size;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%08X%08X%08X", timeline, static_cast<unsigned>(segno / per_id),
-                static_cast<unsigned>(segno % per_id));
-  return buf;
 }
 
 std::string FormatUtc(int64_t t) {

@@ -186,11 +186,7 @@ struct Problem {
 Result<std::vector<Problem>> VerifyBackupObjects(Storage& storage, const BackupManifest& manifest,
                                                  int parallel = 4);
 
-// LSN text "X/Y" <-> 64-bit value.
-Result<uint64_t> ParseLsn(std::string_view text);
-std::string FormatLsn(uint64_t lsn);
-// The 24-hex WAL segment name holding `lsn` on `timeline`.
-std::string WalSegmentName(uint32_t timeline, uint64_t lsn, uint32_t segment_size);
+// (LSN text and segment names: pg/lsn.h, pg/wal_segment.h.)
 // "YYYY-MM-DDTHH:MM:SSZ" <-> seconds since the epoch.
 std::string FormatUtc(int64_t unix_seconds);
 Result<int64_t> ParseUtc(std::string_view text);

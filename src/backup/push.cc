@@ -12,12 +12,15 @@
 
 #include "archive/repository.h"
 #include "backup/backup.h"
-#include "backup/page_checksum.h"
 #include "backup/pg.h"
 #include "backup/walker.h"
 #include "common/crypto.h"
 #include "common/log.h"
 #include "common/parallel.h"
+#include "pg/lsn.h"
+#include "pg/page_checksum.h"
+#include "pg/tablespace.h"
+#include "pg/wal_segment.h"
 #include "walferry/wal_name.h"
 
 namespace walferry::backup {
@@ -56,7 +59,7 @@ struct ReadContext {
 class FileReader {
  public:
   FileReader(const WalkEntry& e, const ReadContext& ctx) : e_(e), ctx_(ctx) {
-    if (ctx.checksums) first_block_ = RelationFirstBlock(e.path);
+    if (ctx.checksums) first_block_ = pg::RelationFirstBlock(e.path);
   }
   ~FileReader() {
     if (fd_ >= 0) ::close(fd_);
@@ -95,17 +98,17 @@ class FileReader {
 
  private:
   void CheckPages(const char* buf, size_t n) {
-    for (size_t at = 0; at + kBlockSize <= n; at += kBlockSize) {
-      uint64_t file_block = (offset_ + at) / kBlockSize;
+    for (size_t at = 0; at + pg::kBlockSize <= n; at += pg::kBlockSize) {
+      uint64_t file_block = (offset_ + at) / pg::kBlockSize;
       uint32_t block = *first_block_ + static_cast<uint32_t>(file_block);
-      PageCheck c = CheckPage(buf + at, block, ctx_.start_lsn);
-      if (c.verdict != PageVerdict::kBad) continue;
+      pg::PageCheck c = pg::CheckPage(buf + at, block, ctx_.start_lsn);
+      if (c.verdict != pg::PageVerdict::kBad) continue;
       // A page being written while we read it looks torn: read it once more.
-      char again[kBlockSize];
-      if (::pread(fd_, again, kBlockSize, static_cast<off_t>(offset_ + at)) ==
-          static_cast<ssize_t>(kBlockSize)) {
-        c = CheckPage(again, block, ctx_.start_lsn);
-        if (c.verdict != PageVerdict::kBad) continue;
+      char again[pg::kBlockSize];
+      if (::pread(fd_, again, pg::kBlockSize, static_cast<off_t>(offset_ + at)) ==
+          static_cast<ssize_t>(pg::kBlockSize)) {
+        c = pg::CheckPage(again, block, ctx_.start_lsn);
+        if (c.verdict != pg::PageVerdict::kBad) continue;
       }
       char msg[128];
       std::snprintf(msg, sizeof msg, "' block %llu: checksum 0x%04X, expected 0x%04X",
@@ -280,7 +283,7 @@ class Pusher {
     auto start = pg_->Value("pg_backup_start", "SELECT pg_backup_start($1, $2)::text",
                             {"walferry " + m_.name, cfg_.fast_checkpoint ? "true" : "false"});
     if (!start.ok()) return start.status();
-    auto start_lsn = ParseLsn(*start);
+    auto start_lsn = pg::ParseLsn(*start);
     if (!start_lsn.ok()) return Status::Internal("pg_backup_start returned '" + *start + "'");
     ctx_.start_lsn = *start_lsn;
     m_.start_lsn = *start;
@@ -522,10 +525,10 @@ class Pusher {
     }
     m_.timeline = static_cast<uint32_t>(std::stoul(tli));
     m_.start_wal = start.substr(file + 6, 24);
-    auto stop = ParseLsn(m_.stop_lsn);
+    auto stop = pg::ParseLsn(m_.stop_lsn);
     if (!stop.ok()) return Status::Internal("pg_backup_stop returned '" + m_.stop_lsn + "'");
     // The last byte of WAL the backup needs is just before stop_lsn.
-    m_.stop_wal = WalSegmentName(m_.timeline, *stop > 0 ? *stop - 1 : 0, m_.wal_segment_size);
+    m_.stop_wal = pg::SegmentNameOfLsn(m_.timeline, *stop > 0 ? *stop - 1 : 0, m_.wal_segment_size);
     if (m_.stop_wal < m_.start_wal) m_.stop_wal = m_.start_wal;
     return Status::Ok();
   }
@@ -585,9 +588,8 @@ class Pusher {
         f.offset = o.offset;
         m_.original_bytes += f.size;
       }
-      if (e.type == FileType::kLink && e.path.starts_with("pg_tblspc/") &&
-          e.path.find('/', 10) == std::string::npos) {
-        std::string oid = e.path.substr(10);
+      if (e.type == FileType::kLink && pg::IsTablespaceLinkPath(e.path)) {
+        std::string oid(pg::TablespaceLinkName(e.path));
         m_.tablespaces.push_back(
             Tablespace{static_cast<uint32_t>(std::stoul(oid)), space_names_[oid], e.target});
       }

@@ -95,7 +95,7 @@ std::vector<ObjectInfo> WalToDelete(const std::vector<ObjectInfo>& wal_listing,
     auto name = ParseWalFileName(
         std::string_view(o.key).substr(slash == std::string::npos ? 0 : slash + 1));
     if (!name.ok() || name->kind == WalFileKind::kHistory || o.key != WalObjectKey(*name)) continue;
-    auto segno = SegmentNumber(name->segment_id, segment_size);
+    auto segno = pg::SegmentNumber(name->segment_id, segment_size);
     if (segno.ok() && *segno < *cutoff) out.push_back(o);
   }
   return out;

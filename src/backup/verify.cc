@@ -10,6 +10,7 @@
 #include "backup/delete.h"
 #include "backup/manifest.h"
 #include "common/parallel.h"
+#include "pg/lsn.h"
 #include "walferry/wal_name.h"
 
 namespace walferry::backup {
@@ -99,10 +100,11 @@ Result<VerifyReport> Verify(Storage& storage, const VerifyConfig& config) {
 
   report.repository = storage.Describe();
   report.wal_check = config.wal_check;
-  report.segment_size =
-      ValidateSegmentSize(identity->wal_segment_size).ok() ? identity->wal_segment_size : 16u << 20;
+  report.segment_size = pg::ValidateSegmentSize(identity->wal_segment_size).ok()
+                            ? identity->wal_segment_size
+                            : pg::kDefaultWalSegmentSize;
   for (const auto& m : manifests) {
-    if (ValidateSegmentSize(m.wal_segment_size).ok()) report.segment_size = m.wal_segment_size;
+    if (pg::ValidateSegmentSize(m.wal_segment_size).ok()) report.segment_size = m.wal_segment_size;
   }
   const uint64_t seg_size = report.segment_size;
 
@@ -150,7 +152,7 @@ Result<VerifyReport> Verify(Storage& storage, const VerifyConfig& config) {
       continue;
     }
     if (w.name.kind != WalFileKind::kSegment) continue;
-    auto segno = SegmentNumber(w.name.segment_id, seg_size);
+    auto segno = pg::SegmentNumber(w.name.segment_id, seg_size);
     if (!segno.ok()) {
       report.problems.push_back("wal object '" + key + "': " + segno.status().message());
       continue;
@@ -160,7 +162,7 @@ Result<VerifyReport> Verify(Storage& storage, const VerifyConfig& config) {
   report.timelines.assign(timelines.begin(), timelines.end());
   for (auto it = inventory.segments.rbegin(); it != inventory.segments.rend(); ++it) {
     if (!it->second.empty()) {
-      report.newest = SegmentName(it->first, *it->second.rbegin(), seg_size);
+      report.newest = pg::SegmentName(it->first, *it->second.rbegin(), seg_size);
       break;
     }
   }
@@ -189,9 +191,9 @@ Result<VerifyReport> Verify(Storage& storage, const VerifyConfig& config) {
     for (const Problem& p : *problems)
       b.problems.push_back("'" + p.where + "': " + p.status.message());
     b.objects_ok = problems->empty();
-    auto start = SegmentNumber(m.start_wal.size() == 24 ? m.start_wal.substr(8) : "", seg_size);
-    auto stop = SegmentNumber(m.stop_wal.size() == 24 ? m.stop_wal.substr(8) : "", seg_size);
-    auto stop_lsn = ParseLsn(m.stop_lsn);
+    auto start = pg::SegmentNumber(m.start_wal.size() == 24 ? m.start_wal.substr(8) : "", seg_size);
+    auto stop = pg::SegmentNumber(m.stop_wal.size() == 24 ? m.stop_wal.substr(8) : "", seg_size);
+    auto stop_lsn = pg::ParseLsn(m.stop_lsn);
     if (!start.ok() || !stop.ok()) {
       b.problems.push_back("start_wal '" + m.start_wal + "' or stop_wal '" + m.stop_wal +
                            "' is not a segment name");
@@ -274,15 +276,15 @@ std::string VerifyReportJson(const VerifyReport& r) {
     for (const WalRun& run : b.chain.path) chain.push_back(DescribeRun(run, r.segment_size));
     for (const WalRun& g : b.chain.gaps) {
       gaps.push_back({{"timeline", g.timeline},
-                      {"first", SegmentName(g.timeline, g.first, r.segment_size)},
-                      {"last", SegmentName(g.timeline, g.last, r.segment_size)},
+                      {"first", pg::SegmentName(g.timeline, g.first, r.segment_size)},
+                      {"last", pg::SegmentName(g.timeline, g.last, r.segment_size)},
                       {"segments", g.count()}});
     }
     json newest = nullptr;
     if (b.chain.newest) {
       for (const WalRun& run : b.chain.path) {
         if (*b.chain.newest >= run.first && *b.chain.newest <= run.last) {
-          newest = SegmentName(run.timeline, *b.chain.newest, r.segment_size);
+          newest = pg::SegmentName(run.timeline, *b.chain.newest, r.segment_size);
         }
       }
     }

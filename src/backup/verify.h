@@ -28,7 +28,7 @@ struct VerifyConfig {
 struct VerifyReport {
   std::string repository;
   WalCheck wal_check = WalCheck::kFull;
-  uint64_t segment_size = 16u << 20;
+  uint64_t segment_size = pg::kDefaultWalSegmentSize;
   struct Backup {
     std::string name, start_wal, stop_wal;
     uint32_t timeline = 0;

@@ -5,29 +5,10 @@
 #include <cstdio>
 #include <limits>
 
-#include "backup/manifest.h"
+#include "pg/lsn.h"
 
 namespace walferry::backup {
 namespace {
-
-bool ParseHex(std::string_view s, uint64_t* out) {
-  if (s.empty() || s.size() > 16) return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    int d;
-    if (c >= '0' && c <= '9')
-      d = c - '0';
-    else if (c >= 'A' && c <= 'F')
-      d = c - 'A' + 10;
-    else if (c >= 'a' && c <= 'f')
-      d = c - 'a' + 10;
-    else
-      return false;
-    v = (v << 4) | static_cast<uint64_t>(d);
-  }
-  *out = v;
-  return true;
-}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
@@ -47,36 +28,6 @@ std::string_view NextField(std::string_view* s) {
 }
 
 }  // namespace
-
-Status ValidateSegmentSize(uint64_t size) {
-  bool pow2 = size != 0 && (size & (size - 1)) == 0;
-  if (!pow2 || size < (1u << 20) || size > (1u << 30)) {
-    return Status::InvalidArgument("wal_segment_size " + std::to_string(size) +
-                                   " is not a power of two between 1 MiB and 1 GiB");
-  }
-  return Status::Ok();
-}
-
-uint64_t SegmentsPerLog(uint64_t segment_size) { return 0x100000000ull / segment_size; }
-
-Result<uint64_t> SegmentNumber(std::string_view log_and_seg, uint64_t segment_size) {
-  uint64_t log = 0, seg = 0;
-  if (log_and_seg.size() != 16 || !ParseHex(log_and_seg.substr(0, 8), &log) ||
-      !ParseHex(log_and_seg.substr(8), &seg) || seg >= SegmentsPerLog(segment_size)) {
-    return Status::InvalidArgument("'" + std::string(log_and_seg) +
-                                   "' does not name a WAL segment of " +
-                                   std::to_string(segment_size) + " bytes");
-  }
-  return log * SegmentsPerLog(segment_size) + seg;
-}
-
-std::string SegmentName(uint32_t timeline, uint64_t segno, uint64_t segment_size) {
-  const uint64_t per = SegmentsPerLog(segment_size);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%08X%08X%08X", timeline, static_cast<unsigned>(segno / per),
-                static_cast<unsigned>(segno % per));
-  return buf;
-}
 
 Result<std::vector<HistoryEntry>> ParseHistory(std::string_view text, uint32_t timeline,
                                                const std::string& name) {
@@ -102,7 +53,7 @@ Result<std::vector<HistoryEntry>> ParseHistory(std::string_view text, uint32_t t
     }
     if (tli == 0 || tli > 0xFFFFFFFFull)
       return bad("expected a timeline number, got '" + std::string(tli_text) + "'");
-    auto lsn = ParseLsn(NextField(&rest));
+    auto lsn = pg::ParseLsn(NextField(&rest));
     if (!lsn.ok()) return bad(lsn.status().message());
     HistoryEntry e{static_cast<uint32_t>(tli), *lsn, std::string(Trim(rest))};
     if (e.timeline >= timeline) {
@@ -184,7 +135,7 @@ ChainReport ComputeChain(const TimelineTree& tree, const WalInventory& wal,
   std::vector<Range> ranges;
   for (size_t i = 0; i < path.size(); ++i) {
     uint64_t lo = i == 0 ? backup.start_segno
-                         : std::max(SegmentOfLsn(path[i].begin_lsn, seg), ranges.back().lo);
+                         : std::max(pg::SegmentOfLsn(path[i].begin_lsn, seg), ranges.back().lo);
     if (i > 0) ranges.back().hi = lo == 0 ? 0 : lo - 1;
     ranges.push_back(Range{path[i].timeline, lo, std::numeric_limits<uint64_t>::max()});
   }
@@ -221,8 +172,8 @@ ChainReport ComputeChain(const TimelineTree& tree, const WalInventory& wal,
 }
 
 std::string DescribeRun(const WalRun& run, uint64_t segment_size) {
-  std::string s = SegmentName(run.timeline, run.first, segment_size);
-  if (run.last != run.first) s += ".." + SegmentName(run.timeline, run.last, segment_size);
+  std::string s = pg::SegmentName(run.timeline, run.first, segment_size);
+  if (run.last != run.first) s += ".." + pg::SegmentName(run.timeline, run.last, segment_size);
   return s;
 }
 

@@ -28,24 +28,12 @@
 #include <string_view>
 #include <vector>
 
+#include "pg/wal_segment.h"
 #include "walferry/status.h"
 
 namespace walferry::backup {
 
-// ---- segment arithmetic (any wal_segment_size: a power of two, 1 MiB..1 GiB)
-
-// kInvalidArgument unless `size` is a power of two in [1 MiB, 1 GiB].
-Status ValidateSegmentSize(uint64_t size);
-// Segment numbers per 4 GiB "log" (the middle 8 hex digits of a name).
-uint64_t SegmentsPerLog(uint64_t segment_size);
-// The segment number of the 16 hex digits after the timeline ("000000020000001F").
-// kInvalidArgument when they are not hex or name a segment this size cannot have.
-Result<uint64_t> SegmentNumber(std::string_view log_and_seg, uint64_t segment_size);
-// The 24-hex name of segment `segno` of `timeline`.
-std::string SegmentName(uint32_t timeline, uint64_t segno, uint64_t segment_size);
-// The segment that holds the byte at `lsn` (XLByteToSeg).
-inline uint64_t SegmentOfLsn(uint64_t lsn, uint64_t segment_size) { return lsn / segment_size; }
-// (LSN text: ParseLsn and FormatLsn in manifest.h.)
+// Segment arithmetic and LSN text: pg/wal_segment.h and pg/lsn.h.
 
 // ---- timeline history
 
@@ -95,7 +83,7 @@ class TimelineTree {
 // The archived WAL segments, by timeline (only whole segments count; a
 // .partial file is not replayed by recovery as such).
 struct WalInventory {
-  uint64_t segment_size = 16u << 20;
+  uint64_t segment_size = pg::kDefaultWalSegmentSize;
   std::map<uint32_t, std::set<uint64_t>> segments;
   void Add(uint32_t timeline, uint64_t segno) { segments[timeline].insert(segno); }
 };

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <set>
 
+#include "pg/tablespace.h"
+
 namespace walferry::backup {
 namespace {
 
@@ -26,7 +28,7 @@ bool AllDigits(std::string_view s) {
 // A database directory: base/<oid> or pg_tblspc/<oid>/<version>/<oid>.
 bool IsDatabaseDir(std::string_view dir) {
   if (dir.starts_with("base/")) return AllDigits(dir.substr(5));
-  if (!dir.starts_with("pg_tblspc/")) return false;
+  if (!pg::InTablespaceDir(dir)) return false;
   size_t a = dir.find('/', 10);
   if (a == std::string_view::npos) return false;
   size_t b = dir.find('/', a + 1);
@@ -147,7 +149,7 @@ class Walker {
     }
     e->target.assign(buf, static_cast<size_t>(n));
     std::string dir = rel.substr(0, rel.rfind('/') == std::string::npos ? 0 : rel.rfind('/'));
-    bool tablespace = dir == "pg_tblspc" && AllDigits(rel.substr(10));
+    bool tablespace = pg::IsTablespaceLink(rel);
     if (tablespace) {
       e->type = FileType::kLink;
       out_->entries.push_back(*e);
@@ -162,7 +164,7 @@ class Walker {
       return Status::Ok();
     }
     if (dir.starts_with(
-            "pg_tblspc")) {  // only tablespaces belong there; a link below one is not followed
+            pg::kTablespaceDir)) {  // only tablespaces there; a link below one is not followed
       out_->warnings.push_back("skipped '" + Printable(abs) +
                                "': a symbolic link in pg_tblspc that is not a tablespace");
       return Status::Ok();

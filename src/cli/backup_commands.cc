@@ -15,6 +15,7 @@
 #include "backup/backup.h"
 #include "cli/commands.h"
 #include "common/log.h"
+#include "pg/lsn.h"
 
 namespace walferry::cli {
 namespace {
@@ -267,7 +268,7 @@ Status RunBackupFetch(const Context& ctx, const FetchArgs& args) {
     auto t = backup::ParseTargetTime(args.target_time);
     if (!t.ok()) return t.status();
   }
-  if (!args.target_lsn.empty() && !backup::ParseLsn(args.target_lsn).ok()) {
+  if (!args.target_lsn.empty() && !pg::ParseLsn(args.target_lsn).ok()) {
     return Status::InvalidArgument("--target-lsn '" + args.target_lsn +
                                    "' is not an LSN like 0/3000028");
   }

@@ -300,42 +300,12 @@ class Prefetcher {
 
 }  // namespace
 
-bool ValidSegmentSize(uint32_t size) {
-  return size >= (1u << 20) && size <= (1u << 30) && (size & (size - 1)) == 0;
-}
-
-Result<std::string> NextSegment(std::string_view segment, uint32_t segment_size) {
-  if (segment.size() != kSegmentNameLength || !IsHex(segment)) {
-    return Status::InvalidArgument("'" + std::string(segment) + "' is not a WAL segment name");
-  }
-  if (!ValidSegmentSize(segment_size)) {
-    return Status::InvalidArgument("WAL segment size " + std::to_string(segment_size) +
-                                   " is not a power of two from 1 MiB to 1 GiB");
-  }
-  const uint64_t per_log = 0x100000000ull / segment_size;
-  uint64_t log = std::stoull(std::string(segment.substr(8, 8)), nullptr, 16);
-  uint64_t seg = std::stoull(std::string(segment.substr(16, 8)), nullptr, 16);
-  if (seg >= per_log) {
-    return Status::InvalidArgument("'" + std::string(segment) + "' is not a segment of " +
-                                   std::to_string(segment_size) + " bytes");
-  }
-  if (++seg == per_log) {
-    seg = 0;
-    if (++log > 0xFFFFFFFFull)
-      return Status::InvalidArgument("'" + std::string(segment) + "' is the last segment");
-  }
-  char buf[kSegmentNameLength + 1];
-  std::snprintf(buf, sizeof buf, "%.8s%08X%08X", std::string(segment.substr(0, 8)).c_str(),
-                static_cast<unsigned>(log), static_cast<unsigned>(seg));
-  return std::string(buf);
-}
-
 Result<std::vector<std::string>> PrefetchWindow(std::string_view segment, uint32_t segment_size,
                                                 int count) {
   std::vector<std::string> out;
   std::string at(segment);
   for (int i = 0; i < count; ++i) {
-    auto next = NextSegment(at, segment_size);
+    auto next = pg::NextSegment(at, segment_size);
     if (!next.ok()) {
       if (i > 0) break;  // the end of the WAL address space
       return next.status();
@@ -346,17 +316,16 @@ Result<std::vector<std::string>> PrefetchWindow(std::string_view segment, uint32
   return out;
 }
 
-Result<uint32_t> SegmentSizeOfFile(const std::string& path) {
+Result<uint32_t> SegmentSizeOfFile(const std::string& path, const std::string& segment) {
+  auto wal = ParseWalFileName(segment);
+  if (!wal.ok()) return wal.status();
   char buf[64];
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::FromErrno(errno, "open '" + path + "'");
   in.read(buf, sizeof buf);
-  auto page = pg::ReadWalPageHeader(std::string_view(buf, static_cast<size_t>(in.gcount())), path);
+  auto page = pg::ReadCheckedWalPageHeader(std::string_view(buf, static_cast<size_t>(in.gcount())),
+                                           *wal, 0, path);
   if (!page.ok()) return page.status();
-  if (!ValidSegmentSize(page->segment_size)) {
-    return Status::Corruption("'" + path + "' names WAL segment size " +
-                              std::to_string(page->segment_size));
-  }
   return page->segment_size;
 }
 
@@ -479,7 +448,7 @@ Status RequestPrefetch(const SpoolDir& spool, const std::string& segment, const 
   std::optional<Want> last = ReadWant(spool);
   uint32_t size = 0;
   if (!dest.empty()) {
-    auto from_file = SegmentSizeOfFile(dest);
+    auto from_file = SegmentSizeOfFile(dest, segment);
     if (!from_file.ok()) return from_file.status();
     size = *from_file;
   } else if (last) {

@@ -32,19 +32,15 @@
 
 namespace walferry::spool {
 
-// ---- segment arithmetic (PostgreSQL's XLogSegNo over file names)
+// ---- the window (segment arithmetic: pg/wal_segment.h)
 
-// True for the sizes PostgreSQL allows: powers of two from 1 MiB to 1 GiB.
-bool ValidSegmentSize(uint32_t segment_size);
-// The segment after `segment` (a 24-hex-digit segment name) on the same
-// timeline; segments per log id are 0x100000000 / segment_size.
-// kInvalidArgument for another name or size, or a segment number out of range.
-Result<std::string> NextSegment(std::string_view segment, uint32_t segment_size);
-// The `count` segments after `segment`, in order.
+// The `count` segments after `segment`, in order (pg::NextSegment).
 Result<std::vector<std::string>> PrefetchWindow(std::string_view segment, uint32_t segment_size,
                                                 int count);
-// The segment size from the long page header at the start of the file at `path`.
-Result<uint32_t> SegmentSizeOfFile(const std::string& path);
+// The segment size from the long page header at the start of the file at `path`,
+// which holds WAL segment `segment`; the header is checked against that name
+// first (pg::CheckWalPageHeader: kCorruption when it does not match).
+Result<uint32_t> SegmentSizeOfFile(const std::string& path, const std::string& segment);
 
 // ---- the request (get/want)
 

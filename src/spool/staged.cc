@@ -174,7 +174,7 @@ Result<archive::BuiltObject> LoadStaged(const std::string& path, const std::stri
     return bad("it decodes to other content than was staged");
   }
   if (wal->HasWalHeader()) {
-    auto page = pg::ReadWalPageHeader(first.bytes, path);
+    auto page = pg::ReadCheckedWalPageHeader(first.bytes, *wal, 0, path);
     if (!page.ok()) return bad(page.status().message());
     b.page = *page;
   }

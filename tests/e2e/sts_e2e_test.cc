@@ -113,7 +113,7 @@ TEST_F(StsE2E, AssumedRoleArchivesAndRestoresAndCheckSaysSo) {
 
   TempDir data("wf-sts-data");
   testing::MakeDataDir(data, 42);
-  const std::string segment = testing::WalSegment(42, 's');
+  const std::string segment = testing::WalSegment("000000010000000000000007", 42, 's');
   data.Write("pg_wal/000000010000000000000007", segment);
   RunResult created = RunWalferry(Args({"repo-create"}), Shell("role"), data.path());
   ASSERT_EQ(created.exit_code, 0) << created.err;

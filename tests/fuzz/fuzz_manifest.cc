@@ -10,6 +10,7 @@
 
 #include "backup/manifest.h"
 #include "fuzz_util.h"
+#include "pg/lsn.h"
 
 using namespace walferry;
 using namespace walferry::backup;
@@ -28,7 +29,7 @@ void CheckInvariants(const BackupManifest& m) {
   FUZZ_CHECK(
       m.wal_segment_size >= (1u << 20) && (m.wal_segment_size & (m.wal_segment_size - 1)) == 0,
       "segment size %u", m.wal_segment_size);
-  FUZZ_CHECK(ParseLsn(m.start_lsn).ok() && ParseLsn(m.stop_lsn).ok(), "lsn");
+  FUZZ_CHECK(pg::ParseLsn(m.start_lsn).ok() && pg::ParseLsn(m.stop_lsn).ok(), "lsn");
   FUZZ_CHECK(ParseUtc(m.start_time).ok() && ParseUtc(m.stop_time).ok(), "time");
   uint64_t stored = 0;
   std::set<std::string> keys;

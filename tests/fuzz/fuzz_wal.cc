@@ -1,14 +1,16 @@
 // fuzz_wal — what walferry reads from WAL files and the data directory:
-// pg::ReadWalPageHeader (the first page of a segment, from pg_wal or a
-// repository), ParseWalFileName and WalObjectKey (names from a listing),
-// backup::ParseHistory (a timeline history file from the repository) and
+// pg::ReadWalPageHeader and pg::CheckWalPageHeader (the first page of a
+// segment, from pg_wal or a repository, against its name), the segment size
+// in pg_control (pg::WalSegmentSizeFromControlFile), ParseWalFileName and WalObjectKey (names from
+// a listing), backup::ParseHistory (a timeline history file from the repository) and
 // archive::ReadDataDirIdentity (global/pg_control and PG_VERSION, written
 // from the input into a scratch data directory).
 // Invariants: a page header that is accepted has the long-header flag, a
 // power-of-two segment size from 1 MiB to 1 GiB and a power-of-two block
-// size; a WAL name that parses prints back to itself and maps to a valid key
-// under wal/; a history that parses is non-empty, below its own timeline,
-// with increasing timelines and non-decreasing switch points.
+// size; a header the name check accepts has the name's page address, a timeline
+// from 1 to the name's and a known magic; a WAL name that parses prints back to itself and maps to
+// a valid key under wal/; a history that parses is non-empty, below its own timeline, with
+// increasing timelines and non-decreasing switch points.
 #include <sys/stat.h>
 
 #include <cstring>
@@ -16,7 +18,9 @@
 #include "archive/repository.h"
 #include "backup/wal_chain.h"
 #include "fuzz_util.h"
+#include "pg/control_file.h"
 #include "pg/wal_page.h"
+#include "pg/wal_segment.h"
 #include "walferry/wal_name.h"
 
 using namespace walferry;
@@ -34,10 +38,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(seg >= (1u << 20) && seg <= (1u << 30) && (seg & (seg - 1)) == 0,
                "segment size %u accepted (PostgreSQL allows powers of two from 1 MiB to 1 GiB)",
                seg);
+    // The check against a name: what it accepts is exactly what the name says.
+    for (const char* n : {"000000010000000000000001", "0000000300000002000000A1.partial"}) {
+      auto wal = ParseWalFileName(n);
+      Status c = pg::CheckWalPageHeader(*page, *wal, 0, "pg_wal/fuzz");
+      if (c.ok()) {
+        auto segno = pg::SegmentNumber(wal->segment_id, page->segment_size);
+        FUZZ_CHECK(segno.ok() && page->page_address == *segno * page->segment_size,
+                   "page address accepted");
+        FUZZ_CHECK(page->timeline >= 1 && page->timeline <= wal->timeline, "timeline accepted");
+        FUZZ_CHECK(!page->pg_version.empty(), "unknown magic accepted");
+      } else {
+        FUZZ_CHECK(c.code() == Status::Code::kCorruption, "%s", c.ToString().c_str());
+      }
+    }
   } else {
     FUZZ_CHECK(page.status().code() == Status::Code::kCorruption, "%s",
                page.status().ToString().c_str());
   }
+
+  const uint32_t control_seg = pg::WalSegmentSizeFromControlFile(input);
+  FUZZ_CHECK(control_seg == 0 || pg::ValidWalSegmentSize(control_seg), "pg_control size %u",
+             control_seg);
 
   const std::string_view first_line = input.substr(0, input.find('\n'));
   auto name = ParseWalFileName(first_line);
@@ -52,9 +74,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (name->kind != WalFileKind::kHistory) {
       FUZZ_CHECK(name->segment_id.size() == 16, "segment id '%s'", name->segment_id.c_str());
       for (uint64_t s : {1ull << 20, 16ull << 20, 1ull << 30}) {
-        auto segno = backup::SegmentNumber(name->segment_id, s);
+        auto segno = pg::SegmentNumber(name->segment_id, s);
         if (segno.ok()) {
-          FUZZ_CHECK(backup::SegmentName(name->timeline, *segno, s) == name->name.substr(0, 24),
+          FUZZ_CHECK(pg::SegmentName(name->timeline, *segno, s) == name->name.substr(0, 24),
                      "segment number round trip");
         }
       }

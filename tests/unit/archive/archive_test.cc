@@ -25,8 +25,9 @@ namespace fsys = std::filesystem;
 
 constexpr uint32_t kSegSize = 16u << 20;
 
-std::string Segment(uint64_t sysid, char fill = 'w', uint32_t size = kSegSize) {
-  return testing::WalSegment(sysid, fill, size, kSegSize);
+std::string Segment(std::string_view name, uint64_t sysid, char fill = 'w',
+                    uint32_t size = kSegSize) {
+  return testing::WalSegment(name, sysid, fill, size, kSegSize);
 }
 
 std::string ReadFile(const std::string& p) {
@@ -65,7 +66,7 @@ TEST_F(ArchiveTest, PushThenGetRestoresTheExactBytesWithEveryCodec) {
   for (Codec c : {Codec::kZstd, Codec::kLz4, Codec::kNone}) {
     std::string name =
         std::string("00000001000000000000000") + std::to_string(1 + static_cast<int>(c));
-    std::string seg = Segment(42, static_cast<char>('a' + static_cast<int>(c)));
+    std::string seg = Segment(name, 42, static_cast<char>('a' + static_cast<int>(c)));
     Write(name, seg);
     auto p = Push(name, c);
     ASSERT_TRUE(p.ok()) << p.status().ToString();
@@ -85,7 +86,7 @@ TEST_F(ArchiveTest, PushThenGetRestoresTheExactBytesWithEveryCodec) {
 }
 
 TEST_F(ArchiveTest, RepushOfIdenticalContentSucceedsChangedContentIsRefused) {
-  Write("000000010000000000000001", Segment(42));
+  Write("000000010000000000000001", Segment("000000010000000000000001", 42));
   ASSERT_TRUE(Push("000000010000000000000001").ok());
   auto again = Push("000000010000000000000001");
   ASSERT_TRUE(again.ok()) << again.status().ToString();
@@ -93,13 +94,15 @@ TEST_F(ArchiveTest, RepushOfIdenticalContentSucceedsChangedContentIsRefused) {
   // Same bytes, other codec: still the same content.
   EXPECT_TRUE(Push("000000010000000000000001", Codec::kLz4)->already_archived);
 
-  Write("000000010000000000000001", Segment(42, 'X'));
+  Write("000000010000000000000001", Segment("000000010000000000000001", 42, 'X'));
   auto changed = Push("000000010000000000000001");
   EXPECT_TRUE(changed.status().IsAlreadyExists()) << changed.status().ToString();
   EXPECT_NE(changed.status().message().find("different content"), std::string::npos);
   EXPECT_FALSE(changed.status().hint().empty());
   ASSERT_TRUE(Get("000000010000000000000001").ok());
-  EXPECT_TRUE(ReadFile(dir_.path() + "/pg_wal/RECOVERYXLOG") == Segment(42)) << "never overwritten";
+  EXPECT_TRUE(ReadFile(dir_.path() + "/pg_wal/RECOVERYXLOG") ==
+              Segment("000000010000000000000001", 42))
+      << "never overwritten";
 }
 
 // Exit 0 on a re-push means the repository holds a verified copy of exactly this file: a
@@ -107,10 +110,10 @@ TEST_F(ArchiveTest, RepushOfIdenticalContentSucceedsChangedContentIsRefused) {
 TEST_F(ArchiveTest, RepushOverADamagedStoredCopyIsCorruptionNeverSuccess) {
   const std::string name = "000000010000000000000001";
   const std::string key = "wal/0000000100000000/" + name;
-  Write(name, Segment(42));
+  Write(name, Segment(name, 42));
   ASSERT_TRUE(Push(name).ok());
   const std::string good = *GetString(*storage_, key);
-  Write("000000010000000000000002", Segment(42, 'q'));
+  Write("000000010000000000000002", Segment("000000010000000000000002", 42, 'q'));
   ASSERT_TRUE(Push("000000010000000000000002").ok());
   const std::string other_segment =
       *GetString(*storage_, "wal/0000000100000000/000000010000000000000002");
@@ -155,7 +158,7 @@ TEST_F(ArchiveTest, RepushOverADamagedStoredCopyIsCorruptionNeverSuccess) {
 }
 
 TEST_F(ArchiveTest, HistoryFilesAreWriteOnceToo) {
-  Write("000000010000000000000001", Segment(42));
+  Write("000000010000000000000001", Segment("000000010000000000000001", 42));
   ASSERT_TRUE(Push("000000010000000000000001").ok());
   Write("00000002.history", "1\t0/3000000\tno recovery target specified\n");
   auto p = Push("00000002.history");
@@ -169,7 +172,7 @@ TEST_F(ArchiveTest, HistoryFilesAreWriteOnceToo) {
 }
 
 TEST_F(ArchiveTest, PartialAndBackupFilesAreAccepted) {
-  Write("000000010000000000000003.partial", Segment(42));
+  Write("000000010000000000000003.partial", Segment("000000010000000000000003.partial", 42));
   Write("000000010000000000000002.00000028.backup", "START WAL LOCATION: 0/2000028\n");
   ASSERT_TRUE(Push("000000010000000000000003.partial").ok());
   auto b = Push("000000010000000000000002.00000028.backup");
@@ -178,9 +181,9 @@ TEST_F(ArchiveTest, PartialAndBackupFilesAreAccepted) {
 }
 
 TEST_F(ArchiveTest, AnotherClustersSegmentIsRefused) {
-  Write("000000010000000000000001", Segment(42));
+  Write("000000010000000000000001", Segment("000000010000000000000001", 42));
   ASSERT_TRUE(Push("000000010000000000000001").ok());
-  Write("000000010000000000000002", Segment(4242));
+  Write("000000010000000000000002", Segment("000000010000000000000002", 4242));
   auto r = Push("000000010000000000000002");
   EXPECT_EQ(r.status().code(), Status::Code::kFailedPrecondition) << r.status().ToString();
   EXPECT_NE(r.status().message().find("4242"), std::string::npos);
@@ -189,7 +192,7 @@ TEST_F(ArchiveTest, AnotherClustersSegmentIsRefused) {
 }
 
 TEST_F(ArchiveTest, DataDirectoryOfAnotherClusterIsRefused) {
-  Write("000000010000000000000001", Segment(42));
+  Write("000000010000000000000001", Segment("000000010000000000000001", 42));
   ASSERT_TRUE(Push("000000010000000000000001").ok());
   MakeDataDir(dir_, 77);
   Write("00000002.history", "x");
@@ -200,7 +203,7 @@ TEST(RepositoryCreation, ArchivingNeverCreatesARepository) {
   TempDir dir;
   MakeDataDir(dir, 42);
   auto storage = NewMemoryStorage();
-  dir.Write("pg_wal/000000010000000000000001", Segment(42));
+  dir.Write("pg_wal/000000010000000000000001", Segment("000000010000000000000001", 42));
   auto push = archive::Push(
       *storage, PushConfig{"pg_wal/000000010000000000000001", dir.path(), Codec::kZstd, 3});
   EXPECT_EQ(push.status().code(), Status::Code::kFailedPrecondition) << push.status().ToString();
@@ -231,10 +234,57 @@ TEST(RepositoryCreation, CreateIsIdempotentForItsClusterAndRefusesOthers) {
             Status::Code::kInvalidArgument);
 }
 
+// Issue 10: repo-create recorded wal_segment_size 0, so the size check never ran.
+TEST(RepositoryCreation, RecordsTheClustersWalSegmentSizeFromPgControl) {
+  TempDir dir, old;
+  MakeDataDir(dir, 42, 64u << 20);
+  auto storage = NewMemoryStorage();
+  auto created = CreateRepository(*storage, dir.path());
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_EQ(created->identity.wal_segment_size, 64u << 20);
+  auto loaded = RequireIdentity(*storage);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->wal_segment_size, 64u << 20);
+  // a 16 MiB segment of the same cluster is refused before anything is stored
+  dir.Write("pg_wal/000000010000000000000001", Segment("000000010000000000000001", 42));
+  auto push = archive::Push(
+      *storage, PushConfig{"pg_wal/000000010000000000000001", dir.path(), Codec::kZstd, 3});
+  EXPECT_EQ(push.status().code(), Status::Code::kFailedPrecondition) << push.status().ToString();
+  EXPECT_TRUE(storage->Head("wal/0000000100000000/000000010000000000000001").status().IsNotFound());
+  // pg_control without the size (repositories made so far record 0): no size check
+  MakeDataDir(old, 43);
+  auto storage0 = NewMemoryStorage();
+  auto created0 = CreateRepository(*storage0, old.path());
+  ASSERT_TRUE(created0.ok());
+  EXPECT_EQ(created0->identity.wal_segment_size, 0u);
+}
+
+// Issue 10: the page header check skipped the magic, the page address and the timeline.
+TEST_F(ArchiveTest, ASegmentWhosePageHeaderDisagreesWithItsNameIsRefused) {
+  ASSERT_TRUE(storage_->Head(kIdentityKey).ok());
+  Write("000000010000000000000004", Segment("000000010000000000000003", 42));  // copied over
+  auto r = Push("000000010000000000000004");
+  EXPECT_EQ(r.status().code(), Status::Code::kCorruption) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("xlp_pageaddr"), std::string::npos) << r.status().ToString();
+  Write("000000010000000000000005.partial", Segment("000000020000000000000005", 42));
+  r = Push("000000010000000000000005.partial");
+  EXPECT_EQ(r.status().code(), Status::Code::kCorruption) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("xlp_tli"), std::string::npos) << r.status().ToString();
+  std::string magic = Segment("000000010000000000000006", 42);
+  magic[0] = 0;
+  Write("000000010000000000000006", magic);
+  r = Push("000000010000000000000006");
+  EXPECT_EQ(r.status().code(), Status::Code::kCorruption) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("xlp_magic"), std::string::npos) << r.status().ToString();
+  auto stored = ListAll(*storage_, "wal/");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_TRUE(stored->empty()) << "nothing stored";
+}
+
 TEST_F(ArchiveTest, BadNamesAndDamagedFilesAreRefusedBeforeAnythingIsStored) {
-  Write("000000010000000000000001.tmp", Segment(42));
+  Write("000000010000000000000001.tmp", Segment("000000010000000000000001.tmp", 42));
   EXPECT_EQ(Push("000000010000000000000001.tmp").status().code(), Status::Code::kInvalidArgument);
-  Write("000000010000000000000001", Segment(42, 'w', kSegSize / 2));
+  Write("000000010000000000000001", Segment("000000010000000000000001", 42, 'w', kSegSize / 2));
   EXPECT_EQ(Push("000000010000000000000001").status().code(), Status::Code::kCorruption)
       << "truncated segment";
   Write("000000010000000000000002", std::string(kSegSize, 'z'));
@@ -277,7 +327,7 @@ TEST_F(ArchiveTest, MissingFileIsNotFoundAndLeavesNothingBehind) {
 
 // kNotFound (exit 1) ends archive recovery: only the repository may say it, never a local path.
 TEST_F(ArchiveTest, LocalErrorsOfTheDestinationAreNeverNotFound) {
-  Write("000000010000000000000001", Segment(42));
+  Write("000000010000000000000001", Segment("000000010000000000000001", 42));
   ASSERT_TRUE(Push("000000010000000000000001").ok());
   for (const char* wal :
        {"000000010000000000000001", "000000010000000000000002"}) {  // stored, and not
@@ -305,7 +355,7 @@ TEST_F(ArchiveTest, LocalErrorsOfTheDestinationAreNeverNotFound) {
 }
 
 TEST_F(ArchiveTest, DamagedObjectsAreNeverRestored) {
-  Write("000000010000000000000001", Segment(42));
+  Write("000000010000000000000001", Segment("000000010000000000000001", 42));
   ASSERT_TRUE(Push("000000010000000000000001").ok());
   const std::string key = "wal/0000000100000000/000000010000000000000001";
   const std::string good = *GetString(*storage_, key);
@@ -337,7 +387,7 @@ TEST_F(ArchiveTest, DamagedObjectsAreNeverRestored) {
 }
 
 TEST_F(ArchiveTest, NoneCodecDamageIsCaughtBySha256) {
-  Write("000000010000000000000001", Segment(42));
+  Write("000000010000000000000001", Segment("000000010000000000000001", 42));
   ASSERT_TRUE(Push("000000010000000000000001", Codec::kNone).ok());
   const std::string key = "wal/0000000100000000/000000010000000000000001";
   std::string obj = *GetString(*storage_, key);

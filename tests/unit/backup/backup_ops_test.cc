@@ -10,6 +10,7 @@
 #include "backup/manifest.h"
 #include "backup/verify.h"
 #include "common/crypto.h"
+#include "pg/lsn.h"
 #include "walferry/wal_name.h"
 
 namespace walferry::backup {
@@ -36,11 +37,11 @@ class Repo {
   }
   void PutSegments(uint32_t tli, uint64_t first, uint64_t last) {
     for (uint64_t s = first; s <= last; ++s)
-      PutWalFile(SegmentName(tli, s, kSeg), std::string(kSeg, char('a' + s % 26)));
+      PutWalFile(pg::SegmentName(tli, s, kSeg), std::string(kSeg, char('a' + s % 26)));
   }
   void Drop(const std::string& key) { ASSERT_TRUE(storage_->Remove(key).ok()); }
   static std::string SegKey(uint32_t tli, uint64_t segno) {
-    std::string n = SegmentName(tli, segno, kSeg);
+    std::string n = pg::SegmentName(tli, segno, kSeg);
     return "wal/" + n.substr(0, 16) + "/" + n;
   }
 
@@ -55,10 +56,10 @@ class Repo {
     m.timeline = tli;
     m.start_time = FormatUtc(kNow - age - 60);
     m.stop_time = FormatUtc(kNow - age);
-    m.start_lsn = FormatLsn(start * kSeg + 0x28);
-    m.stop_lsn = FormatLsn(stop * kSeg + 0x138);
-    m.start_wal = SegmentName(tli, start, kSeg);
-    m.stop_wal = SegmentName(tli, stop, kSeg);
+    m.start_lsn = pg::FormatLsn(start * kSeg + 0x28);
+    m.stop_lsn = pg::FormatLsn(stop * kSeg + 0x138);
+    m.start_wal = pg::SegmentName(tli, start, kSeg);
+    m.stop_wal = pg::SegmentName(tli, stop, kSeg);
     m.wal_segment_size = kSeg;
     m.compression = Codec::kNone;
     m.backup_label = "START WAL LOCATION: " + m.start_lsn + "\n";
@@ -105,14 +106,15 @@ TEST(VerifyTest, HealthyRepositoryIsOk) {
   EXPECT_TRUE(VerifyOutcome(r).ok());
   ASSERT_EQ(r.backups.size(), 4u);
   EXPECT_EQ(r.wal_objects, 31u);
-  EXPECT_EQ(r.newest, SegmentName(1, 30, kSeg));
+  EXPECT_EQ(r.newest, pg::SegmentName(1, 30, kSeg));
   json j = json::parse(VerifyReportJson(r));
   EXPECT_TRUE(j["ok"].get<bool>());
   EXPECT_EQ(j["wal_check"], "full");
   EXPECT_EQ(j["backups"][0]["name"], "b0");
-  EXPECT_EQ(j["backups"][0]["newest_wal"], SegmentName(1, 30, kSeg));
+  EXPECT_EQ(j["backups"][0]["newest_wal"], pg::SegmentName(1, 30, kSeg));
   EXPECT_TRUE(j["backups"][0]["recoverable_to_newest"].get<bool>());
-  EXPECT_EQ(j["backups"][0]["chain"][0], SegmentName(1, 3, kSeg) + ".." + SegmentName(1, 30, kSeg));
+  EXPECT_EQ(j["backups"][0]["chain"][0],
+            pg::SegmentName(1, 3, kSeg) + ".." + pg::SegmentName(1, 30, kSeg));
   EXPECT_TRUE(j["wal"]["corrupt"].empty());
   EXPECT_NE(VerifyReportText(r).find("verify: ok: 4 backups"), std::string::npos);
 }
@@ -147,14 +149,14 @@ TEST(VerifyTest, GapIsListedForEveryBackupBeforeIt) {
     EXPECT_TRUE(b["recoverable_to_stop"].get<bool>());
     EXPECT_FALSE(b["recoverable_to_newest"].get<bool>());
     ASSERT_EQ(b["gaps"].size(), 1u);
-    EXPECT_EQ(b["gaps"][0]["first"], SegmentName(1, 20, kSeg));
-    EXPECT_EQ(b["gaps"][0]["last"], SegmentName(1, 21, kSeg));
+    EXPECT_EQ(b["gaps"][0]["first"], pg::SegmentName(1, 20, kSeg));
+    EXPECT_EQ(b["gaps"][0]["last"], pg::SegmentName(1, 21, kSeg));
     EXPECT_EQ(b["gaps"][0]["segments"], 2);
   }
   EXPECT_TRUE(j["backups"][3]["recoverable_to_newest"].get<bool>());
   EXPECT_EQ(r.problems.size(), 3u);
-  EXPECT_NE(VerifyReportText(r).find("wal gap " + SegmentName(1, 20, kSeg) + ".." +
-                                     SegmentName(1, 21, kSeg)),
+  EXPECT_NE(VerifyReportText(r).find("wal gap " + pg::SegmentName(1, 20, kSeg) + ".." +
+                                     pg::SegmentName(1, 21, kSeg)),
             std::string::npos);
 }
 
@@ -190,10 +192,11 @@ TEST(VerifyTest, HeaderCheckFindsShortAndMisfiledSegments) {
   // Segment 13's object holds segment 14's header; segment 15 is short.
   std::string other = *GetString(repo.storage(), Repo::SegKey(1, 14));
   ASSERT_TRUE(PutString(repo.storage(), Repo::SegKey(1, 13), other).ok());
-  repo.PutWalFile(SegmentName(1, 15, kSeg), "short");
+  repo.PutWalFile(pg::SegmentName(1, 15, kSeg), "short");
   VerifyReport r = MustVerify(repo, WalCheck::kHeader);
   ASSERT_EQ(r.corrupt.size(), 2u);
-  EXPECT_NE(r.corrupt[0].error.find("holds '" + SegmentName(1, 14, kSeg) + "'"), std::string::npos);
+  EXPECT_NE(r.corrupt[0].error.find("holds '" + pg::SegmentName(1, 14, kSeg) + "'"),
+            std::string::npos);
   EXPECT_NE(r.corrupt[1].error.find("not a whole segment"), std::string::npos);
 }
 
@@ -222,11 +225,11 @@ TEST(VerifyTest, FollowsTimelinesAndNeedsTheirHistory) {
   EXPECT_NE(without.problems[0].find("timeline 2 has WAL segments but no history file"),
             std::string::npos);
   repo.PutWalFile("00000002.history",
-                  "1\t" + FormatLsn(8 * kSeg + 0x60) + "\tno recovery target specified\n");
+                  "1\t" + pg::FormatLsn(8 * kSeg + 0x60) + "\tno recovery target specified\n");
   VerifyReport with = MustVerify(repo);
   EXPECT_TRUE(with.ok()) << (with.problems.empty() ? "" : with.problems[0]);
   EXPECT_EQ(with.backups[0].chain.target_timeline, 2u);
-  EXPECT_EQ(with.newest, SegmentName(2, 12, kSeg));
+  EXPECT_EQ(with.newest, pg::SegmentName(2, 12, kSeg));
   repo.Drop(Repo::SegKey(2, 8));  // 1's own segment 8 does not replace it
   EXPECT_FALSE(MustVerify(repo).ok());
 }
@@ -300,7 +303,7 @@ TEST(DeleteTest, DryRunChangesNothing) {
   EXPECT_FALSE(r->backups[0].keep);
   EXPECT_FALSE(r->backups[1].keep);
   EXPECT_TRUE(r->backups[2].keep);
-  EXPECT_EQ(r->wal_delete_below, SegmentName(1, 17, kSeg));
+  EXPECT_EQ(r->wal_delete_below, pg::SegmentName(1, 17, kSeg));
   EXPECT_EQ(r->wal.size(), 16u);  // segments 1..16; the history file stays
   json j = json::parse(DeleteReportJson(*r));
   EXPECT_TRUE(j["dry_run"].get<bool>());
@@ -442,7 +445,7 @@ TEST(DeleteTest, ManyWalObjectsGoInBatches) {
   repo.PutBackup("b1", 1, 3001, 3001, kDay);
   repo.PutSegments(1, 3000, 3001);
   for (uint64_t s = 0; s < 2100; ++s)
-    repo.PutWalFile(SegmentName(1, s, kSeg) + ".00000028.backup", "x");
+    repo.PutWalFile(pg::SegmentName(1, s, kSeg) + ".00000028.backup", "x");
   auto r = RunDelete(repo, {1, std::nullopt}, true);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->deleted_wal, 2101u);

@@ -169,7 +169,7 @@ TEST(RetentionWal, SegmentSizeMatters) {
 TEST(RetentionWal, KeptBackupsStayRecoverableAfterTheDelete) {
   auto backups = Daily(6);  // starts at 3, 13, ..., 53; WAL 0..60 on timeline 1
   std::vector<std::string> names;
-  for (uint64_t s = 0; s <= 60; ++s) names.push_back(SegmentName(1, s, k16M));
+  for (uint64_t s = 0; s <= 60; ++s) names.push_back(pg::SegmentName(1, s, k16M));
   auto wal = Listing(names);
   for (int keep = 1; keep <= 6; ++keep) {
     auto plan = PlanRetention(backups, Full(keep), kNow);
@@ -178,7 +178,7 @@ TEST(RetentionWal, KeptBackupsStayRecoverableAfterTheDelete) {
     WalInventory inv;
     for (uint64_t s = 0; s <= 60; ++s) inv.Add(1, s);
     for (const auto& o : del)
-      inv.segments[1].erase(*SegmentNumber(o.key.substr(o.key.size() - 16), k16M));
+      inv.segments[1].erase(*pg::SegmentNumber(o.key.substr(o.key.size() - 16), k16M));
     const std::vector<std::string> kept_names = plan->Kept();
     for (const auto& b : backups) {
       bool kept = std::find(kept_names.begin(), kept_names.end(), b.name) != kept_names.end();

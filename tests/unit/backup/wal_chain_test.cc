@@ -1,4 +1,4 @@
-// wal_chain: segment arithmetic for every segment size, .history parsing as
+// wal_chain: .history parsing as
 // PostgreSQL writes it, the timeline tree, and a backup's chain with its gaps.
 #include "backup/wal_chain.h"
 
@@ -8,47 +8,6 @@ namespace walferry::backup {
 namespace {
 
 constexpr uint64_t k16M = 16u << 20;
-
-TEST(SegmentArithmetic, NamesAndNumbersRoundTripForEverySize) {
-  for (uint64_t size = 1u << 20; size <= (1u << 30); size <<= 1) {
-    ASSERT_TRUE(ValidateSegmentSize(size).ok()) << size;
-    const uint64_t per = SegmentsPerLog(size);
-    EXPECT_EQ(per, 0x100000000ull / size);
-    for (uint64_t segno : {uint64_t{0}, uint64_t{1}, per - 1, per, per + 1, 37 * per + per / 2}) {
-      std::string name = SegmentName(7, segno, size);
-      ASSERT_EQ(name.size(), 24u);
-      EXPECT_EQ(name.substr(0, 8), "00000007");
-      auto back = SegmentNumber(name.substr(8), size);
-      ASSERT_TRUE(back.ok()) << name;
-      EXPECT_EQ(*back, segno) << name;
-    }
-  }
-}
-
-TEST(SegmentArithmetic, KnownNames) {
-  EXPECT_EQ(SegmentName(1, 0x1FF, k16M), "0000000100000001000000FF");
-  EXPECT_EQ(SegmentName(1, 0x200, k16M), "000000010000000200000000");
-  EXPECT_EQ(*SegmentNumber("00000002000000A1", k16M), 2u * 256 + 0xA1);
-  // 1 GiB segments: 4 per log; 64 MiB: 64 per log.
-  EXPECT_EQ(SegmentName(2, 5, 1u << 30), "000000020000000100000001");
-  EXPECT_EQ(*SegmentNumber("0000000100000003", 64u << 20), 64u + 3);
-}
-
-TEST(SegmentArithmetic, RefusesImpossibleSegments) {
-  EXPECT_FALSE(SegmentNumber("0000000100000004", 1u << 30).ok());  // only 0..3 with 1 GiB
-  EXPECT_TRUE(SegmentNumber("0000000100000003", 1u << 30).ok());
-  EXPECT_FALSE(SegmentNumber("00000001000001", k16M).ok());
-  EXPECT_FALSE(SegmentNumber("000000010000000G", k16M).ok());
-  EXPECT_FALSE(ValidateSegmentSize(0).ok());
-  EXPECT_FALSE(ValidateSegmentSize(3u << 20).ok());
-  EXPECT_FALSE(ValidateSegmentSize(512u << 10).ok());
-  EXPECT_FALSE(ValidateSegmentSize(2ull << 30).ok());
-}
-
-TEST(SegmentArithmetic, SegmentOfLsn) {
-  EXPECT_EQ(SegmentOfLsn(0x3000028, k16M), 3u);
-  EXPECT_EQ(SegmentOfLsn(0x3000000, k16M), 3u);
-}
 
 TEST(History, ParsesWhatPostgresWrites) {
   // As written by PostgreSQL 15 for timeline 3 (tab separated, reason last).
@@ -277,7 +236,7 @@ TEST(Chain, LargeSegmentsAndSparseListingsStayCheap) {
   ASSERT_EQ(r.gaps.size(), 1u);
   EXPECT_EQ(r.gaps[0].first, 7u);
   EXPECT_EQ(r.gaps[0].last, (1ull << 40) - 1);
-  EXPECT_EQ(SegmentName(1, 5, g), "000000010000000100000001");
+  EXPECT_EQ(pg::SegmentName(1, 5, g), "000000010000000100000001");
 }
 
 }  // namespace

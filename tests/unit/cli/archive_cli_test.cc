@@ -19,7 +19,9 @@ using testing::RunResult;
 using testing::RunWalferry;
 using testing::TempDir;
 
-std::string Segment(uint64_t sysid) { return testing::WalSegment(sysid); }
+std::string Segment(std::string_view name, uint64_t sysid) {
+  return testing::WalSegment(name, sysid);
+}
 
 class ArchiveCli : public ::testing::Test {
  protected:
@@ -41,7 +43,7 @@ class ArchiveCli : public ::testing::Test {
 };
 
 TEST_F(ArchiveCli, PushThenGetExitZeroAndLogOneLineEach) {
-  data_.Write("pg_wal/000000010000000000000001", Segment(7));
+  data_.Write("pg_wal/000000010000000000000001", Segment("000000010000000000000001", 7));
   RunResult push = Run({"archive-push", "pg_wal/000000010000000000000001"});
   EXPECT_EQ(push.exit_code, 0) << push.err;
   EXPECT_NE(push.err.find("archived 'pg_wal/000000010000000000000001'"), std::string::npos)
@@ -57,7 +59,7 @@ TEST_F(ArchiveCli, RepoCreateTwiceIsFineAndAMissingRepositoryIsNeverNotFound) {
   EXPECT_NE(again.out.find("already belongs to"), std::string::npos) << again.out;
   // A repository that is not there (an unmounted filesystem, a typo in the path).
   const std::string gone = "file://" + repo_dir_.path() + "/not-mounted";
-  data_.Write("pg_wal/000000010000000000000001", Segment(7));
+  data_.Write("pg_wal/000000010000000000000001", Segment("000000010000000000000001", 7));
   RunResult push = RunWalferry(
       {"--config", "", "--repo", gone, "archive-push", "pg_wal/000000010000000000000001"}, {},
       data_.path());
@@ -116,23 +118,23 @@ TEST_F(ArchiveCli, ConfigErrorDuringArchiveRecoveryStopsRecoveryToo) {
 }
 
 TEST_F(ArchiveCli, PushFailuresStayWithinOneTo125) {
-  data_.Write("pg_wal/000000010000000000000001", Segment(7));
+  data_.Write("pg_wal/000000010000000000000001", Segment("000000010000000000000001", 7));
   ASSERT_EQ(Run({"archive-push", "pg_wal/000000010000000000000001"}).exit_code, 0);
-  data_.Write("pg_wal/000000010000000000000002", Segment(8));
+  data_.Write("pg_wal/000000010000000000000002", Segment("000000010000000000000002", 8));
   RunResult other = Run({"archive-push", "pg_wal/000000010000000000000002"});
   EXPECT_EQ(other.exit_code, 11) << other.err;
   EXPECT_NE(other.err.find("HINT:"), std::string::npos);
-  data_.Write("pg_wal/000000010000000000000001", Segment(7) + "x");
+  data_.Write("pg_wal/000000010000000000000001", Segment("000000010000000000000001", 7) + "x");
   RunResult longer = Run({"archive-push", "pg_wal/000000010000000000000001"});
   EXPECT_EQ(longer.exit_code, 7) << "a 16 MiB + 1 byte file is not a whole segment: " << longer.err;
-  std::string changed_segment = Segment(7);
+  std::string changed_segment = Segment("000000010000000000000001", 7);
   changed_segment[1000] = 'X';
   data_.Write("pg_wal/000000010000000000000001", changed_segment);
   RunResult changed = Run({"archive-push", "pg_wal/000000010000000000000001"});
   EXPECT_EQ(changed.exit_code, 6) << changed.err;
   // A damaged stored copy under the name: corruption (7), never "already archived" (0), never
   // replaced.
-  data_.Write("pg_wal/000000010000000000000001", Segment(7));
+  data_.Write("pg_wal/000000010000000000000001", Segment("000000010000000000000001", 7));
   const std::string object = repo_dir_.path() + "/wal/0000000100000000/000000010000000000000001";
   std::filesystem::resize_file(object, std::filesystem::file_size(object) - 5);
   RunResult damaged = Run({"archive-push", "pg_wal/000000010000000000000001"});
@@ -153,7 +155,7 @@ TEST_F(ArchiveCli, PushFailuresStayWithinOneTo125) {
 // Exit 1 means only "the repository definitively lacks this file": a local error at %p
 // during archive recovery must stop recovery (200), never end it.
 TEST_F(ArchiveCli, LocalErrorsAtTheDestinationAreNeverNotFound) {
-  data_.Write("pg_wal/000000010000000000000001", Segment(7));
+  data_.Write("pg_wal/000000010000000000000001", Segment("000000010000000000000001", 7));
   ASSERT_EQ(Run({"archive-push", "pg_wal/000000010000000000000001"}).exit_code, 0);
   for (const char* wal :
        {"000000010000000000000001", "000000010000000000000002"}) {  // stored, and not
@@ -174,7 +176,7 @@ TEST_F(ArchiveCli, LocalErrorsAtTheDestinationAreNeverNotFound) {
 // EACCES on %p blames %p, not the repository. Runs walferry as 'nobody' (root bypasses modes).
 TEST_F(ArchiveCli, PermissionDeniedAtTheDestinationBlamesTheLocalPath) {
   ASSERT_EQ(::geteuid(), 0u) << "this test runs walferry as nobody through setpriv: run it as root";
-  data_.Write("pg_wal/000000010000000000000001", Segment(7));
+  data_.Write("pg_wal/000000010000000000000001", Segment("000000010000000000000001", 7));
   ASSERT_EQ(Run({"archive-push", "pg_wal/000000010000000000000001"}).exit_code, 0);
   namespace sfs = std::filesystem;
   for (const std::string& p : {data_.path(), repo_dir_.path()}) {

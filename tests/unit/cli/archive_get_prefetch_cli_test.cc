@@ -20,7 +20,7 @@ using testing::RunWalferry;
 using testing::TempDir;
 namespace sfs = std::filesystem;
 
-std::string Segment(char fill) { return testing::WalSegment(7, fill); }
+std::string Segment(std::string_view name, char fill) { return testing::WalSegment(name, 7, fill); }
 
 class PrefetchCli : public ::testing::Test {
  protected:
@@ -30,7 +30,7 @@ class PrefetchCli : public ::testing::Test {
     EXPECT_EQ(Run({"repo-create"}).exit_code, 0);
     for (int i = 1; i <= 3; ++i) {
       std::string name = "00000001000000000000000" + std::to_string(i);
-      data_.Write("pg_wal/" + name, Segment(static_cast<char>('a' + i)));
+      data_.Write("pg_wal/" + name, Segment(name, static_cast<char>('a' + i)));
       RunResult push = Run({"archive-push", "--compression", "lz4", "pg_wal/" + name});
       EXPECT_EQ(push.exit_code, 0) << push.err;
       sfs::remove(data_.path() + "/pg_wal/" + name);
@@ -90,7 +90,8 @@ TEST_F(PrefetchCli, NextSegmentIsServedFromTheSpool) {
           "restored '000000010000000000000002' to 'pg_wal/RECOVERYXLOG' from the prefetch spool"),
       std::string::npos)
       << second.err;
-  EXPECT_TRUE(testing::ReadAll(data_.path() + "/pg_wal/RECOVERYXLOG") == Segment('c'));
+  EXPECT_TRUE(testing::ReadAll(data_.path() + "/pg_wal/RECOVERYXLOG") ==
+              Segment("000000010000000000000002", 'c'));
   EXPECT_FALSE(sfs::exists(get_dir_ + "/000000010000000000000002")) << "moved into place";
 
   // the end of the archive: exit 1, quietly, as without prefetch; .history never goes through the

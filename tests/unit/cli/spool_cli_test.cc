@@ -42,7 +42,7 @@ class SpoolCli : public ::testing::Test {
     return RunWalferry(a, {}, data_);
   }
   void Ready(int i) {
-    std::ofstream(data_ + "/pg_wal/" + Name(i), std::ios::binary) << Segment(7, 'w');
+    std::ofstream(data_ + "/pg_wal/" + Name(i), std::ios::binary) << Segment(Name(i), 7, 'w');
     std::ofstream(data_ + "/pg_wal/archive_status/" + Name(i) + ".ready");
   }
   TempDir t_{"wf-spool-cli"};
@@ -95,13 +95,14 @@ TEST_F(SpoolCli, PushThroughTheWorkerThenTheFastPathThenStatusJson) {
 // archive-push of a file PostgreSQL did not mark .ready (an operator archiving by hand):
 // the worker never looks at it, so it is pushed at once, not after archive-timeout.
 TEST_F(SpoolCli, AFileWithoutReadyIsPushedAtOnce) {
-  std::ofstream(data_ + "/pg_wal/" + Name(3), std::ios::binary) << Segment(7, 'h');  // no .ready
+  std::ofstream(data_ + "/pg_wal/" + Name(3), std::ios::binary)
+      << Segment(Name(3), 7, 'h');  // no .ready
   RunResult r = Run({"archive-push", "pg_wal/" + Name(3)}, {"--archive-timeout", "20"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_LT(r.seconds, 10) << r.err;
   EXPECT_TRUE(sfs::exists(t_.path() + "/repo/wal/0000000100000000/" + Name(3)));
   // outside pg_wal as well
-  std::ofstream(t_.path() + "/" + Name(4), std::ios::binary) << Segment(7, 'i');
+  std::ofstream(t_.path() + "/" + Name(4), std::ios::binary) << Segment(Name(4), 7, 'i');
   r = Run({"archive-push", t_.path() + "/" + Name(4)}, {"--archive-timeout", "20"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_LT(r.seconds, 10) << r.err;

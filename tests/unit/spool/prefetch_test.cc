@@ -1,4 +1,4 @@
-// Restore prefetch: segment arithmetic, the worker against a file:// repository
+// Restore prefetch: the window, the worker against a file:// repository
 // (in process), and serving by rename.
 #include "spool/prefetch.h"
 
@@ -25,41 +25,6 @@ using testing::TempDir;
 
 constexpr uint32_t kMiB = 1u << 20;
 
-std::string Next(const std::string& name, uint32_t size) {
-  auto r = NextSegment(name, size);
-  return r.ok() ? *r : "error: " + r.status().message();
-}
-
-TEST(PrefetchArithmetic, NextSegmentWithinAndAcrossLogIds) {
-  // 16 MiB: 256 segments per log id, the last one is ...000000FF
-  EXPECT_EQ(Next("000000010000000000000001", 16 * kMiB), "000000010000000000000002");
-  EXPECT_EQ(Next("0000000100000000000000FE", 16 * kMiB), "0000000100000000000000FF");
-  EXPECT_EQ(Next("0000000100000000000000FF", 16 * kMiB), "000000010000000100000000");
-  EXPECT_EQ(Next("00000003000000AB000000FF", 16 * kMiB), "00000003000000AC00000000")
-      << "timeline kept";
-  // 1 MiB: 4096 per log id
-  EXPECT_EQ(Next("0000000100000000000000FF", kMiB), "000000010000000000000100");
-  EXPECT_EQ(Next("000000010000000000000FFF", kMiB), "000000010000000100000000");
-  // 1 GiB: 4 per log id
-  EXPECT_EQ(Next("000000010000000000000002", 1024 * kMiB), "000000010000000000000003");
-  EXPECT_EQ(Next("000000010000000000000003", 1024 * kMiB), "000000010000000100000000");
-  // 64 MiB: 64 per log id
-  EXPECT_EQ(Next("00000001000000050000003F", 64 * kMiB), "000000010000000600000000");
-  // the end of the address space
-  EXPECT_FALSE(NextSegment("00000001FFFFFFFF000000FF", 16 * kMiB).ok());
-}
-
-TEST(PrefetchArithmetic, RefusesWhatIsNotASegmentOrASize) {
-  EXPECT_FALSE(NextSegment("000000010000000000000100", 16 * kMiB).ok())
-      << "no segment 0x100 at 16 MiB";
-  EXPECT_FALSE(NextSegment("00000001000000000000000", 16 * kMiB).ok());
-  EXPECT_FALSE(NextSegment("00000002.history", 16 * kMiB).ok());
-  EXPECT_FALSE(NextSegment("000000010000000000000001", 0).ok()) << "an identity's unknown size";
-  EXPECT_FALSE(NextSegment("000000010000000000000001", 3 * kMiB).ok());
-  EXPECT_FALSE(NextSegment("000000010000000000000001", 2048 * kMiB).ok());
-  EXPECT_FALSE(NextSegment("000000010000000000000001", kMiB / 2).ok());
-}
-
 TEST(PrefetchArithmetic, WindowIsTheNextSegmentsOfTheSameTimeline) {
   auto w = PrefetchWindow("0000000200000000000000FE", 16 * kMiB, 3);
   ASSERT_TRUE(w.ok());
@@ -72,7 +37,9 @@ TEST(PrefetchArithmetic, WindowIsTheNextSegmentsOfTheSameTimeline) {
 
 constexpr uint64_t kSysid = 7;
 
-std::string Segment(char fill, uint32_t size) { return testing::WalSegment(kSysid, fill, size); }
+std::string Segment(std::string_view name, char fill, uint32_t size) {
+  return testing::WalSegment(name, kSysid, fill, size);
+}
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -117,7 +84,7 @@ class PrefetchWorkerTest : public ::testing::Test {
 
   // Archives segment `name` with content `fill`.
   void Archive(const std::string& name, char fill = 'w') {
-    data_.Write("pg_wal/" + name, Segment(fill, kSize));
+    data_.Write("pg_wal/" + name, Segment(name, fill, kSize));
     auto r = archive::Push(*storage_,
                            archive::PushConfig{"pg_wal/" + name, data_.path(), Codec::kLz4, 0});
     ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -160,7 +127,8 @@ TEST_F(PrefetchWorkerTest, FetchesTheWindowStopsAtTheEndAndFollowsTheRequest) {
   EXPECT_TRUE(WaitFor({"000000010000000000000002", "000000010000000000000003",
                        "000000010000000000000004", "000000010000000000000005"}))
       << "the next 4 segments";
-  EXPECT_TRUE(ReadAll(spool_.get_dir + "/000000010000000000000003") == Segment('a' + 3, kSize))
+  EXPECT_TRUE(ReadAll(spool_.get_dir + "/000000010000000000000003") ==
+              Segment("000000010000000000000003", 'a' + 3, kSize))
       << "verified content";
 
   // replay moves on: what was passed is discarded (the requested one stays until archive-get
@@ -174,7 +142,8 @@ TEST_F(PrefetchWorkerTest, FetchesTheWindowStopsAtTheEndAndFollowsTheRequest) {
   Archive("000000020000000000000005", 'T');
   ASSERT_TRUE(WriteWant(spool_, Want{"000000020000000000000004", kSize}).ok());
   EXPECT_TRUE(WaitFor({"000000020000000000000005"}));
-  EXPECT_TRUE(ReadAll(spool_.get_dir + "/000000020000000000000005") == Segment('T', kSize));
+  EXPECT_TRUE(ReadAll(spool_.get_dir + "/000000020000000000000005") ==
+              Segment("000000020000000000000005", 'T', kSize));
 
   worker.join();  // idle after 0.6 s
   EXPECT_TRUE(worker_status_.ok()) << worker_status_.ToString();
@@ -221,7 +190,7 @@ TEST_F(PrefetchWorkerTest, ServesByRenameOnlyWhileAWorkerRuns) {
   served = ServeFromSpool(spool_, "000000010000000000000002", dest);
   ASSERT_TRUE(served.ok()) << served.status().ToString();
   EXPECT_TRUE(*served);
-  EXPECT_TRUE(ReadAll(dest) == Segment('q', kSize));
+  EXPECT_TRUE(ReadAll(dest) == Segment("000000010000000000000002", 'q', kSize));
   EXPECT_FALSE(sfs::exists(spool_.get_dir + "/000000010000000000000002")) << "moved, not copied";
   EXPECT_EQ(ReadWant(spool_)->segment, "000000010000000000000002") << "the worker is told first";
   EXPECT_FALSE(*ServeFromSpool(spool_, "000000010000000000000003", dest))
@@ -266,13 +235,13 @@ TEST_F(PrefetchWorkerTest, ADamagedPrefetchedCopyIsDiscardedNeverServed) {
   // archive-get then fetches it directly from the repository: the good copy
   auto got = archive::Get(*storage_, archive::GetConfig{"000000010000000000000002", dest, ""});
   ASSERT_TRUE(got.ok()) << got.status().ToString();
-  EXPECT_TRUE(ReadAll(dest) == Segment('q', kSize));
+  EXPECT_TRUE(ReadAll(dest) == Segment("000000010000000000000002", 'q', kSize));
   worker.join();
 }
 
 TEST_F(PrefetchWorkerTest, RequestRecordsThePositionAndSegmentSizeFromTheFile) {
   const std::string dest = data_.path() + "/pg_wal/RECOVERYXLOG";
-  std::ofstream(dest, std::ios::binary) << Segment('x', kSize);
+  std::ofstream(dest, std::ios::binary) << Segment("00000001000000000000000A", 'x', kSize);
   // a worker "runs" (the lock is held): nothing is spawned, the request is recorded
   auto lock = FileLock::TryAcquire(spool_.get_dir + "/worker.lock");
   ASSERT_TRUE(lock.ok() && lock->held());
@@ -284,6 +253,26 @@ TEST_F(PrefetchWorkerTest, RequestRecordsThePositionAndSegmentSizeFromTheFile) {
   std::ofstream(dest, std::ios::binary) << "not a WAL segment";
   EXPECT_FALSE(RequestPrefetch(spool_, "00000001000000000000000B", dest, {"/nonexistent"}).ok());
   EXPECT_EQ(ReadWant(spool_)->segment, "00000001000000000000000A");
+}
+
+}  // namespace
+}  // namespace walferry::spool
+
+namespace walferry::spool {
+namespace {
+
+// Issue 10: the page header of the segment just restored is checked against its name
+// before its segment size steers the prefetch window.
+TEST(PrefetchRequest, ARestoredFileWhosePageHeaderNamesAnotherSegmentIsRefused) {
+  TempDir t;
+  const std::string good = t.Write("good", testing::WalSegment("00000001000000000000000A", 7));
+  const std::string other = t.Write("other", testing::WalSegment("000000010000000000000009", 7));
+  auto size = SegmentSizeOfFile(good, "00000001000000000000000A");
+  ASSERT_TRUE(size.ok()) << size.status().ToString();
+  EXPECT_EQ(*size, 16u << 20);
+  auto refused = SegmentSizeOfFile(other, "00000001000000000000000A");
+  EXPECT_EQ(refused.status().code(), Status::Code::kCorruption) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("xlp_pageaddr"), std::string::npos);
 }
 
 }  // namespace

@@ -18,22 +18,15 @@
 #include "archive/repository.h"
 #include "spool/push.h"
 #include "support/temp_dir.h"
+#include "support/wal_segment.h"
 
 namespace walferry::spool {
 
 inline constexpr uint32_t kSegSize = 16u << 20;
 inline constexpr char kRepo[] = "memory://test";
 
-inline std::string Segment(uint64_t sysid, char fill) {
-  std::string s(kSegSize, fill);
-  uint16_t magic = 0xD110, info = 0x0002;
-  uint32_t block = 8192;
-  std::memcpy(s.data(), &magic, 2);
-  std::memcpy(s.data() + 2, &info, 2);
-  std::memcpy(s.data() + 24, &sysid, 8);
-  std::memcpy(s.data() + 32, &kSegSize, 4);
-  std::memcpy(s.data() + 36, &block, 4);
-  return s;
+inline std::string Segment(std::string_view name, uint64_t sysid, char fill) {
+  return testing::WalSegment(name, sysid, fill, kSegSize);
 }
 
 inline void MakeDataDir(const std::string& dir, uint64_t sysid) {
@@ -65,7 +58,7 @@ class SpoolPushTest : public ::testing::Test {
   // A completed segment PostgreSQL marked .ready.
   std::string Ready(int i, char fill = 'w') {
     std::string path = data_ + "/pg_wal/" + Name(i);
-    std::ofstream(path, std::ios::binary) << Segment(42, fill);
+    std::ofstream(path, std::ios::binary) << Segment(Name(i), 42, fill);
     std::ofstream(data_ + "/pg_wal/archive_status/" + Name(i) + ".ready");
     return path;
   }

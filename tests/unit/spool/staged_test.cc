@@ -48,7 +48,7 @@ TEST_F(SpoolPushTest, ADamagedStagedCopyIsReplacedByTheUnchangedFileItWasMadeOf)
   EXPECT_FALSE(sfs::exists(staged));
   auto got = archive::Get(*storage_, archive::GetConfig{Name(5), t_.path() + "/back", ""});
   ASSERT_TRUE(got.ok()) << got.status().ToString();
-  EXPECT_TRUE(testing::ReadAll(t_.path() + "/back") == Segment(42, 'e'));
+  EXPECT_TRUE(testing::ReadAll(t_.path() + "/back") == Segment(Name(5), 42, 'e'));
 }
 
 // The object key comes from the staged file's own name, never from what the file says.

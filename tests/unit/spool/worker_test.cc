@@ -38,7 +38,7 @@ TEST_F(SpoolPushTest, WorkerConfirmsEveryReadySegmentAndTheOkFileMatchesOnlyThat
   EXPECT_FALSE(IsConfirmed(dirs_, "s3://other/repo", Name(1), p1));
   // a file with the same name but another inode (recycled, rewritten) is not confirmed
   sfs::remove(p1);
-  std::ofstream(p1, std::ios::binary) << Segment(42, 'x');
+  std::ofstream(p1, std::ios::binary) << Segment(Name(1), 42, 'x');
   EXPECT_FALSE(IsConfirmed(dirs_, kRepo, Name(1), p1));
   // ok record: the fields walferry-archive-push(1) documents
   auto ok = DecodeOk(testing::ReadAll(dirs_.ok + "/" + Name(2)), "ok");
@@ -100,7 +100,7 @@ TEST_F(SpoolPushTest, StagedCopyIsKeptUntilConfirmedThroughEveryCrashPoint) {
     // the stored object is the staged file's content: get it back
     auto got = archive::Get(*storage_, archive::GetConfig{Name(5), t_.path() + "/back", ""});
     ASSERT_TRUE(got.ok()) << got.status().ToString();
-    EXPECT_EQ(testing::ReadAll(t_.path() + "/back"), Segment(42, 'a' + k));
+    EXPECT_EQ(testing::ReadAll(t_.path() + "/back"), Segment(Name(5), 42, 'a' + k));
     sfs::remove(t_.path() + "/back");
     sfs::remove(data_ + "/pg_wal/archive_status/" + Name(5) + ".done");
   }

@@ -93,6 +93,16 @@ scenario_push_twice() {
 
 scenario_other_cluster() {
   primary_with_archive
+  # repo-create recorded P's WAL segment size, from pg_control (issue 10: it recorded 0,
+  # so the size check never ran)
+  local ident pseg
+  if [ "$BACKEND" = file ]; then ident=$(cat "$REPO_DIR/walferry.repo"); else
+    s3_object GET walferry.repo "$T/walferry.repo"
+    ident=$(cat "$T/walferry.repo")
+  fi
+  pseg=$(as_pg pg_controldata "$(datadir P)" | sed -n 's/^Bytes per WAL segment: *//p')
+  expect_match "walferry.repo records P's WAL segment size ($pseg)" "$ident" \
+    "\"wal_segment_size\": ${pseg},?$"
   # Q: another initdb (another system identifier), installed with the same example
   # settings, hence the same repository
   init_cluster Q no-repo

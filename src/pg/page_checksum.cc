@@ -1,9 +1,9 @@
-#include "backup/page_checksum.h"
+#include "pg/page_checksum.h"
 
 #include <cstring>
 #include <vector>
 
-namespace walferry::backup {
+namespace walferry::pg {
 namespace {
 
 constexpr int kLanes = 32;  // N_SUMS
@@ -113,4 +113,4 @@ std::optional<uint32_t> RelationFirstBlock(std::string_view path) {
   return segment * kBlocksPerSegment;
 }
 
-}  // namespace walferry::backup
+}  // namespace walferry::pg

@@ -1,13 +1,13 @@
 // PostgreSQL's page checksum against real pages written by initdb --data-checksums
 // (PostgreSQL 15), and which relation files carry checksums.
-#include "backup/page_checksum.h"
+#include "pg/page_checksum.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-namespace walferry::backup {
+namespace walferry::pg {
 namespace {
 
 struct KnownPage {
@@ -111,4 +111,4 @@ TEST(PageChecksumTest, RelationFiles) {
 }
 
 }  // namespace
-}  // namespace walferry::backup
+}  // namespace walferry::pg

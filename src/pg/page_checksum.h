@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace walferry::backup {
+namespace walferry::pg {
 
 constexpr size_t kBlockSize = 8192;             // BLCKSZ
 constexpr uint32_t kBlocksPerSegment = 131072;  // RELSEG_SIZE: 1 GiB of 8 KiB blocks
@@ -35,4 +35,4 @@ PageCheck CheckPage(const char* page, uint32_t block_number, uint64_t backup_sta
 // its first block (segment * RELSEG_SIZE); nullopt otherwise.
 std::optional<uint32_t> RelationFirstBlock(std::string_view path);
 
-}  // namespace walferry::backup
+}  // namespace walferry::pg

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "walferry/bytes.h"
+#include "walferry/local_fs.h"
 #include "walferry/status.h"
 
 namespace walferry {
@@ -66,16 +67,19 @@ class HashSink final : public ByteSink {
 // Writes a file so that it appears whole or not at all: bytes go to a temp
 // file beside `path`; Commit() fsyncs it, renames it to `path` and fsyncs the
 // directory. Without Commit() (an error on the way) the temp file is removed.
+// The temp name is fs::TempName(path); every step goes through `fs`.
 class AtomicFileSink final : public ByteSink {
  public:
-  static Result<std::unique_ptr<AtomicFileSink>> Create(const std::string& path);
+  static Result<std::unique_ptr<AtomicFileSink>> Create(const std::string& path,
+                                                        fs::LocalFs& fs = fs::LocalFs::Posix());
   ~AtomicFileSink() override;
   Status Write(const char* data, size_t n) override;
   Status Commit();
 
  private:
-  AtomicFileSink(int fd, std::string path, std::string tmp)
-      : fd_(fd), path_(std::move(path)), tmp_(std::move(tmp)) {}
+  AtomicFileSink(fs::LocalFs& fs, int fd, std::string path, std::string tmp)
+      : fs_(fs), fd_(fd), path_(std::move(path)), tmp_(std::move(tmp)) {}
+  fs::LocalFs& fs_;
   int fd_;
   std::string path_, tmp_;
   bool committed_ = false;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backup/manifest.h"
+#include "walferry/local_fs.h"
 #include "walferry/pipeline.h"
 #include "walferry/status.h"
 #include "walferry/storage.h"
@@ -59,6 +60,9 @@ struct FetchConfig {
   bool recovery = false;        // write recovery.signal + restore_command even without a target
   std::string restore_command;  // set by the caller: walferry archive-get with its config
   Progress* progress = nullptr;
+  // Where every write, rename and fsync of the restore goes (tests: a
+  // fault-injecting one); nullptr is the real filesystem.
+  fs::LocalFs* local_fs = nullptr;
 };
 
 struct FetchResult {

@@ -25,6 +25,7 @@
 #include "common/parallel.h"
 #include "pg/lsn.h"
 #include "pg/tablespace.h"
+#include "walferry/local_fs.h"
 
 namespace walferry::backup {
 namespace {
@@ -65,7 +66,7 @@ class Fd {
 // of everything at the end, which would also wait for other programs' data).
 class Syncer {
  public:
-  Syncer() : thread_([this] { Loop(); }) {}
+  explicit Syncer(fs::LocalFs& lfs) : lfs_(lfs), thread_([this] { Loop(); }) {}
   ~Syncer() { (void)Finish(); }
   Syncer(const Syncer&) = delete;
   Syncer& operator=(const Syncer&) = delete;
@@ -114,16 +115,17 @@ class Syncer {
         cv_.notify_all();
       }
       if (!first_.ok()) continue;  // the restore failed: nothing more takes its name
-      if (::fsync(item.fd.get()) != 0) {
-        first_ = Status::FromErrno(errno, "fsync '" + item.path + "'");
+      if (int e = lfs_.Sync(item.fd.get())) {
+        first_ = Status::FromErrno(e, "fsync '" + item.path + "'");
         continue;
       }
-      if (item.to_dir.ok() &&
-          ::renameat(item.from_dir, item.from.c_str(), item.to_dir.get(), item.to.c_str()) != 0)
-        first_ = Status::FromErrno(errno, "rename to '" + item.path + "'");
+      if (item.to_dir.ok())
+        if (int e = lfs_.Rename(item.from_dir, item.from, item.to_dir.get(), item.to))
+          first_ = Status::FromErrno(e, "rename to '" + item.path + "'");
     }
   }
 
+  fs::LocalFs& lfs_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Item> queue_;
@@ -134,7 +136,8 @@ class Syncer {
 
 // Opens the directory `rel` below `base` one component at a time, never
 // following a symbolic link ("" is `base` itself).
-Result<Fd> OpenDirBelow(int base, const std::string& rel, const std::string& shown) {
+Result<Fd> OpenDirBelow(fs::LocalFs& lfs, int base, const std::string& rel,
+                        const std::string& shown) {
   Fd cur(::dup(base));
   if (!cur.ok()) return Status::FromErrno(errno, "dup");
   size_t start = 0;
@@ -142,15 +145,15 @@ Result<Fd> OpenDirBelow(int base, const std::string& rel, const std::string& sho
     size_t end = rel.find('/', start);
     if (end == std::string::npos) end = rel.size();
     std::string part = rel.substr(start, end - start);
-    int fd = ::openat(cur.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-      if (errno == ELOOP || errno == ENOTDIR) {
+    int fd = -1;
+    if (int e = lfs.OpenDir(cur.get(), part, /*nofollow=*/true, &fd)) {
+      if (e == ELOOP || e == ENOTDIR) {
         return Status::Corruption(
                    "'" + shown + "/" + rel.substr(0, end) +
                    "' is a symbolic link or not a directory: walferry never writes through one")
             .WithHint("restore into an empty directory");
       }
-      return Status::FromErrno(errno, "open directory '" + shown + "/" + rel.substr(0, end) + "'");
+      return Status::FromErrno(e, "open directory '" + shown + "/" + rel.substr(0, end) + "'");
     }
     cur = Fd(fd);
     start = end + 1;
@@ -243,7 +246,11 @@ bool Overlaps(const std::string& a, const std::string& b) {
 
 class Fetcher {
  public:
-  Fetcher(Storage& storage, const FetchConfig& cfg) : storage_(storage), cfg_(cfg) {}
+  Fetcher(Storage& storage, const FetchConfig& cfg)
+      : storage_(storage),
+        cfg_(cfg),
+        lfs_(cfg.local_fs ? *cfg.local_fs : fs::LocalFs::Posix()),
+        syncer_(lfs_) {}
 
   Result<FetchResult> Run(BackupManifest m) {
     m_ = std::move(m);
@@ -299,12 +306,12 @@ class Fetcher {
     if (!control_staged_) {
       return Status::Internal("backup-fetch: global/pg_control was not restored");
     }
-    auto global = OpenDirBelow(dest_.fd.get(), "global", dest_.path);
+    auto global = OpenDirBelow(lfs_, dest_.fd.get(), "global", dest_.path);
     if (!global.ok()) return global.status();
-    if (::renameat(dest_.staging_fd.get(), control_tmp_.c_str(), global->get(), "pg_control") != 0)
-      return Status::FromErrno(errno, "rename to '" + dest_.path + "/global/pg_control'");
-    if (::fsync(global->get()) != 0)
-      return Status::FromErrno(errno, "fsync directory '" + dest_.path + "/global'");
+    if (int e = lfs_.Rename(dest_.staging_fd.get(), control_tmp_, global->get(), "pg_control"))
+      return Status::FromErrno(e, "rename to '" + dest_.path + "/global/pg_control'");
+    if (int e = lfs_.Sync(global->get()))
+      return Status::FromErrno(e, "fsync directory '" + dest_.path + "/global'");
     RemoveStaging();
     return Status::Ok();
   }
@@ -315,7 +322,7 @@ class Fetcher {
     ~Writer() override {
       if (fd_.ok()) {
         fd_.Reset();
-        ::unlinkat(root_->staging_fd.get(), tmp_.c_str(), 0);
+        (void)f_.lfs_.Unlink(root_->staging_fd.get(), tmp_, false);
       }
     }
     Status Begin(const ManifestFile& file) override {
@@ -329,18 +336,18 @@ class Fetcher {
       shown_ = root->path + "/" + Printable(rel);
       control_ = root == &f_.dest_ && file.path == kControlFile;
       tmp_ = std::to_string(&file - f_.m_.files.data());  // the file's index: unique
-      ::unlinkat(root->staging_fd.get(), tmp_.c_str(), 0);
-      int fd = ::openat(root->staging_fd.get(), tmp_.c_str(),
-                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-      if (fd < 0)
-        return Status::FromErrno(errno, "create '" + root->path + "/" + root->staging + "/" + tmp_ +
-                                            "' (for '" + shown_ + "')");
+      (void)f_.lfs_.Unlink(root->staging_fd.get(), tmp_, false);
+      int fd = -1;
+      if (int e = f_.lfs_.Create(root->staging_fd.get(), tmp_, 0600, &fd))
+        return Status::FromErrno(e, "create '" + root->path + "/" + root->staging + "/" + tmp_ +
+                                        "' (for '" + shown_ + "')");
       fd_ = Fd(fd);
       written_ = started_ = 0;
       return Status::Ok();
     }
     Status Data(const char* data, size_t n) override {
-      WF_RETURN_IF_ERROR(fs::WriteAll(fd_.get(), data, n, shown_));
+      if (int e = f_.lfs_.Write(fd_.get(), data, n))
+        return Status::FromErrno(e, "write '" + shown_ + "'");
       written_ += n;
       if (written_ - started_ >= kWriteBackBytes) StartWriteBack();
       if (f_.cfg_.progress) f_.cfg_.progress->done += n;
@@ -367,10 +374,10 @@ class Fetcher {
         f_.control_staged_ = true;
         f_.control_tmp_ = tmp_;
       } else {
-        auto parent = OpenDirBelow(root_->fd.get(), dir_, root_->path);
+        auto parent = OpenDirBelow(f_.lfs_, root_->fd.get(), dir_, root_->path);
         if (!parent.ok()) {
           item.fd.Reset();
-          ::unlinkat(root_->staging_fd.get(), tmp_.c_str(), 0);
+          (void)f_.lfs_.Unlink(root_->staging_fd.get(), tmp_, false);
           return parent.status();
         }
         item.to_dir = std::move(*parent);
@@ -518,9 +525,10 @@ class Fetcher {
   }
 
   Status OpenRoot(Root& r, bool create) {
-    if (create) WF_RETURN_IF_ERROR(fs::CreateDirs(r.path));
-    int fd = ::open(r.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return Status::FromErrno(errno, "open '" + r.path + "'");
+    if (create) WF_RETURN_IF_ERROR(fs::CreateDirs(lfs_, r.path));
+    int fd = -1;
+    if (int e = lfs_.OpenDir(AT_FDCWD, r.path, /*nofollow=*/false, &fd))
+      return Status::FromErrno(e, "open '" + r.path + "'");
     r.fd = Fd(fd);
     if (::fchmod(fd, 0700) != 0) return Status::FromErrno(errno, "chmod '" + r.path + "'");
     return Status::Ok();
@@ -536,14 +544,14 @@ class Fetcher {
   // A failed preparation leaves no directory it created behind (only empty
   // ones are removed: rmdir refuses the others).
   void RemoveCreatedDirs() {
-    auto remove = [](Root& r) {
+    auto remove = [&](Root& r) {
       if (!r.created) return;
       if (r.staging_fd.ok()) {
         r.staging_fd.Reset();
-        ::unlinkat(r.fd.get(), r.staging.c_str(), AT_REMOVEDIR);
+        (void)lfs_.Unlink(r.fd.get(), r.staging, /*dir=*/true);
       }
       r.fd.Reset();
-      ::rmdir(r.path.c_str());
+      (void)lfs_.Unlink(AT_FDCWD, r.path, /*dir=*/true);
     };
     for (auto& [oid, root] : roots_) remove(root);
     remove(dest_);
@@ -564,11 +572,11 @@ class Fetcher {
         name = std::string(kStagingName) + "-" + std::to_string(i);
       r.staging = name;
       const std::string shown = r.path + "/" + name;
-      if (::mkdirat(r.fd.get(), name.c_str(), 0700) != 0 && errno != EEXIST)
-        return Status::FromErrno(errno, "create directory '" + shown + "'");
-      int fd = ::openat(r.fd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd < 0) {
-        return Status::FromErrno(errno, "open '" + shown + "'")
+      if (int e = lfs_.Mkdir(r.fd.get(), name, 0700); e != 0 && e != EEXIST)
+        return Status::FromErrno(e, "create directory '" + shown + "'");
+      int fd = -1;
+      if (int e = lfs_.OpenDir(r.fd.get(), name, /*nofollow=*/true, &fd)) {
+        return Status::FromErrno(e, "open '" + shown + "'")
             .WithHint("something else than walferry's staging directory is in the way: remove it");
       }
       r.staging_fd = Fd(fd);
@@ -581,23 +589,13 @@ class Fetcher {
 
   // Removes the (flat) files in a staging directory.
   Status ClearStaging(Root& r) {
-    int fd = ::dup(r.staging_fd.get());
-    if (fd < 0) return Status::FromErrno(errno, "dup");
-    DIR* d = ::fdopendir(fd);
-    if (!d) {
-      ::close(fd);
-      return Status::FromErrno(errno, "read '" + r.path + "/" + r.staging + "'");
-    }
     std::vector<std::string> names;
-    while (dirent* e = ::readdir(d)) {
-      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
-        names.emplace_back(e->d_name);
-    }
-    ::closedir(d);
+    if (int e = lfs_.List(r.staging_fd.get(), ".", &names))
+      return Status::FromErrno(e, "read '" + r.path + "/" + r.staging + "'");
     for (const auto& n : names) {
-      if (::unlinkat(r.staging_fd.get(), n.c_str(), 0) != 0 && errno != ENOENT)
-        return Status::FromErrno(errno, "remove '" + r.path + "/" + r.staging + "/" + Printable(n) +
-                                            "' (a staging directory)");
+      if (int e = lfs_.Unlink(r.staging_fd.get(), n, false); e != 0 && e != ENOENT)
+        return Status::FromErrno(e, "remove '" + r.path + "/" + r.staging + "/" + Printable(n) +
+                                        "' (a staging directory)");
     }
     return Status::Ok();
   }
@@ -607,7 +605,7 @@ class Fetcher {
       if (!r.staging_fd.ok()) return;
       (void)ClearStaging(r);
       r.staging_fd.Reset();
-      if (::unlinkat(r.fd.get(), r.staging.c_str(), AT_REMOVEDIR) == 0) ::fsync(r.fd.get());
+      if (lfs_.Unlink(r.fd.get(), r.staging, /*dir=*/true) == 0) (void)lfs_.Sync(r.fd.get());
     };
     for (auto& [oid, root] : roots_) remove(root);
     remove(dest_);
@@ -616,17 +614,17 @@ class Fetcher {
   // --force over an old data directory: its pg_control goes first, durably,
   // so that PostgreSQL cannot start from a mix of old and new files.
   Status RemoveOldControlFile() {
-    auto global = OpenDirBelow(dest_.fd.get(), "global", dest_.path);
+    auto global = OpenDirBelow(lfs_, dest_.fd.get(), "global", dest_.path);
     if (!global.ok()) return Status::Ok();  // no such directory (or not one: MakeTree replaces it)
-    if (::unlinkat(global->get(), "pg_control", 0) != 0) {
-      if (errno == ENOENT) return Status::Ok();
-      if (errno != EISDIR && errno != EPERM)
-        return Status::FromErrno(errno, "remove '" + dest_.path + "/global/pg_control'");
-      if (::unlinkat(global->get(), "pg_control", AT_REMOVEDIR) != 0)
-        return Status::FromErrno(errno, "remove '" + dest_.path + "/global/pg_control'");
+    if (int e = lfs_.Unlink(global->get(), "pg_control", false)) {
+      if (e == ENOENT) return Status::Ok();
+      if (e != EISDIR && e != EPERM)
+        return Status::FromErrno(e, "remove '" + dest_.path + "/global/pg_control'");
+      if (int e2 = lfs_.Unlink(global->get(), "pg_control", /*dir=*/true))
+        return Status::FromErrno(e2, "remove '" + dest_.path + "/global/pg_control'");
     }
-    if (::fsync(global->get()) != 0)
-      return Status::FromErrno(errno, "fsync directory '" + dest_.path + "/global'");
+    if (int e = lfs_.Sync(global->get()))
+      return Status::FromErrno(e, "fsync directory '" + dest_.path + "/global'");
     return Status::Ok();
   }
 
@@ -663,20 +661,18 @@ class Fetcher {
       size_t slash = rel.rfind('/');
       std::string dir = slash == std::string::npos ? "" : rel.substr(0, slash);
       std::string name = slash == std::string::npos ? rel : rel.substr(slash + 1);
-      auto parent = OpenDirBelow(root->fd.get(), dir, root->path);
+      auto parent = OpenDirBelow(lfs_, root->fd.get(), dir, root->path);
       if (!parent.ok()) return parent.status();
       const std::string shown = root->path + "/" + Printable(rel);
       if (f->type == FileType::kDir) {
-        if (::mkdirat(parent->get(), name.c_str(), 0700) != 0) {
-          if (errno != EEXIST) return Status::FromErrno(errno, "create directory '" + shown + "'");
+        if (int e = lfs_.Mkdir(parent->get(), name, 0700)) {
+          if (e != EEXIST) return Status::FromErrno(e, "create directory '" + shown + "'");
           struct stat st;
-          if (::fstatat(parent->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-              !S_ISDIR(st.st_mode)) {
+          if (lfs_.Stat(parent->get(), name, &st) != 0 || !S_ISDIR(st.st_mode)) {
             // --force over an old restore: something else is in the way.
-            if (::unlinkat(parent->get(), name.c_str(), 0) != 0 ||
-                ::mkdirat(parent->get(), name.c_str(), 0700) != 0) {
-              return Status::FromErrno(errno, "replace '" + shown + "' with a directory");
-            }
+            int e2 = lfs_.Unlink(parent->get(), name, false);
+            if (e2 == 0) e2 = lfs_.Mkdir(parent->get(), name, 0700);
+            if (e2 != 0) return Status::FromErrno(e2, "replace '" + shown + "' with a directory");
           }
         }
         // Never setuid, setgid or sticky (AT_SYMLINK_NOFOLLOW is not
@@ -692,9 +688,9 @@ class Fetcher {
         uint32_t oid = static_cast<uint32_t>(std::stoul(f->path.substr(10)));
         target = roots_.at(oid).path;
       }
-      ::unlinkat(parent->get(), name.c_str(), 0);  // --force: an old one in the way
-      if (::symlinkat(target.c_str(), parent->get(), name.c_str()) != 0) {
-        return Status::FromErrno(errno, "create link '" + shown + "'");
+      (void)lfs_.Unlink(parent->get(), name, false);  // --force: an old one in the way
+      if (int e = lfs_.Symlink(target, parent->get(), name)) {
+        return Status::FromErrno(e, "create link '" + shown + "'");
       }
     }
     return Status::Ok();
@@ -704,15 +700,16 @@ class Fetcher {
   Status WriteFile(const std::string& name, const std::string& text) {
     const std::string shown = dest_.path + "/" + name;
     const std::string tmp = "extra." + name;
-    ::unlinkat(dest_.staging_fd.get(), tmp.c_str(), 0);
-    int fd = ::openat(dest_.staging_fd.get(), tmp.c_str(),
-                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) return Status::FromErrno(errno, "create a staging file for '" + shown + "'");
+    (void)lfs_.Unlink(dest_.staging_fd.get(), tmp, false);
+    int fd = -1;
+    if (int e = lfs_.Create(dest_.staging_fd.get(), tmp, 0600, &fd))
+      return Status::FromErrno(e, "create a staging file for '" + shown + "'");
     Fd file(fd);
-    WF_RETURN_IF_ERROR(fs::WriteAll(fd, text.data(), text.size(), shown));
-    if (::fsync(fd) != 0) return Status::FromErrno(errno, "fsync '" + shown + "'");
-    if (::renameat(dest_.staging_fd.get(), tmp.c_str(), dest_.fd.get(), name.c_str()) != 0)
-      return Status::FromErrno(errno, "rename to '" + shown + "'");
+    if (int e = lfs_.Write(fd, text.data(), text.size()))
+      return Status::FromErrno(e, "write '" + shown + "'");
+    if (int e = lfs_.Sync(fd)) return Status::FromErrno(e, "fsync '" + shown + "'");
+    if (int e = lfs_.Rename(dest_.staging_fd.get(), tmp, dest_.fd.get(), name))
+      return Status::FromErrno(e, "rename to '" + shown + "'");
     return Status::Ok();
   }
 
@@ -724,22 +721,21 @@ class Fetcher {
       auto where = Resolve(f.path);
       if (!where.ok()) return where.status();
       auto [root, rel] = *where;
-      auto dir = OpenDirBelow(root->fd.get(), rel, root->path);
+      auto dir = OpenDirBelow(lfs_, root->fd.get(), rel, root->path);
       if (!dir.ok()) return dir.status();
-      if (::fsync(dir->get()) != 0)
-        return Status::FromErrno(errno,
-                                 "fsync directory '" + root->path + "/" + Printable(rel) + "'");
+      if (int e = lfs_.Sync(dir->get()))
+        return Status::FromErrno(e, "fsync directory '" + root->path + "/" + Printable(rel) + "'");
     }
     for (const auto& [oid, root] : roots_) {
-      if (::fsync(root.fd.get()) != 0)
-        return Status::FromErrno(errno, "fsync directory '" + root.path + "'");
-      if (::fsync(root.staging_fd.get()) != 0)
-        return Status::FromErrno(errno, "fsync directory '" + root.path + "/" + root.staging + "'");
+      if (int e = lfs_.Sync(root.fd.get()))
+        return Status::FromErrno(e, "fsync directory '" + root.path + "'");
+      if (int e = lfs_.Sync(root.staging_fd.get()))
+        return Status::FromErrno(e, "fsync directory '" + root.path + "/" + root.staging + "'");
     }
-    if (::fsync(dest_.staging_fd.get()) != 0)
-      return Status::FromErrno(errno, "fsync directory '" + dest_.path + "/" + dest_.staging + "'");
-    if (::fsync(dest_.fd.get()) != 0)
-      return Status::FromErrno(errno, "fsync directory '" + dest_.path + "'");
+    if (int e = lfs_.Sync(dest_.staging_fd.get()))
+      return Status::FromErrno(e, "fsync directory '" + dest_.path + "/" + dest_.staging + "'");
+    if (int e = lfs_.Sync(dest_.fd.get()))
+      return Status::FromErrno(e, "fsync directory '" + dest_.path + "'");
     return Status::Ok();
   }
 
@@ -766,12 +762,12 @@ class Fetcher {
       conf += "recovery_target_action = " + Quote(cfg_.target_action) + "\n";
     std::string existing;
     {
-      int fd = ::openat(dest_.fd.get(), "postgresql.auto.conf", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd >= 0) {
+      int fd = -1;
+      if (lfs_.OpenRead(dest_.fd.get(), "postgresql.auto.conf", &fd) == 0) {
         Fd closer(fd);
         char buf[65536];
-        ssize_t n;
-        while ((n = ::read(fd, buf, sizeof buf)) > 0) existing.append(buf, static_cast<size_t>(n));
+        size_t n = 0;
+        while (lfs_.Read(fd, buf, sizeof buf, &n) == 0 && n > 0) existing.append(buf, n);
       }
     }
     WF_RETURN_IF_ERROR(WriteFile("postgresql.auto.conf", existing + conf));
@@ -786,6 +782,7 @@ class Fetcher {
 
   Storage& storage_;
   const FetchConfig& cfg_;
+  fs::LocalFs& lfs_;  // every write, rename and fsync of the restore
   BackupManifest m_;
   Root dest_;
   std::string dest_canonical_;

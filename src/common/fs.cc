@@ -21,40 +21,37 @@ std::string DirName(const std::string& path) {
   return path.substr(0, pos);
 }
 
-Status SyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno(errno, "open directory '" + dir + "'");
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return Status::FromErrno(err, "fsync directory '" + dir + "'");
+Status SyncDir(LocalFs& fs, const std::string& dir) {
+  int fd = -1;
+  if (int e = fs.OpenDir(AT_FDCWD, dir, /*nofollow=*/false, &fd))
+    return Status::FromErrno(e, "open directory '" + dir + "'");
+  int err = fs.Sync(fd);
+  (void)fs.Close(fd);
+  if (err != 0) return Status::FromErrno(err, "fsync directory '" + dir + "'");
   return Status::Ok();
 }
 
-Status CreateDirs(const std::string& path) {
+Status SyncDir(const std::string& dir) { return SyncDir(LocalFs::Posix(), dir); }
+
+Status CreateDirs(LocalFs& fs, const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) return Status::Ok();
     return Status::Io("'" + path + "' exists and is not a directory");
   }
   std::string parent = DirName(path);
-  if (parent != path && parent != "." && parent != "/") WF_RETURN_IF_ERROR(CreateDirs(parent));
-  if (::mkdir(path.c_str(), 0750) != 0 && errno != EEXIST) {
-    return Status::FromErrno(errno, "create directory '" + path + "'");
+  if (parent != path && parent != "." && parent != "/") WF_RETURN_IF_ERROR(CreateDirs(fs, parent));
+  if (int e = fs.Mkdir(AT_FDCWD, path, 0750); e != 0 && e != EEXIST) {
+    return Status::FromErrno(e, "create directory '" + path + "'");
   }
-  return SyncDir(parent);
+  return SyncDir(fs, parent);
 }
 
+Status CreateDirs(const std::string& path) { return CreateDirs(LocalFs::Posix(), path); }
+
 Status WriteAll(int fd, const char* data, size_t n, const std::string& path) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, data, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return Status::FromErrno(errno, "write '" + path + "'");
-    }
-    data += w;
-    n -= static_cast<size_t>(w);
-  }
+  if (int e = LocalFs::Posix().Write(fd, data, n))
+    return Status::FromErrno(e, "write '" + path + "'");
   return Status::Ok();
 }
 

@@ -272,31 +272,34 @@ Status HashSink::Write(const char* data, size_t n) {
 
 std::string HashSink::Sha256Hex() { return crypto::Hex(impl_->sha.Finish()); }
 
-Result<std::unique_ptr<AtomicFileSink>> AtomicFileSink::Create(const std::string& path) {
-  std::string tmp = path + ".wf-tmp." + fs::RandomToken();
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::FromErrno(errno, "create '" + tmp + "'");
-  return std::unique_ptr<AtomicFileSink>(new AtomicFileSink(fd, path, tmp));
+Result<std::unique_ptr<AtomicFileSink>> AtomicFileSink::Create(const std::string& path,
+                                                               fs::LocalFs& lfs) {
+  std::string tmp = fs::TempName(path);  // beside it: "<path>.wf-tmp.<pid>.<token>"
+  int fd = -1;
+  if (int e = lfs.Create(AT_FDCWD, tmp, 0600, &fd))
+    return Status::FromErrno(e, "create '" + tmp + "'");
+  return std::unique_ptr<AtomicFileSink>(new AtomicFileSink(lfs, fd, path, tmp));
 }
 
 AtomicFileSink::~AtomicFileSink() {
-  if (fd_ >= 0) ::close(fd_);
-  if (!committed_) ::unlink(tmp_.c_str());
+  if (fd_ >= 0) (void)fs_.Close(fd_);
+  if (!committed_) (void)fs_.Unlink(AT_FDCWD, tmp_, false);
 }
 
 Status AtomicFileSink::Write(const char* data, size_t n) {
-  return fs::WriteAll(fd_, data, n, tmp_);
+  if (int e = fs_.Write(fd_, data, n)) return Status::FromErrno(e, "write '" + tmp_ + "'");
+  return Status::Ok();
 }
 
 Status AtomicFileSink::Commit() {
-  if (::fsync(fd_) != 0) return Status::FromErrno(errno, "fsync '" + tmp_ + "'");
-  int rc = ::close(fd_);
+  if (int e = fs_.Sync(fd_)) return Status::FromErrno(e, "fsync '" + tmp_ + "'");
+  int rc = fs_.Close(fd_);
   fd_ = -1;
-  if (rc != 0) return Status::FromErrno(errno, "close '" + tmp_ + "'");
-  if (::rename(tmp_.c_str(), path_.c_str()) != 0)
-    return Status::FromErrno(errno, "rename '" + tmp_ + "' to '" + path_ + "'");
+  if (rc != 0) return Status::FromErrno(rc, "close '" + tmp_ + "'");
+  if (int e = fs_.Rename(AT_FDCWD, tmp_, AT_FDCWD, path_))
+    return Status::FromErrno(e, "rename '" + tmp_ + "' to '" + path_ + "'");
   committed_ = true;
-  return fs::SyncDir(fs::DirName(path_));
+  return fs::SyncDir(fs_, fs::DirName(path_));
 }
 
 }  // namespace walferry

@@ -38,6 +38,7 @@ declare -A ALLOWED=(
 # include/walferry/NAME.h -> the module that owns it
 declare -A SEAM=(
   [status.h]=common [exit_codes.h]=common [bytes.h]=common [pipeline.h]=common
+  [local_fs.h]=common
   [options.h]=config [storage.h]=storage [wal_name.h]=pg
 )
 

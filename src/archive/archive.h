@@ -8,6 +8,8 @@
 #include <string_view>
 
 #include "archive/repository.h"
+#include "pg/wal_page.h"
+#include "repo/identity.h"
 #include "walferry/pipeline.h"
 #include "walferry/status.h"
 #include "walferry/storage.h"
@@ -54,7 +56,7 @@ struct BuiltObject {
   std::string key;   // object key
   ObjectHeader header;
   std::optional<pg::WalPageIdentity> page;
-  std::optional<ClusterIdentity> local;  // pg_control of data_dir
+  std::optional<repo::ClusterIdentity> local;  // pg_control of data_dir
   SourceStat source;
   std::string buffer;  // [room][header line][compressed bytes]
   size_t start = 0;    // where the object starts in buffer
@@ -64,7 +66,7 @@ struct BuiltObject {
 Result<BuiltObject> BuildObject(const PushConfig& config,
                                 const std::function<void()>& after_first_read = {});
 Result<PushResult> StoreObject(Storage& storage, const BuiltObject& built,
-                               const ClusterIdentity& repo);
+                               const repo::ClusterIdentity& repo);
 
 struct GetConfig {
   std::string wal_name;  // %f

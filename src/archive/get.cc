@@ -11,6 +11,8 @@
 #include "archive/archive.h"
 #include "archive/repository.h"
 #include "common/fs.h"
+#include "repo/identity.h"
+#include "repo/keys.h"
 #include "walferry/wal_name.h"
 
 namespace walferry::archive {
@@ -101,7 +103,7 @@ Result<GetResult> DecodeObject(std::string_view object, const WalFileName& wal,
 }
 
 Result<GetResult> FetchObject(Storage& storage, const WalFileName& wal, ByteSink& out) {
-  const std::string key = WalObjectKey(wal);
+  const std::string key = repo::WalObjectKey(wal);
   ObjectReader reader(key, out);
   Status s = storage.Get(key, reader);
   if (s.ok()) s = reader.Verify(wal.name);
@@ -176,8 +178,8 @@ Result<GetResult> Get(Storage& storage, const GetConfig& config) {
     return LocalFailure(local.failure(), context + ": write '" + path + "'", path);
   if (r.status().IsNotFound()) {
     // "Not found" ends recovery: say it only when the repository itself is there.
-    auto repo = RequireIdentity(storage);
-    if (!repo.ok()) return repo.status();
+    auto identity = repo::RequireIdentity(storage);
+    if (!identity.ok()) return identity.status();
     return r.status();
   }
   if (r.status().code() == Status::Code::kCorruption) {

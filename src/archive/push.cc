@@ -17,6 +17,8 @@
 #include "archive/repository.h"
 #include "common/fs.h"
 #include "pg/wal_page.h"
+#include "repo/identity.h"
+#include "repo/keys.h"
 #include "walferry/wal_name.h"
 
 namespace walferry::archive {
@@ -31,7 +33,8 @@ std::string BaseName(const std::string& path) {
 
 std::string Sysid(uint64_t v) { return std::to_string(v); }
 
-Status CheckSameCluster(const ClusterIdentity& repo, const std::optional<ClusterIdentity>& local,
+Status CheckSameCluster(const repo::ClusterIdentity& repo,
+                        const std::optional<repo::ClusterIdentity>& local,
                         const std::optional<pg::WalPageIdentity>& page, const std::string& name,
                         const std::string& where) {
   auto refuse = [&](uint64_t theirs, const std::string& source) {
@@ -138,7 +141,7 @@ Result<BuiltObject> BuildObject(const PushConfig& config,
   if (!wal.ok()) return wal.status();
   const std::string& name = built.name;
   const std::string path = fs::Resolve(config.path, config.data_dir);
-  built.key = WalObjectKey(*wal);
+  built.key = repo::WalObjectKey(*wal);
 
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -194,7 +197,7 @@ Result<BuiltObject> BuildObject(const PushConfig& config,
       static_cast<uint64_t>(st.st_size) != built.page->segment_size) {
     return WrongSegmentSize(path, static_cast<uint64_t>(st.st_size), built.page->segment_size);
   }
-  built.local = ReadDataDirIdentity(config.data_dir.empty() ? "." : config.data_dir);
+  built.local = repo::ReadDataDirIdentity(config.data_dir.empty() ? "." : config.data_dir);
   if (after_first_read) after_first_read();
 
   // Read, hash and compress in one pass. The object is built in one buffer,
@@ -237,7 +240,7 @@ Result<BuiltObject> BuildObject(const PushConfig& config,
 }
 
 Result<PushResult> StoreObject(Storage& storage, const BuiltObject& built,
-                               const ClusterIdentity& repo) {
+                               const repo::ClusterIdentity& repo) {
   const std::string& name = built.name;
   const std::string& key = built.key;
   const ObjectHeader& header = built.header;
@@ -262,9 +265,10 @@ Result<PushResult> Push(Storage& storage, const PushConfig& config) {
   // The repository's identity (connection, TLS handshake, one GET) is fetched
   // while the file is compressed; another cluster's file, or a repository
   // that was never created, is refused before anything is stored.
-  std::future<Result<ClusterIdentity>> identity;
+  std::future<Result<repo::ClusterIdentity>> identity;
   auto built = BuildObject(config, [&] {
-    identity = std::async(std::launch::async, [&storage] { return RequireIdentity(storage); });
+    identity =
+        std::async(std::launch::async, [&storage] { return repo::RequireIdentity(storage); });
   });
   if (!built.ok()) {
     if (identity.valid()) identity.wait();

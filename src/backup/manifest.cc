@@ -10,7 +10,6 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "archive/repository.h"
 #include "common/crypto.h"
 #include "common/parallel.h"
 #include "pg/wal_page.h"
@@ -19,8 +18,6 @@ namespace walferry::backup {
 namespace {
 
 using nlohmann::json;
-
-constexpr char kManifestName[] = "manifest.json";
 
 bool IsHex(std::string_view s) {
   return std::all_of(s.begin(), s.end(),
@@ -274,17 +271,6 @@ std::string Printable(std::string_view text, size_t max) {
   return out;
 }
 
-std::string BackupPrefix(const std::string& name) {
-  return std::string(kBackupPrefix) + name + "/";
-}
-std::string ManifestKey(const std::string& name) { return BackupPrefix(name) + kManifestName; }
-std::string StartedKey(const std::string& name) { return BackupPrefix(name) + "started"; }
-std::string DataObjectKey(const std::string& name, uint32_t n) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%06u", n);
-  return BackupPrefix(name) + "data/" + buf;
-}
-
 std::string EncodeManifest(const BackupManifest& m) {
   bool extended = false;  // a "_b64" field: format 2
   json tablespaces = json::array();
@@ -439,7 +425,7 @@ Result<BackupManifest> DecodeManifestText(std::string_view text, const std::stri
   // Objects.
   const json* objs = f.Array("objects");
   if (!objs) return bad(f.problem());
-  const std::string data_prefix = BackupPrefix(m.name) + "data/";
+  const std::string data_prefix = repo::DataPrefix(m.name);
   std::set<std::string> keys;
   uint64_t stored = 0;
   for (size_t i = 0; i < objs->size(); ++i) {
@@ -643,7 +629,7 @@ bool IsPerObjectProblem(const Status& s) {
 
 Result<BackupManifest> LoadManifest(Storage& storage, const std::string& name) {
   WF_RETURN_IF_ERROR(ValidateBackupName(name));
-  const std::string key = ManifestKey(name);
+  const std::string key = repo::ManifestKey(name);
   BoundedSink text(kMaxManifestBytes, key);
   Status got = storage.Get(key, text, std::nullopt);
   if (!got.ok()) {
@@ -669,13 +655,11 @@ Result<BackupManifest> LoadManifest(Storage& storage, const std::string& name) {
 
 Result<std::vector<std::string>> ListBackupNames(Storage& storage) {
   std::vector<std::string> names;
-  const std::string suffix = std::string("/") + kManifestName;
-  Status s = storage.List(kBackupPrefix, [&](const ObjectInfo& info) {
-    std::string_view rest = std::string_view(info.key).substr(sizeof(kBackupPrefix) - 1);
-    size_t slash = rest.find('/');
-    if (slash != std::string_view::npos && rest.substr(slash) == suffix &&
-        ValidateBackupName(rest.substr(0, slash)).ok()) {  // others were never written by walferry
-      names.emplace_back(rest.substr(0, slash));
+  Status s = storage.List(repo::kBackupPrefix, [&](const ObjectInfo& info) {
+    auto name = repo::BackupNameOf(info.key);
+    if (name && info.key == repo::ManifestKey(*name) &&
+        ValidateBackupName(*name).ok()) {  // others were never written by walferry
+      names.push_back(std::move(*name));
     }
     return Status::Ok();
   });

@@ -10,7 +10,6 @@
 #include <mutex>
 #include <thread>
 
-#include "archive/repository.h"
 #include "backup/backup.h"
 #include "backup/page_checksum.h"
 #include "backup/pg.h"
@@ -18,6 +17,8 @@
 #include "common/crypto.h"
 #include "common/log.h"
 #include "common/parallel.h"
+#include "repo/identity.h"
+#include "repo/keys.h"
 #include "walferry/wal_name.h"
 
 namespace walferry::backup {
@@ -242,7 +243,7 @@ class Pusher {
  private:
   Result<PushResult> RunSteps() {
     const auto t0 = std::chrono::steady_clock::now();
-    auto repo = archive::RequireIdentity(storage_);
+    auto repo = repo::RequireIdentity(storage_);
     if (!repo.ok()) return repo.status();
     auto session = PgSession::Connect(cfg_.conninfo);
     if (!session.ok()) return session.status();
@@ -258,7 +259,7 @@ class Pusher {
     for (int i = 1;; ++i) {
       PutOptions once;
       once.if_absent = true;
-      auto claimed = PutString(storage_, StartedKey(m_.name),
+      auto claimed = PutString(storage_, repo::StartedKey(m_.name),
                                "{\"start_time\":\"" + FormatUtc(start_unix) + "\"}\n", once);
       if (claimed.ok()) break;
       if (!claimed.status().IsAlreadyExists()) return claimed.status();
@@ -270,7 +271,7 @@ class Pusher {
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
-      written_.push_back(StartedKey(m_.name));
+      written_.push_back(repo::StartedKey(m_.name));
     }
     m_.start_time = FormatUtc(start_unix);
     log::Info("starting backup '" + m_.name + "' of " + pg_->Describe() + " (data directory '" +
@@ -319,7 +320,7 @@ class Pusher {
           " bytes (" + std::to_string(m_.files.size()) + " files), more than the " +
           std::to_string(kMaxManifestBytes >> 20) + " MiB limit of a manifest"));
     }
-    auto back = DecodeManifest(text, ManifestKey(m_.name));
+    auto back = DecodeManifest(text, repo::ManifestKey(m_.name));
     if (!back.ok()) {
       return Abandon(Status::Internal("the manifest of backup '" + m_.name +
                                       "' does not pass its own check: " + back.status().message())
@@ -332,7 +333,7 @@ class Pusher {
     }
     PutOptions once;
     once.if_absent = true;
-    auto put = PutString(storage_, ManifestKey(m_.name), text, once);
+    auto put = PutString(storage_, repo::ManifestKey(m_.name), text, once);
     if (!put.ok()) {
       Status stored = ManifestAfterFailedPut(text, put.status());
       if (!stored.ok()) return stored;
@@ -347,7 +348,7 @@ class Pusher {
   }
 
   // What the server says about itself, checked against the repository.
-  Status Inspect(const archive::ClusterIdentity& repo) {
+  Status Inspect(const repo::ClusterIdentity& repo) {
     if (pg_->ServerVersion() < 150000) {
       return Status::NotSupported(pg_->Describe() + " is PostgreSQL " +
                                   std::to_string(pg_->ServerVersion() / 10000) +
@@ -374,7 +375,7 @@ class Pusher {
                                         pg_->Describe() + " (" + m_.system_identifier + ")")
           .WithHint("give each cluster its own repository or prefix");
     }
-    auto local = archive::ReadDataDirIdentity(data_dir_);
+    auto local = repo::ReadDataDirIdentity(data_dir_);
     if (!local || std::to_string(local->system_identifier) != m_.system_identifier) {
       return Status::InvalidArgument(
                  "'" + data_dir_ + "' is not the data directory of " + pg_->Describe() +
@@ -444,7 +445,7 @@ class Pusher {
     outcomes_.assign(walk_.size(), FileOutcome{});
     results_.assign(jobs.size(), JobResult{});
     auto run = [&](size_t j) {
-      const std::string key = DataObjectKey(m_.name, static_cast<uint32_t>(j + 1));
+      const std::string key = repo::DataObjectKey(m_.name, static_cast<uint32_t>(j + 1));
       Status s = jobs[j].large ? PushLarge(jobs[j], key, &results_[j])
                                : PushBundle(jobs[j], key, &results_[j]);
       if (s.ok() && results_[j].stored) {
@@ -533,7 +534,7 @@ class Pusher {
   Status WaitForStopSegment() {
     auto wal = ParseWalFileName(m_.stop_wal);
     if (!wal.ok()) return wal.status();
-    const std::string key = WalObjectKey(*wal);
+    const std::string key = repo::WalObjectKey(*wal);
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::duration<double>(cfg_.archive_wait_seconds);
     bool said = false;
@@ -613,7 +614,7 @@ class Pusher {
   // - another manifest, or no way to tell: the data objects stay (a stored
   //   manifest may refer to them) and the error says so.
   Status ManifestAfterFailedPut(const std::string& text, const Status& put) {
-    const std::string key = ManifestKey(m_.name);
+    const std::string key = repo::ManifestKey(m_.name);
     const std::string what = "store the manifest of backup '" + m_.name + "'";
     BoundedSink_ back(text.size() + 1);
     Status got = storage_.Get(key, back, std::nullopt);

@@ -1,24 +1,16 @@
-// repository.h — the header every stored WAL object starts with.
-// The format is documented, with its version, in man/walferry-repository.5.
+// repository.h — transitional: the repository format moved to src/repo/
+// (identity.h, keys.h, object.h). Nothing in archive/ is left here; these
+// aliases keep callers outside the modules of that move compiling unchanged
+// until they say repo:: themselves (the spool, the CLI and their tests are
+// being reshaped by other branches of issue 9). New code includes repo/.
 #pragma once
-
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <string_view>
 
 #include "repo/identity.h"
 #include "repo/keys.h"
-#include "walferry/pipeline.h"
-#include "walferry/status.h"
-#include "walferry/storage.h"
+#include "repo/object.h"
 
 namespace walferry::archive {
 
-// The identity file and the keys moved to src/repo/ (identity.h, keys.h).
-// These aliases keep callers outside archive/ compiling until they say repo::
-// themselves (the spool, the CLI and their tests are being reshaped by other
-// branches of issue 9); new code uses repo:: directly.
 using repo::ClusterIdentity;
 using repo::CreateIdentity;
 using repo::CreateRepository;
@@ -29,22 +21,14 @@ using repo::LoadIdentity;
 using repo::ReadDataDirIdentity;
 using repo::RequireIdentity;
 
-// Every stored WAL object: one JSON line, then the (compressed) bytes.
-struct ObjectHeader {
-  std::string name;  // the WAL file name
-  Codec codec = Codec::kZstd;
-  uint64_t size = 0;       // of the original file
-  std::string sha256_hex;  // of the original file
-};
-std::string EncodeHeader(const ObjectHeader& header);  // ends in '\n'
-// Parses a header line (without the '\n'); `key` names the object in errors.
-Result<ObjectHeader> DecodeHeader(std::string_view line, const std::string& key);
-constexpr size_t kMaxHeaderSize = 4096;
-// The header of a stored object, read with one small ranged Get.
-Result<ObjectHeader> ReadHeader(Storage& storage, const std::string& key);
+using repo::DecodeHeader;
+using repo::EncodeHeader;
+using repo::kMaxHeaderSize;
+using repo::ObjectHeader;
+using repo::ReadHeader;
 
 }  // namespace walferry::archive
 
 namespace walferry {
-using repo::WalObjectKey;  // transitional, as above: was declared in walferry/wal_name.h
+using repo::WalObjectKey;  // was declared in walferry/wal_name.h
 }  // namespace walferry

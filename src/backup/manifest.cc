@@ -13,6 +13,7 @@
 #include "common/crypto.h"
 #include "common/parallel.h"
 #include "pg/wal_page.h"
+#include "repo/object.h"
 
 namespace walferry::backup {
 namespace {
@@ -631,7 +632,9 @@ Result<BackupManifest> LoadManifest(Storage& storage, const std::string& name) {
   WF_RETURN_IF_ERROR(ValidateBackupName(name));
   const std::string key = repo::ManifestKey(name);
   BoundedSink text(kMaxManifestBytes, key);
-  Status got = storage.Get(key, text, std::nullopt);
+  repo::ObjectReader reader(repo::ReadSpec::Manifest(key), text);
+  Status got = storage.Get(key, reader, std::nullopt);
+  if (got.ok()) got = reader.Finish();
   if (!got.ok()) {
     if (text.over()) {
       return Status::Corruption("manifest '" + key + "' is larger than the " +
@@ -776,10 +779,12 @@ static Status ReadObjectFiles(Storage& storage, const BackupManifest& m, uint32_
   if (index >= m.objects.size()) return Status::Internal("object index out of range");
   const StoredObject& o = m.objects[index];
   Splitter split(m, index, files, visitor);
-  auto decompress = DecompressSink::New(m.compression, split);
-  if (!decompress.ok()) return decompress.status();
-  HashSink hash(decompress->get());
-  Status s = storage.Get(o.key, hash);
+  // The stored-object reader checks the stored bytes against the manifest
+  // (size, SHA-256) and decompresses them; the splitter checks each file.
+  repo::ObjectReader reader(
+      repo::ReadSpec::Data(o.key, m.compression, repo::ReadSpec::Recorded{o.size, o.sha256}),
+      split);
+  Status s = storage.Get(o.key, reader);
   if (!s.ok()) {
     if (s.IsNotFound()) {
       return Status::Corruption("object '" + o.key + "' of backup '" + m.name +
@@ -793,15 +798,7 @@ static Status ReadObjectFiles(Storage& storage, const BackupManifest& m, uint32_
     }
     return s;
   }
-  std::string sha = hash.Sha256Hex();
-  if (hash.size() != o.size || sha != o.sha256) {
-    return Status::Corruption("object '" + o.key + "' has " + std::to_string(hash.size()) +
-                              " bytes with SHA-256 " + sha + "; the manifest says " +
-                              std::to_string(o.size) + " bytes with " + o.sha256)
-        .WithHint("the backup is damaged; restore from another backup");
-  }
-  Status fin = (*decompress)->Finish();
-  if (!fin.ok()) return fin.Annotate("object '" + o.key + "'");
+  WF_RETURN_IF_ERROR(reader.Finish());
   return split.Finish();
 }
 

@@ -5,12 +5,12 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "archive/archive.h"
 #include "backup/delete.h"
 #include "backup/manifest.h"
 #include "common/parallel.h"
 #include "repo/identity.h"
 #include "repo/keys.h"
+#include "repo/object.h"
 #include "walferry/wal_name.h"
 
 namespace walferry::backup {
@@ -36,18 +36,18 @@ Status CheckWalObject(Storage& storage, const WalFileName& wal, WalCheck depth, 
   uint64_t size = 0;
   if (wal.kind == WalFileKind::kHistory) {
     StringSink text;
-    auto r = archive::FetchObject(storage, wal, text);
+    auto r = repo::GetObject(storage, repo::ReadSpec::Wal(key, wal.name), text);
     if (!r.ok()) return r.status();
     *history = std::move(text.out);
     return Status::Ok();
   }
   if (depth == WalCheck::kFull) {
     DiscardSink sink;
-    auto r = archive::FetchObject(storage, wal, sink);
+    auto r = repo::GetObject(storage, repo::ReadSpec::Wal(key, wal.name), sink);
     if (!r.ok()) return r.status();
-    size = r->size;
+    size = r->original_size;
   } else {
-    auto h = archive::ReadHeader(storage, key);
+    auto h = repo::ReadHeader(storage, key);
     if (!h.ok()) return h.status();
     if (h->name != wal.name)
       return Status::Corruption("object '" + key + "' holds '" + h->name + "', not '" + wal.name +

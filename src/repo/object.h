@@ -26,7 +26,9 @@
 // that put a file in place write to a temp file and commit only after an ok.
 // Every way stored bytes can be wrong — truncated, a flipped byte, trailing
 // bytes, a codec other than the header's, another object's header, no header —
-// is kCorruption naming the key; a missing object is kNotFound, never
+// is kCorruption naming the key (from GetObject and DecodeObject; a bare
+// ObjectReader's Write passes a codec's error as it comes, for the caller to
+// name the object in its own words); a missing object is kNotFound, never
 // kCorruption. Memory: every stage holds a bounded buffer (about 1 MiB);
 // only InMemory holds the whole object, by design (the spool stages it and
 // archive-push PUTs it from there). Not thread-safe: one object per thread.

@@ -203,12 +203,12 @@ class Pusher {
  private:
   Result<PushResult> RunSteps() {
     const auto t0 = std::chrono::steady_clock::now();
-    auto repo = repo::RequireIdentity(storage_);
-    if (!repo.ok()) return repo.status();
+    auto identity = repo::RequireIdentity(storage_);
+    if (!identity.ok()) return identity.status();
     auto session = PgSession::Connect(cfg_.conninfo);
     if (!session.ok()) return session.status();
     pg_ = std::move(*session);
-    WF_RETURN_IF_ERROR(Inspect(*repo));
+    WF_RETURN_IF_ERROR(Inspect(*identity));
 
     int64_t start_unix = std::chrono::duration_cast<std::chrono::seconds>(
                              std::chrono::system_clock::now().time_since_epoch())

@@ -1,5 +1,5 @@
-// wal_name.h — the names PostgreSQL gives the files it archives, and where
-// each lives in a walferry repository.
+// wal_name.h — the names PostgreSQL gives the files it archives (where each
+// lives in a repository is repo/keys.h: PostgreSQL facts know no repository).
 //
 //   000000010000000A000000FF                  a WAL segment (timeline, log, seg: 8 hex each)
 //   000000010000000A000000FF.partial          the last, incomplete segment of a timeline
@@ -36,10 +36,5 @@ struct WalFileName {
 Result<WalFileName> ParseWalFileName(std::string_view name);
 
 const char* WalFileKindName(WalFileKind kind);  // "segment", "partial", "backup", "history"
-
-// The repository key of a WAL file: "wal/<timeline+log>/<name>" for segments,
-// .partial and .backup files, "wal/history/<name>" for history files
-// (see man/walferry-repository.5).
-std::string WalObjectKey(const WalFileName& wal);
 
 }  // namespace walferry

@@ -7,7 +7,9 @@
 #include <string>
 #include <string_view>
 
-#include "archive/repository.h"
+#include "pg/wal_page.h"
+#include "repo/identity.h"
+#include "repo/object.h"
 #include "walferry/pipeline.h"
 #include "walferry/status.h"
 #include "walferry/storage.h"
@@ -42,8 +44,8 @@ struct PushResult {
 Result<PushResult> Push(Storage& storage, const PushConfig& config);
 
 // Push in two steps, for the spool: BuildObject reads, checks, hashes and
-// compresses the file into the stored object (in memory: at most the
-// segment's size plus 1 MiB of read buffer); StoreObject checks the cluster
+// compresses the file into the stored object (repo::ObjectWriter::InMemory:
+// at most the segment's size plus 1 MiB of read buffer); StoreObject checks the cluster
 // against the repository's identity and stores it write-once (Push's rules).
 struct SourceStat {  // the file that was read, as fstat(2) saw it
   uint64_t dev = 0, ino = 0, size = 0;
@@ -52,9 +54,9 @@ struct SourceStat {  // the file that was read, as fstat(2) saw it
 struct BuiltObject {
   std::string name;  // WAL file name
   std::string key;   // object key
-  ObjectHeader header;
+  repo::ObjectHeader header;
   std::optional<pg::WalPageIdentity> page;
-  std::optional<ClusterIdentity> local;  // pg_control of data_dir
+  std::optional<repo::ClusterIdentity> local;  // pg_control of data_dir
   SourceStat source;
   std::string buffer;  // [room][header line][compressed bytes]
   size_t start = 0;    // where the object starts in buffer
@@ -64,7 +66,7 @@ struct BuiltObject {
 Result<BuiltObject> BuildObject(const PushConfig& config,
                                 const std::function<void()>& after_first_read = {});
 Result<PushResult> StoreObject(Storage& storage, const BuiltObject& built,
-                               const ClusterIdentity& repo);
+                               const repo::ClusterIdentity& repo);
 
 struct GetConfig {
   std::string wal_name;  // %f
@@ -81,7 +83,7 @@ struct GetResult {
 
 // Streams the original bytes of the object holding `wal` into `out`, then
 // checks them against the object's header (name, size, SHA-256) and codec
-// frame. The bytes reach `out` before the verdict: for reading (verify,
+// frame (repo::GetObject). The bytes reach `out` before the verdict: for reading (verify,
 // history files), not for putting a file in place. kNotFound when missing.
 Result<GetResult> FetchObject(Storage& storage, const WalFileName& wal, ByteSink& out);
 // The same checks for an object held in memory (a staged copy): decodes it into

@@ -1,7 +1,7 @@
 // push.cc — archive-push: one WAL file into the repository, write-once.
 //
-// The file is read once: the bytes flow through a SHA-256 observer into the
-// compressor, and the stored object is [header line][compressed bytes]. The
+// The file is read once, through the stored-object writer (repo/object.h:
+// SHA-256 of the original, compressor, header line in front). The
 // repository's identity file (made by repo-create) ties it to one cluster;
 // segments name their cluster in their first page, which is checked before
 // anything is stored. A repository that does not exist is never created here.
@@ -14,9 +14,11 @@
 #include <future>
 
 #include "archive/archive.h"
-#include "archive/repository.h"
 #include "common/fs.h"
 #include "pg/wal_page.h"
+#include "repo/identity.h"
+#include "repo/keys.h"
+#include "repo/object.h"
 #include "walferry/wal_name.h"
 
 namespace walferry::archive {
@@ -31,7 +33,8 @@ std::string BaseName(const std::string& path) {
 
 std::string Sysid(uint64_t v) { return std::to_string(v); }
 
-Status CheckSameCluster(const ClusterIdentity& repo, const std::optional<ClusterIdentity>& local,
+Status CheckSameCluster(const repo::ClusterIdentity& repo,
+                        const std::optional<repo::ClusterIdentity>& local,
                         const std::optional<pg::WalPageIdentity>& page, const std::string& name,
                         const std::string& where) {
   auto refuse = [&](uint64_t theirs, const std::string& source) {
@@ -90,7 +93,7 @@ Result<PushResult> CompareWithStored(Storage& storage, const BuiltObject& built,
                                      PushResult result) {
   const std::string& name = built.name;
   const std::string& key = built.key;
-  const ObjectHeader& header = built.header;
+  const repo::ObjectHeader& header = built.header;
   auto wal = ParseWalFileName(name);
   if (!wal.ok()) return wal.status();
   DiscardSink discard;
@@ -138,7 +141,7 @@ Result<BuiltObject> BuildObject(const PushConfig& config,
   if (!wal.ok()) return wal.status();
   const std::string& name = built.name;
   const std::string path = fs::Resolve(config.path, config.data_dir);
-  built.key = WalObjectKey(*wal);
+  built.key = repo::WalObjectKey(*wal);
 
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -194,53 +197,39 @@ Result<BuiltObject> BuildObject(const PushConfig& config,
       static_cast<uint64_t>(st.st_size) != built.page->segment_size) {
     return WrongSegmentSize(path, static_cast<uint64_t>(st.st_size), built.page->segment_size);
   }
-  built.local = ReadDataDirIdentity(config.data_dir.empty() ? "." : config.data_dir);
+  built.local = repo::ReadDataDirIdentity(config.data_dir.empty() ? "." : config.data_dir);
   if (after_first_read) after_first_read();
 
-  // Read, hash and compress in one pass. The object is built in one buffer,
-  // never copied: room for the header line first, then the compressed bytes;
-  // the header goes at the end of its room once the SHA-256 is known, and the
-  // object starts where the header does.
-  constexpr size_t kHeaderRoom = 512;
-  StringSink payload;
-  if (st.st_size > 0) {
-    // Worst case of incompressible input for every codec; reserving (unlike
-    // growing) never holds two copies, and untouched capacity costs no memory.
-    const size_t size = static_cast<size_t>(st.st_size);
-    payload.out.reserve(kHeaderRoom + size + size / 128 + (64 << 10));
-  }
-  payload.out.assign(kHeaderRoom, ' ');
-  auto compressor = CompressSink::New(config.codec, config.level, payload);
-  if (!compressor.ok()) return compressor.status();
-  HashSink original(compressor->get());
+  // Read, hash and compress in one pass, into the one buffer the object is
+  // built in (repo::ObjectWriter::InMemory: the header is computed at the end
+  // and put in front of the payload, never copied).
+  auto writer = repo::ObjectWriter::InMemory(repo::WriteSpec::Wal(name, config.codec, config.level),
+                                             static_cast<uint64_t>(st.st_size));
+  if (!writer.ok()) return writer.status();
+  repo::ObjectWriter& object = **writer;
   for (size_t n = *first; n > 0;) {
-    if (original.size() + n > limit)
-      return TooLarge(path, *wal, original.size() + n, limit);  // it grew
-    WF_RETURN_IF_ERROR(original.Write(chunk.data(), n));
+    if (object.original_size() + n > limit)
+      return TooLarge(path, *wal, object.original_size() + n, limit);  // it grew
+    WF_RETURN_IF_ERROR(object.Write(chunk.data(), n));
     auto r = read_chunk();
     if (!r.ok()) return r.status();
     n = *r;
   }
-  WF_RETURN_IF_ERROR((*compressor)->Finish());
+  WF_RETURN_IF_ERROR(object.Finish());
   if (wal->kind == WalFileKind::kSegment && built.page &&
-      original.size() != built.page->segment_size) {
-    return WrongSegmentSize(path, original.size(), built.page->segment_size);
+      object.original_size() != built.page->segment_size) {
+    return WrongSegmentSize(path, object.original_size(), built.page->segment_size);
   }
-  built.header = ObjectHeader{name, config.codec, original.size(), original.Sha256Hex()};
-  const std::string header_line = EncodeHeader(built.header);
-  if (header_line.size() > kHeaderRoom)
-    return Status::Internal("object header longer than its room");
-  built.start = kHeaderRoom - header_line.size();
-  payload.out.replace(built.start, header_line.size(), header_line);
-  built.buffer = std::move(payload.out);
+  built.header = object.header();
+  built.buffer = object.TakeBuffer(&built.start);
   return built;
 }
 
 Result<PushResult> StoreObject(Storage& storage, const BuiltObject& built,
-                               const ClusterIdentity& repo) {
+                               const repo::ClusterIdentity& repo) {
   const std::string& name = built.name;
   const std::string& key = built.key;
-  const ObjectHeader& header = built.header;
+  const repo::ObjectHeader& header = built.header;
   WF_RETURN_IF_ERROR(CheckSameCluster(repo, built.local, built.page, name, storage.Describe()));
   const std::string_view object = built.object();
 
@@ -262,9 +251,10 @@ Result<PushResult> Push(Storage& storage, const PushConfig& config) {
   // The repository's identity (connection, TLS handshake, one GET) is fetched
   // while the file is compressed; another cluster's file, or a repository
   // that was never created, is refused before anything is stored.
-  std::future<Result<ClusterIdentity>> identity;
+  std::future<Result<repo::ClusterIdentity>> identity;
   auto built = BuildObject(config, [&] {
-    identity = std::async(std::launch::async, [&storage] { return RequireIdentity(storage); });
+    identity =
+        std::async(std::launch::async, [&storage] { return repo::RequireIdentity(storage); });
   });
   if (!built.ok()) {
     if (identity.valid()) identity.wait();

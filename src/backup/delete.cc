@@ -3,10 +3,11 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "archive/repository.h"
 #include "backup/manifest.h"
 #include "backup/wal_chain.h"
 #include "common/log.h"
+#include "repo/identity.h"
+#include "repo/keys.h"
 
 namespace walferry::backup {
 namespace {
@@ -23,23 +24,21 @@ Status RemoveInBatches(Storage& storage, const std::vector<std::string>& keys) {
   return Status::Ok();
 }
 
-std::string MarkerKey(const std::string& name) { return BackupPrefix(name) + kDeletingMarker; }
-
 // Everything under backup/<NAME>/ but the marker, then the marker.
 Result<size_t> RemoveBackupObjects(Storage& storage, const std::string& name) {
-  auto objects = ListAll(storage, BackupPrefix(name));
+  auto objects = ListAll(storage, repo::BackupPrefix(name));
   if (!objects.ok()) return objects.status();
   std::vector<std::string> keys;
   for (const ObjectInfo& o : *objects) {
-    if (o.key != MarkerKey(name)) keys.push_back(o.key);
+    if (o.key != repo::DeletingKey(name)) keys.push_back(o.key);
   }
   WF_RETURN_IF_ERROR(RemoveInBatches(storage, keys));
-  WF_RETURN_IF_ERROR(storage.Remove(MarkerKey(name)));
+  WF_RETURN_IF_ERROR(storage.Remove(repo::DeletingKey(name)));
   return keys.size();
 }
 
 uint64_t SegmentSizeOf(const std::vector<BackupManifest>& backups,
-                       const archive::ClusterIdentity& id) {
+                       const repo::ClusterIdentity& id) {
   for (const auto& m : backups) {
     if (pg::ValidateSegmentSize(m.wal_segment_size).ok()) return m.wal_segment_size;
   }
@@ -54,18 +53,16 @@ json OrNull(const std::optional<int>& v) { return v ? json(*v) : json(nullptr); 
 Result<std::vector<OrphanPrefix>> FindOrphans(Storage& storage) {
   std::map<std::string, OrphanPrefix> by_name;
   std::map<std::string, bool> has_manifest;
-  const std::string prefix = kBackupPrefix;
-  WF_RETURN_IF_ERROR(storage.List(prefix, [&](const ObjectInfo& o) {
-    std::string rest = o.key.substr(prefix.size());
-    size_t slash = rest.find('/');
-    if (slash == std::string::npos) return Status::Ok();
-    std::string name = rest.substr(0, slash);
+  WF_RETURN_IF_ERROR(storage.List(repo::kBackupPrefix, [&](const ObjectInfo& o) {
+    auto backup = repo::BackupNameOf(o.key);
+    if (!backup) return Status::Ok();
+    const std::string& name = *backup;
     OrphanPrefix& p = by_name[name];
     p.name = name;
     ++p.objects;
     p.newest_mtime = std::max(p.newest_mtime, o.mtime_unix);
-    if (o.key == ManifestKey(name)) has_manifest[name] = true;
-    if (o.key == MarkerKey(name)) p.marked = true;
+    if (o.key == repo::ManifestKey(name)) has_manifest[name] = true;
+    if (o.key == repo::DeletingKey(name)) p.marked = true;
     return Status::Ok();
   }));
   std::vector<OrphanPrefix> out;
@@ -77,7 +74,7 @@ Result<std::vector<OrphanPrefix>> FindOrphans(Storage& storage) {
 
 Result<DeleteReport> DeleteBackups(Storage& storage, const DeleteConfig& config) {
   WF_RETURN_IF_ERROR(ValidatePolicy(config.policy));
-  auto identity = archive::RequireIdentity(storage);
+  auto identity = repo::RequireIdentity(storage);
   if (!identity.ok()) return identity.status();
   auto scan = ScanBackups(storage);
   if (!scan.ok()) return scan.status();
@@ -131,7 +128,7 @@ Result<DeleteReport> DeleteBackups(Storage& storage, const DeleteConfig& config)
       report.running.push_back(o.name);
     }
   }
-  auto wal = ListAll(storage, "wal/");
+  auto wal = ListAll(storage, repo::kWalPrefix);
   if (!wal.ok()) return wal.status();
   if (!report.damaged.empty()) {
     report.wal_delete_below.reset();  // no WAL goes: the damaged backup's start is unknown
@@ -157,9 +154,9 @@ Result<DeleteReport> DeleteBackups(Storage& storage, const DeleteConfig& config)
     if (b.keep) continue;
     const std::string what = "deleting backup '" + b.name + "'";
     std::string marker = json{{"deleting", b.name}, {"since", FormatUtc(config.now)}}.dump() + "\n";
-    auto put = PutString(storage, MarkerKey(b.name), marker);
+    auto put = PutString(storage, repo::DeletingKey(b.name), marker);
     if (!put.ok()) return put.status().Annotate(what);
-    WF_RETURN_IF_ERROR(storage.Remove(ManifestKey(b.name)).Annotate(what));
+    WF_RETURN_IF_ERROR(storage.Remove(repo::ManifestKey(b.name)).Annotate(what));
     auto n = RemoveBackupObjects(storage, b.name);
     if (!n.ok()) return n.status().Annotate(what);
     ++report.deleted_backups;

@@ -19,7 +19,6 @@
 
 namespace walferry::backup {
 
-constexpr char kDeletingMarker[] = "deleting";  // backup/<NAME>/deleting
 constexpr size_t kRemoveBatch = 1000;
 
 struct DeleteConfig {

@@ -10,19 +10,18 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "archive/repository.h"
 #include "common/crypto.h"
 #include "common/parallel.h"
 #include "pg/lsn.h"
 #include "pg/tablespace.h"
+#include "pg/wal_page.h"
 #include "pg/wal_segment.h"
+#include "repo/object.h"
 
 namespace walferry::backup {
 namespace {
 
 using nlohmann::json;
-
-constexpr char kManifestName[] = "manifest.json";
 
 bool IsHex(std::string_view s) {
   return std::all_of(s.begin(), s.end(),
@@ -276,17 +275,6 @@ std::string Printable(std::string_view text, size_t max) {
   return out;
 }
 
-std::string BackupPrefix(const std::string& name) {
-  return std::string(kBackupPrefix) + name + "/";
-}
-std::string ManifestKey(const std::string& name) { return BackupPrefix(name) + kManifestName; }
-std::string StartedKey(const std::string& name) { return BackupPrefix(name) + "started"; }
-std::string DataObjectKey(const std::string& name, uint32_t n) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%06u", n);
-  return BackupPrefix(name) + "data/" + buf;
-}
-
 std::string EncodeManifest(const BackupManifest& m) {
   bool extended = false;  // a "_b64" field: format 2
   json tablespaces = json::array();
@@ -441,7 +429,7 @@ Result<BackupManifest> DecodeManifestText(std::string_view text, const std::stri
   // Objects.
   const json* objs = f.Array("objects");
   if (!objs) return bad(f.problem());
-  const std::string data_prefix = BackupPrefix(m.name) + "data/";
+  const std::string data_prefix = repo::DataPrefix(m.name);
   std::set<std::string> keys;
   uint64_t stored = 0;
   for (size_t i = 0; i < objs->size(); ++i) {
@@ -643,9 +631,11 @@ bool IsPerObjectProblem(const Status& s) {
 
 Result<BackupManifest> LoadManifest(Storage& storage, const std::string& name) {
   WF_RETURN_IF_ERROR(ValidateBackupName(name));
-  const std::string key = ManifestKey(name);
+  const std::string key = repo::ManifestKey(name);
   BoundedSink text(kMaxManifestBytes, key);
-  Status got = storage.Get(key, text, std::nullopt);
+  repo::ObjectReader reader(repo::ReadSpec::Manifest(key), text);
+  Status got = storage.Get(key, reader, std::nullopt);
+  if (got.ok()) got = reader.Finish();
   if (!got.ok()) {
     if (text.over()) {
       return Status::Corruption("manifest '" + key + "' is larger than the " +
@@ -669,13 +659,11 @@ Result<BackupManifest> LoadManifest(Storage& storage, const std::string& name) {
 
 Result<std::vector<std::string>> ListBackupNames(Storage& storage) {
   std::vector<std::string> names;
-  const std::string suffix = std::string("/") + kManifestName;
-  Status s = storage.List(kBackupPrefix, [&](const ObjectInfo& info) {
-    std::string_view rest = std::string_view(info.key).substr(sizeof(kBackupPrefix) - 1);
-    size_t slash = rest.find('/');
-    if (slash != std::string_view::npos && rest.substr(slash) == suffix &&
-        ValidateBackupName(rest.substr(0, slash)).ok()) {  // others were never written by walferry
-      names.emplace_back(rest.substr(0, slash));
+  Status s = storage.List(repo::kBackupPrefix, [&](const ObjectInfo& info) {
+    auto name = repo::BackupNameOf(info.key);
+    if (name && info.key == repo::ManifestKey(*name) &&
+        ValidateBackupName(*name).ok()) {  // others were never written by walferry
+      names.push_back(std::move(*name));
     }
     return Status::Ok();
   });
@@ -792,10 +780,12 @@ static Status ReadObjectFiles(Storage& storage, const BackupManifest& m, uint32_
   if (index >= m.objects.size()) return Status::Internal("object index out of range");
   const StoredObject& o = m.objects[index];
   Splitter split(m, index, files, visitor);
-  auto decompress = DecompressSink::New(m.compression, split);
-  if (!decompress.ok()) return decompress.status();
-  HashSink hash(decompress->get());
-  Status s = storage.Get(o.key, hash);
+  // The stored-object reader checks the stored bytes against the manifest
+  // (size, SHA-256) and decompresses them; the splitter checks each file.
+  repo::ObjectReader reader(
+      repo::ReadSpec::Data(o.key, m.compression, repo::ReadSpec::Recorded{o.size, o.sha256}),
+      split);
+  Status s = storage.Get(o.key, reader);
   if (!s.ok()) {
     if (s.IsNotFound()) {
       return Status::Corruption("object '" + o.key + "' of backup '" + m.name +
@@ -809,15 +799,7 @@ static Status ReadObjectFiles(Storage& storage, const BackupManifest& m, uint32_
     }
     return s;
   }
-  std::string sha = hash.Sha256Hex();
-  if (hash.size() != o.size || sha != o.sha256) {
-    return Status::Corruption("object '" + o.key + "' has " + std::to_string(hash.size()) +
-                              " bytes with SHA-256 " + sha + "; the manifest says " +
-                              std::to_string(o.size) + " bytes with " + o.sha256)
-        .WithHint("the backup is damaged; restore from another backup");
-  }
-  Status fin = (*decompress)->Finish();
-  if (!fin.ok()) return fin.Annotate("object '" + o.key + "'");
+  WF_RETURN_IF_ERROR(reader.Finish());
   return split.Finish();
 }
 

@@ -30,6 +30,7 @@
 #include <string_view>
 #include <vector>
 
+#include "repo/keys.h"
 #include "walferry/pipeline.h"
 #include "walferry/status.h"
 #include "walferry/storage.h"
@@ -42,7 +43,7 @@ constexpr int kManifestFormatPlain = 1;  // written when no field needs "_b64"
 // (about 1.5 million files at ~180 bytes each), so that a damaged or hostile
 // one cannot exhaust memory. backup-push refuses to write a larger one.
 constexpr uint64_t kMaxManifestBytes = 256ull << 20;
-constexpr char kBackupPrefix[] = "backup/";
+using repo::kBackupPrefix;  // "backup/", see the key aliases below
 
 enum class FileType { kFile, kDir, kLink };
 const char* FileTypeName(FileType type);  // "file", "dir", "link"
@@ -112,13 +113,15 @@ Status ValidateRelativePath(std::string_view path);
 // `max` bytes of it.
 std::string Printable(std::string_view text, size_t max = 300);
 
-std::string ManifestKey(const std::string& name);  // "backup/<NAME>/manifest.json"
-// "backup/<NAME>/started": claims the name (written only-if-absent when the
-// backup starts) and stays beside the manifest; without a manifest it marks
-// an interrupted backup.
-std::string StartedKey(const std::string& name);
-std::string BackupPrefix(const std::string& name);               // "backup/<NAME>/"
-std::string DataObjectKey(const std::string& name, uint32_t n);  // "backup/<NAME>/data/000001"
+// The keys of a backup are repo's (repo/keys.h): "backup/<NAME>/manifest.json",
+// "backup/<NAME>/started" (claims the name when the backup starts and stays
+// beside the manifest; without a manifest it marks an interrupted backup),
+// "backup/<NAME>/data/000001". Code in src/ says repo::; these aliases keep the
+// existing tests and the CLI compiling unchanged.
+using repo::BackupPrefix;
+using repo::DataObjectKey;
+using repo::ManifestKey;
+using repo::StartedKey;
 
 // Never throws: any byte string is representable (see "Byte strings" above).
 // `manifest.format` is ignored: the format written is the lowest that holds it.

@@ -10,7 +10,6 @@
 #include <mutex>
 #include <thread>
 
-#include "archive/repository.h"
 #include "backup/backup.h"
 #include "backup/pg.h"
 #include "backup/walker.h"
@@ -21,6 +20,9 @@
 #include "pg/page_checksum.h"
 #include "pg/tablespace.h"
 #include "pg/wal_segment.h"
+#include "repo/identity.h"
+#include "repo/keys.h"
+#include "repo/object.h"
 #include "walferry/wal_name.h"
 
 namespace walferry::backup {
@@ -55,7 +57,8 @@ struct ReadContext {
 };
 
 // Reads one file of the walk up to its size at walk time (what was appended
-// since is in the WAL), hashing it and checking its pages.
+// since is in the WAL), checking its pages. Its SHA-256 is the object
+// writer's (repo/object.h), which every byte read goes to.
 class FileReader {
  public:
   FileReader(const WalkEntry& e, const ReadContext& ctx) : e_(e), ctx_(ctx) {
@@ -87,14 +90,12 @@ class FileReader {
       got += static_cast<size_t>(r);
     }
     if (first_block_) CheckPages(buf, got);
-    digest_.Update(buf, got);
     offset_ += got;
     if (ctx_.progress) ctx_.progress->done += got;
     if (got < want) e_.size = offset_;  // no more reads
     return got;
   }
   uint64_t size() const { return offset_; }
-  std::string Sha256() { return crypto::Hex(digest_.Finish()); }
 
  private:
   void CheckPages(const char* buf, size_t n) {
@@ -124,7 +125,6 @@ class FileReader {
   std::optional<uint32_t> first_block_;
   int fd_ = -1;
   uint64_t offset_ = 0;
-  crypto::Digest digest_ = crypto::Digest::Sha256();
 };
 
 // What became of one file of the walk.
@@ -135,69 +135,30 @@ struct FileOutcome {
   uint64_t offset = 0;
 };
 
-// The body of a large file's object: the file compressed while it is read.
-class CompressingFileSource final : public ByteSource {
+// A large file as the original of its object (repo::ObjectSource): read
+// while the upload runs; a retried upload reopens it and reads it again.
+class WalkFileSource final : public ByteSource {
  public:
-  CompressingFileSource(const WalkEntry& e, const ReadContext& ctx, Codec codec, int level)
-      : e_(e), ctx_(ctx), codec_(codec), level_(level) {}
+  WalkFileSource(const WalkEntry& e, const ReadContext& ctx) : e_(e), ctx_(ctx) {}
 
-  Result<bool> Start() {
+  // False when the file vanished.
+  Result<bool> Open() {
     reader_ = std::make_unique<FileReader>(e_, ctx_);
-    auto opened = reader_->Open();
-    if (!opened.ok() || !*opened) return opened;
-    pending_.out.clear();
-    pos_ = 0;
-    done_ = false;
-    raw_ = 0;
-    auto c = CompressSink::New(codec_, level_, pending_);
-    if (!c.ok()) return c.status();
-    compress_ = std::move(*c);
-    return true;
+    return reader_->Open();
   }
-  Result<size_t> Read(char* buf, size_t n) override {
-    while (pos_ >= pending_.out.size() && !done_) {
-      pending_.out.clear();
-      pos_ = 0;
-      if (chunk_.empty()) chunk_.resize(kChunk);
-      auto got = reader_->Read(chunk_.data(), chunk_.size());
-      if (!got.ok()) return got.status();
-      raw_ += *got;
-      if (*got == 0) {
-        WF_RETURN_IF_ERROR(compress_->Finish());
-        done_ = true;
-      } else {
-        WF_RETURN_IF_ERROR(compress_->Write(chunk_.data(), *got));
-      }
-    }
-    size_t take = std::min(n, pending_.out.size() - pos_);
-    std::memcpy(buf, pending_.out.data() + pos_, take);
-    pos_ += take;
-    return take;
-  }
+  Result<size_t> Read(char* buf, size_t n) override { return reader_->Read(buf, n); }
   Status Rewind() override {
-    if (raw_ == 0 && pos_ == 0) return Status::Ok();
-    // Read again from the start: the hashes describe what is sent this time.
-    auto s = Start();
-    if (!s.ok()) return s.status();
-    if (!*s) return Status::NotFound("'" + e_.abs_path + "' vanished during its upload");
+    auto opened = Open();
+    if (!opened.ok()) return opened.status();
+    if (!*opened) return Status::NotFound("'" + e_.abs_path + "' vanished during its upload");
     return Status::Ok();
   }
   std::optional<uint64_t> Size() const override { return std::nullopt; }
-  FileReader& reader() { return *reader_; }
-  uint64_t raw() const { return raw_; }
 
  private:
   WalkEntry e_;
   const ReadContext& ctx_;
-  Codec codec_;
-  int level_;
   std::unique_ptr<FileReader> reader_;
-  std::unique_ptr<CompressSink> compress_;
-  StringSink pending_;
-  std::string chunk_;
-  size_t pos_ = 0;
-  bool done_ = false;
-  uint64_t raw_ = 0;
 };
 
 struct Job {
@@ -245,12 +206,12 @@ class Pusher {
  private:
   Result<PushResult> RunSteps() {
     const auto t0 = std::chrono::steady_clock::now();
-    auto repo = archive::RequireIdentity(storage_);
-    if (!repo.ok()) return repo.status();
+    auto identity = repo::RequireIdentity(storage_);
+    if (!identity.ok()) return identity.status();
     auto session = PgSession::Connect(cfg_.conninfo);
     if (!session.ok()) return session.status();
     pg_ = std::move(*session);
-    WF_RETURN_IF_ERROR(Inspect(*repo));
+    WF_RETURN_IF_ERROR(Inspect(*identity));
 
     int64_t start_unix = std::chrono::duration_cast<std::chrono::seconds>(
                              std::chrono::system_clock::now().time_since_epoch())
@@ -261,7 +222,7 @@ class Pusher {
     for (int i = 1;; ++i) {
       PutOptions once;
       once.if_absent = true;
-      auto claimed = PutString(storage_, StartedKey(m_.name),
+      auto claimed = PutString(storage_, repo::StartedKey(m_.name),
                                "{\"start_time\":\"" + FormatUtc(start_unix) + "\"}\n", once);
       if (claimed.ok()) break;
       if (!claimed.status().IsAlreadyExists()) return claimed.status();
@@ -273,7 +234,7 @@ class Pusher {
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
-      written_.push_back(StartedKey(m_.name));
+      written_.push_back(repo::StartedKey(m_.name));
     }
     m_.start_time = FormatUtc(start_unix);
     log::Info("starting backup '" + m_.name + "' of " + pg_->Describe() + " (data directory '" +
@@ -322,7 +283,7 @@ class Pusher {
           " bytes (" + std::to_string(m_.files.size()) + " files), more than the " +
           std::to_string(kMaxManifestBytes >> 20) + " MiB limit of a manifest"));
     }
-    auto back = DecodeManifest(text, ManifestKey(m_.name));
+    auto back = DecodeManifest(text, repo::ManifestKey(m_.name));
     if (!back.ok()) {
       return Abandon(Status::Internal("the manifest of backup '" + m_.name +
                                       "' does not pass its own check: " + back.status().message())
@@ -335,7 +296,8 @@ class Pusher {
     }
     PutOptions once;
     once.if_absent = true;
-    auto put = PutString(storage_, ManifestKey(m_.name), text, once);
+    auto put = repo::PutObject(storage_, repo::ManifestKey(m_.name), repo::WriteSpec::Manifest(),
+                               text, once);
     if (!put.ok()) {
       Status stored = ManifestAfterFailedPut(text, put.status());
       if (!stored.ok()) return stored;
@@ -350,7 +312,7 @@ class Pusher {
   }
 
   // What the server says about itself, checked against the repository.
-  Status Inspect(const archive::ClusterIdentity& repo) {
+  Status Inspect(const repo::ClusterIdentity& repo) {
     if (pg_->ServerVersion() < 150000) {
       return Status::NotSupported(pg_->Describe() + " is PostgreSQL " +
                                   std::to_string(pg_->ServerVersion() / 10000) +
@@ -377,7 +339,7 @@ class Pusher {
                                         pg_->Describe() + " (" + m_.system_identifier + ")")
           .WithHint("give each cluster its own repository or prefix");
     }
-    auto local = archive::ReadDataDirIdentity(data_dir_);
+    auto local = repo::ReadDataDirIdentity(data_dir_);
     if (!local || std::to_string(local->system_identifier) != m_.system_identifier) {
       return Status::InvalidArgument(
                  "'" + data_dir_ + "' is not the data directory of " + pg_->Describe() +
@@ -447,7 +409,7 @@ class Pusher {
     outcomes_.assign(walk_.size(), FileOutcome{});
     results_.assign(jobs.size(), JobResult{});
     auto run = [&](size_t j) {
-      const std::string key = DataObjectKey(m_.name, static_cast<uint32_t>(j + 1));
+      const std::string key = repo::DataObjectKey(m_.name, static_cast<uint32_t>(j + 1));
       Status s = jobs[j].large ? PushLarge(jobs[j], key, &results_[j])
                                : PushBundle(jobs[j], key, &results_[j]);
       if (s.ok() && results_[j].stored) {
@@ -463,11 +425,12 @@ class Pusher {
   }
 
   Status PushBundle(const Job& job, const std::string& key, JobResult* out) {
-    StringSink compressed;
-    auto c = CompressSink::New(cfg_.codec, cfg_.level, compressed);
-    if (!c.ok()) return c.status();
+    // The files laid end to end into one object, built in memory; each file
+    // is a part of it (its offset, size and SHA-256).
+    auto writer = repo::ObjectWriter::InMemory(repo::WriteSpec::Data(cfg_.codec, cfg_.level), 0);
+    if (!writer.ok()) return writer.status();
+    repo::ObjectWriter& object = **writer;
     std::string buf(kChunk, '\0');
-    uint64_t raw = 0;
     for (size_t i : job.entries) {
       FileReader reader(walk_[i], ctx_);
       auto opened = reader.Open();
@@ -480,14 +443,15 @@ class Pusher {
         auto n = reader.Read(buf.data(), buf.size());
         if (!n.ok()) return n.status();
         if (*n == 0) break;
-        WF_RETURN_IF_ERROR((*c)->Write(buf.data(), *n));
+        WF_RETURN_IF_ERROR(object.Write(buf.data(), *n));
       }
-      outcomes_[i] = FileOutcome{false, reader.size(), reader.Sha256(), raw};
-      raw += reader.size();
+      repo::Part part = object.EndPart();
+      outcomes_[i] = FileOutcome{false, part.size, part.sha256_hex, part.offset};
     }
-    WF_RETURN_IF_ERROR((*c)->Finish());
+    WF_RETURN_IF_ERROR(object.Finish());
+    const uint64_t raw = object.original_size();
     if (raw == 0) return Status::Ok();  // everything vanished or shrank to nothing
-    auto put = PutString(storage_, key, compressed.out);
+    auto put = PutString(storage_, key, object.object());
     if (!put.ok()) return put.status();
     *out = JobResult{true, StoredObject{key, put->size, put->sha256_hex, raw}};
     return Status::Ok();
@@ -495,17 +459,23 @@ class Pusher {
 
   Status PushLarge(const Job& job, const std::string& key, JobResult* out) {
     size_t i = job.entries.front();
-    CompressingFileSource source(walk_[i], ctx_, cfg_.codec, cfg_.level);
-    auto started = source.Start();
-    if (!started.ok()) return started.status();
-    if (!*started) {
+    WalkFileSource file(walk_[i], ctx_);
+    auto opened = file.Open();
+    if (!opened.ok()) return opened.status();
+    if (!*opened) {
       outcomes_[i].vanished = true;
       return Status::Ok();
     }
-    auto put = storage_.Put(key, source, PutOptions{});
+    // The file compressed while it is read and uploaded: never whole in memory.
+    auto source = repo::ObjectSource::New(repo::WriteSpec::Data(cfg_.codec, cfg_.level), file);
+    if (!source.ok()) return source.status();
+    auto put = storage_.Put(key, **source, PutOptions{});
     if (!put.ok()) return put.status();
-    uint64_t raw = source.reader().size();
-    outcomes_[i] = FileOutcome{false, raw, source.reader().Sha256(), 0};
+    const repo::ObjectWriter& object = (*source)->writer();
+    if (!object.finished())
+      return Status::Internal("the upload of '" + walk_[i].abs_path + "' ended before the file");
+    uint64_t raw = object.original_size();
+    outcomes_[i] = FileOutcome{false, raw, object.last_part().sha256_hex, 0};
     if (raw == 0) {  // shrank to nothing: an empty file needs no object
       std::lock_guard<std::mutex> lock(mu_);
       written_.push_back(key);  // removed with the rest on failure; harmless otherwise
@@ -536,7 +506,7 @@ class Pusher {
   Status WaitForStopSegment() {
     auto wal = ParseWalFileName(m_.stop_wal);
     if (!wal.ok()) return wal.status();
-    const std::string key = WalObjectKey(*wal);
+    const std::string key = repo::WalObjectKey(*wal);
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::duration<double>(cfg_.archive_wait_seconds);
     bool said = false;
@@ -615,10 +585,12 @@ class Pusher {
   // - another manifest, or no way to tell: the data objects stay (a stored
   //   manifest may refer to them) and the error says so.
   Status ManifestAfterFailedPut(const std::string& text, const Status& put) {
-    const std::string key = ManifestKey(m_.name);
+    const std::string key = repo::ManifestKey(m_.name);
     const std::string what = "store the manifest of backup '" + m_.name + "'";
     BoundedSink_ back(text.size() + 1);
-    Status got = storage_.Get(key, back, std::nullopt);
+    repo::ObjectReader reader(repo::ReadSpec::Manifest(key), back);
+    Status got = storage_.Get(key, reader, std::nullopt);
+    if (got.ok()) got = reader.Finish();
     if (got.ok() && back.out == text) {
       log::Warn("the manifest of backup '" + m_.name + "' is stored in " + storage_.Describe() +
                 " although its upload reported '" + put.ToString() +

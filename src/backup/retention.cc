@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "backup/wal_chain.h"
+#include "repo/keys.h"
 #include "walferry/wal_name.h"
 
 namespace walferry::backup {
@@ -94,7 +95,8 @@ std::vector<ObjectInfo> WalToDelete(const std::vector<ObjectInfo>& wal_listing,
     size_t slash = o.key.rfind('/');
     auto name = ParseWalFileName(
         std::string_view(o.key).substr(slash == std::string::npos ? 0 : slash + 1));
-    if (!name.ok() || name->kind == WalFileKind::kHistory || o.key != WalObjectKey(*name)) continue;
+    if (!name.ok() || name->kind == WalFileKind::kHistory || o.key != repo::WalObjectKey(*name))
+      continue;
     auto segno = pg::SegmentNumber(name->segment_id, segment_size);
     if (segno.ok() && *segno < *cutoff) out.push_back(o);
   }

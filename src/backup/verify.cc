@@ -5,12 +5,13 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "archive/archive.h"
-#include "archive/repository.h"
 #include "backup/delete.h"
 #include "backup/manifest.h"
 #include "common/parallel.h"
 #include "pg/lsn.h"
+#include "repo/identity.h"
+#include "repo/keys.h"
+#include "repo/object.h"
 #include "walferry/wal_name.h"
 
 namespace walferry::backup {
@@ -32,22 +33,22 @@ struct WalResult {
 
 Status CheckWalObject(Storage& storage, const WalFileName& wal, WalCheck depth, uint64_t seg_size,
                       std::string* history) {
-  const std::string key = WalObjectKey(wal);
+  const std::string key = repo::WalObjectKey(wal);
   uint64_t size = 0;
   if (wal.kind == WalFileKind::kHistory) {
     StringSink text;
-    auto r = archive::FetchObject(storage, wal, text);
+    auto r = repo::GetObject(storage, repo::ReadSpec::Wal(key, wal.name), text);
     if (!r.ok()) return r.status();
     *history = std::move(text.out);
     return Status::Ok();
   }
   if (depth == WalCheck::kFull) {
     DiscardSink sink;
-    auto r = archive::FetchObject(storage, wal, sink);
+    auto r = repo::GetObject(storage, repo::ReadSpec::Wal(key, wal.name), sink);
     if (!r.ok()) return r.status();
-    size = r->size;
+    size = r->original_size;
   } else {
-    auto h = archive::ReadHeader(storage, key);
+    auto h = repo::ReadHeader(storage, key);
     if (!h.ok()) return h.status();
     if (h->name != wal.name)
       return Status::Corruption("object '" + key + "' holds '" + h->name + "', not '" + wal.name +
@@ -80,7 +81,7 @@ Result<WalCheck> ParseWalCheck(std::string_view text) {
 }
 
 Result<VerifyReport> Verify(Storage& storage, const VerifyConfig& config) {
-  auto identity = archive::RequireIdentity(storage);
+  auto identity = repo::RequireIdentity(storage);
   if (!identity.ok()) return identity.status();
   // Each manifest on its own: a damaged one (or one of a newer format) is a
   // problem to list, not the end of the check.
@@ -109,12 +110,12 @@ Result<VerifyReport> Verify(Storage& storage, const VerifyConfig& config) {
   const uint64_t seg_size = report.segment_size;
 
   // WAL objects, checked in parallel.
-  auto listing = ListAll(storage, "wal/");
+  auto listing = ListAll(storage, repo::kWalPrefix);
   if (!listing.ok()) return listing.status();
   std::vector<WalResult> wal;
   for (const ObjectInfo& o : *listing) {
     auto name = ParseWalFileName(std::string_view(o.key).substr(o.key.rfind('/') + 1));
-    if (!name.ok() || WalObjectKey(*name) != o.key) {
+    if (!name.ok() || repo::WalObjectKey(*name) != o.key) {
       report.notes.push_back("'" + o.key + "' is not a WAL object walferry wrote (ignored)");
       continue;
     }
@@ -134,7 +135,7 @@ Result<VerifyReport> Verify(Storage& storage, const VerifyConfig& config) {
   inventory.segment_size = seg_size;
   std::set<uint32_t> timelines, with_history;
   for (const WalResult& w : wal) {
-    const std::string key = WalObjectKey(w.name);
+    const std::string key = repo::WalObjectKey(w.name);
     Status s = w.status;
     if (s.ok() && w.name.kind == WalFileKind::kHistory) {
       auto h = ParseHistory(w.history, w.name.timeline, w.name.name);
@@ -175,8 +176,8 @@ Result<VerifyReport> Verify(Storage& storage, const VerifyConfig& config) {
       char name[16];
       std::snprintf(name, sizeof name, "%08X", tli);
       report.problems.push_back("timeline " + std::to_string(tli) +
-                                " has WAL segments but no history file 'wal/history/" + name +
-                                ".history': recovery cannot follow it");
+                                " has WAL segments but no history file '" + repo::kHistoryPrefix +
+                                name + ".history': recovery cannot follow it");
     }
   }
 
@@ -215,7 +216,7 @@ Result<VerifyReport> Verify(Storage& storage, const VerifyConfig& config) {
   if (!orphans.ok()) return orphans.status();
   for (const OrphanPrefix& o : *orphans) {
     report.notes.push_back(
-        "backup/" + o.name + "/ has " + Plural(o.objects, "object") + " but no manifest: " +
+        repo::BackupPrefix(o.name) + " has " + Plural(o.objects, "object") + " but no manifest: " +
         (o.marked ? "left by an interrupted delete; 'walferry delete --confirm' finishes it"
                   : "a backup-push that failed or is still running"));
   }

@@ -11,8 +11,9 @@
 #include <thread>
 
 #include "archive/archive.h"
-#include "archive/repository.h"
 #include "backup/pg.h"
+#include "repo/identity.h"
+#include "repo/keys.h"
 #include "walferry/wal_name.h"
 
 namespace walferry::check {
@@ -112,7 +113,7 @@ Status ArchiveRoundTrip(backup::PgSession& pg, Storage& storage, const RoundTrip
 
   // 1. The repository exists and belongs to this server's cluster.
   auto identity = [&](std::string* detail) -> Status {
-    auto repo = archive::RequireIdentity(storage);
+    auto repo = repo::RequireIdentity(storage);
     if (!repo.ok()) return repo.status();
     auto sysid = pg.Value("read the server's system identifier",
                           "SELECT system_identifier::text FROM pg_control_system()");
@@ -207,7 +208,7 @@ Status ArchiveRoundTrip(backup::PgSession& pg, Storage& storage, const RoundTrip
 
   // 4. It is in this repository, under the archive layout's key.
   auto wal = ParseWalFileName(segment);
-  const std::string key = WalObjectKey(*wal);
+  const std::string key = repo::WalObjectKey(*wal);
   auto find = [&](std::string* detail) -> Status {
     auto info = storage.Head(key);
     if (info.status().IsNotFound()) {

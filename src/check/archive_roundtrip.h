@@ -9,7 +9,7 @@
 //   3. pg_stat_archiver is polled (bounded by `archive_wait_seconds`) until
 //      last_archived_wal >= S; a failure counted meanwhile (failed_count grew) ends the wait
 //      with last_failed_wal and last_failed_time;
-//   4. S is found in the repository (Head of its key, the archive layout's WalObjectKey);
+//   4. S is found in the repository (Head of its key, repo::WalObjectKey);
 //   5. S is read back through archive-get's code path (archive::Get: size and SHA-256
 //      verified before the rename) into a temporary directory, which is then removed.
 // Nothing is written to the repository by check itself; the segment is PostgreSQL's own.

@@ -6,13 +6,14 @@
 #include <string>
 #include <string_view>
 
+#include "repo/keys.h"
 #include "walferry/status.h"
 #include "walferry/storage.h"
 
 namespace walferry::check {
 
 // Where probe objects live; nothing else in a repository uses this prefix.
-inline constexpr char kProbePrefix[] = "walferry-check/";
+using repo::kProbePrefix;  // "walferry-check/" (repo/keys.h)
 
 struct StepResult {
   std::string name;  // "write probe", "read probe", ...

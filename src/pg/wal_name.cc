@@ -62,9 +62,4 @@ const char* WalFileKindName(WalFileKind kind) {
   return "?";
 }
 
-std::string WalObjectKey(const WalFileName& wal) {
-  if (wal.kind == WalFileKind::kHistory) return "wal/history/" + wal.name;
-  return "wal/" + wal.name.substr(0, 16) + "/" + wal.name;
-}
-
 }  // namespace walferry

@@ -8,9 +8,9 @@
 #                                  src/common/options.cc: it fills the storage config)
 #   pg       -> common             facts about PostgreSQL (names, segment arithmetic, pg_control)
 #   storage  -> common             the Storage seam and its backends (file://, s3://)
-#   repo     -> common pg storage  the repository format
+#   repo     -> common pg storage  the repository format: identity file, keys, stored objects
 #   archive  -> common pg storage repo
-#   backup   -> common pg storage repo archive
+#   backup   -> common pg storage repo   (backups never depend on the archive commands)
 #   spool    -> common pg storage repo archive
 #   check    -> common config pg storage repo archive backup   (walferry check: it runs the
 #                                  archive round trip and reads PostgreSQL's settings)
@@ -30,7 +30,7 @@ declare -A ALLOWED=(
   [storage]="common storage"
   [repo]="common pg storage repo"
   [archive]="common pg storage repo archive"
-  [backup]="common pg storage repo archive backup"
+  [backup]="common pg storage repo backup"
   [spool]="common pg storage repo archive spool"
   [check]="common config pg storage repo archive backup check"
   [cli]="*"

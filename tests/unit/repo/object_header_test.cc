@@ -6,14 +6,16 @@
 #include <memory>
 #include <string>
 
-#include "archive/repository.h"
 #include "pg/wal_page.h"
+#include "repo/identity.h"
+#include "repo/keys.h"
+#include "repo/object.h"
 #include "support/temp_dir.h"
 #include "walferry/exit_codes.h"
 #include "walferry/storage.h"
 #include "walferry/wal_name.h"
 
-namespace walferry::archive {
+namespace walferry::repo {
 namespace {
 
 using testing::TempDir;
@@ -102,9 +104,9 @@ TEST(ObjectHeader, RoundTrip) {
 }
 
 }  // namespace
-}  // namespace walferry::archive
+}  // namespace walferry::repo
 
-namespace walferry::archive {
+namespace walferry::repo {
 namespace {
 
 // The identity file is repository data too: every field of the wrong type, or
@@ -149,4 +151,4 @@ TEST(IdentityFile, OneSegmentSizeRule) {
 }
 
 }  // namespace
-}  // namespace walferry::archive
+}  // namespace walferry::repo

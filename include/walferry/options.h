@@ -146,6 +146,15 @@ bool ParseSeconds(std::string_view text, double* out);
 // kInvalidArgument when no repository is configured (commands that need one).
 Status RequireRepo(const GlobalConfig& config);
 
+// For an s3:// repository, s3-access-key-id and s3-secret-access-key are set together or
+// not at all: kInvalidArgument naming the one that is set. (`walferry check` refuses such a
+// configuration as a usage error; other commands meet the same rule as an authentication
+// failure in the S3 credential chain.)
+Status CheckS3KeyPair(const GlobalConfig& config);
+
+// The resolved option of that name; nullptr for a name not in the table.
+const ResolvedOption* FindResolved(const GlobalConfig& config, std::string_view name);
+
 // "name = value (where)" lines for every option, secrets shown as <redacted>.
 std::vector<std::string> DescribeConfig(const GlobalConfig& config);
 

@@ -890,6 +890,23 @@ Result<GlobalConfig> ResolveConfig(const ConfigSources& sources) {
   return config;
 }
 
+Status CheckS3KeyPair(const GlobalConfig& config) {
+  const S3Config& s3 = config.storage.s3;
+  if (!config.storage.repo.starts_with("s3://")) return Status::Ok();
+  if (s3.access_key_id.empty() == s3.secret_access_key.empty()) return Status::Ok();
+  return Status::InvalidArgument(
+             std::string("s3-access-key-id and s3-secret-access-key go together; only ") +
+             (s3.access_key_id.empty() ? "the secret access key" : "the access key id") + " is set")
+      .WithHint("set both (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
+}
+
+const ResolvedOption* FindResolved(const GlobalConfig& config, std::string_view name) {
+  for (const ResolvedOption& r : config.options) {
+    if (r.spec->name == name) return &r;
+  }
+  return nullptr;
+}
+
 Status RequireRepo(const GlobalConfig& config) {
   if (!config.storage.repo.empty()) return Status::Ok();
   return Status::InvalidArgument("no repository configured")

@@ -53,13 +53,11 @@ Status RunPushDirect(const Context& ctx, const std::string& path, const std::str
   const auto start = std::chrono::steady_clock::now();
   auto storage = Open(ctx.config);
   if (!storage.ok()) return storage.status();
-  auto codec = ParseCodec(ctx.config.compression);
-  if (!codec.ok()) return codec.status();
   archive::PushConfig pc;
   pc.path = path;
   pc.data_dir = data_dir;
-  pc.codec = *codec;
-  pc.level = ctx.config.compression_level < 0 ? DefaultLevel(*codec) : ctx.config.compression_level;
+  pc.codec = ctx.config.codec;
+  pc.level = ctx.config.Level();
   auto r = archive::Push(**storage, pc);
   if (!r.ok()) return r.status();
   if (r->already_archived) {

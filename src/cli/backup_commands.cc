@@ -105,14 +105,12 @@ Status RunBackupPush(const Context& ctx, const PushArgs& args) {
   const auto t0 = std::chrono::steady_clock::now();
   auto storage = Open(ctx.config);
   if (!storage.ok()) return storage.status();
-  auto codec = ParseCodec(ctx.config.compression);
-  if (!codec.ok()) return codec.status();
   backup::Progress progress;
   backup::PushConfig pc;
   pc.conninfo = ctx.config.pg_conninfo;
   pc.data_dir = args.pg_data;
-  pc.codec = *codec;
-  pc.level = ctx.config.compression_level < 0 ? DefaultLevel(*codec) : ctx.config.compression_level;
+  pc.codec = ctx.config.codec;
+  pc.level = ctx.config.Level();
   pc.parallel = ctx.config.parallel;
   pc.fast_checkpoint = args.fast;
   pc.archive_wait_seconds = args.archive_wait;

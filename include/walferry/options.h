@@ -127,15 +127,16 @@ struct GlobalConfig {
   int compression_level = -1;        // -1: the codec's default (see Level)
   int parallel = 4;                  // concurrent transfers (spool worker, prefetch, backups)
   std::string spool_path;            // empty: no spool (archive-push/get work synchronously)
-  Durability archive_durability = Durability::kRemote;
-  double archive_timeout_seconds = 60;  // archive-push's wait for the spool worker
-  int archive_get_prefetch = 8;         // segments archive-get fetches ahead; 0 = off
-  int spool_backlog_warn = 64;          // warn when this many segments wait; 0 = never
-  std::string spool_prometheus_file;    // empty: none
-  std::string pg_conninfo;              // libpq conninfo; empty: PG* variables
-  log::Level log_level{};               // set by ResolveConfig (default info)
-  std::string config_file;              // the file that was read; empty when none
-  std::vector<ResolvedOption> options;  // every option in table order, with its origin
+  std::string archive_durability = "remote";    // as the table spells it: "remote" | "spool"
+  Durability durability = Durability::kRemote;  // the same, parsed
+  double archive_timeout_seconds = 60;          // archive-push's wait for the spool worker
+  int archive_get_prefetch = 8;                 // segments archive-get fetches ahead; 0 = off
+  int spool_backlog_warn = 64;                  // warn when this many segments wait; 0 = never
+  std::string spool_prometheus_file;            // empty: none
+  std::string pg_conninfo;                      // libpq conninfo; empty: PG* variables
+  log::Level log_level{};                       // set by ResolveConfig (default info)
+  std::string config_file;                      // the file that was read; empty when none
+  std::vector<ResolvedOption> options;          // every option in table order, with its origin
   // For the log at WARNING level: "environment variable WALFERRY_X is not a walferry option ...".
   std::vector<std::string> warnings;
 

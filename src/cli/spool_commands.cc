@@ -246,7 +246,7 @@ bool AlreadyConfirmed(const config::GlobalConfig& cfg, const std::string& path,
   const std::string name = BaseName(path);
   const std::string wal_path = fs::Resolve(path, data_dir);
   spool::PushDirs fast = spool::PushPaths(cfg.spool_path, cfg.storage.repo);
-  const bool spool_mode = cfg.archive_durability == config::Durability::kSpool;
+  const bool spool_mode = cfg.archive_durability == "spool";
   if (!spool::IsConfirmed(fast, cfg.storage.repo, name, wal_path) &&
       !(spool_mode && spool::IsStaged(fast, name, wal_path))) {
     return false;
@@ -307,7 +307,7 @@ Status RunSpoolPush(const Context& ctx, const std::string& path, const std::stri
   const std::string name = BaseName(path);
   if (AlreadyConfirmed(cfg, path, data_dir)) return Status::Ok();
   const std::string wal_path = fs::Resolve(path, data_dir);
-  const bool spool_mode = cfg.archive_durability == config::Durability::kSpool;
+  const bool spool_mode = cfg.archive_durability == "spool";
   struct stat wal_st;
   if (::stat(wal_path.c_str(), &wal_st) !=
       0) {  // a local error (exit 8 or 5), never a wait for the worker

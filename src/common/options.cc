@@ -68,7 +68,8 @@ const OptionSpec kOptions[] = {
    .help = "when archive-push exits 0 with a spool: remote (the repository confirmed the "
            "segment) or spool (the staged copy is on local disk; see walferry-archive-push(1))",
    .choices = "remote|spool",
-   .bind = [](const OptionValue& v, GlobalConfig& c) { c.archive_durability = v.text == "spool" ? Durability::kSpool : Durability::kRemote; }},
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.archive_durability = v.text;
+     c.durability = v.text == "spool" ? Durability::kSpool : Durability::kRemote; }},
   {.name = "archive-timeout", .type = T::kSeconds, .section = S::kSpool, .default_value = "60",
    .value_name = "SECONDS",
    .help = "how long archive-push waits for the spool's confirmation before it fails",

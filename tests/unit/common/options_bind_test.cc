@@ -32,12 +32,12 @@ TEST(OptionsBind, EnumsAreParsedOnce) {
   EXPECT_EQ(c->codec, Codec::kLz4);
   EXPECT_EQ(c->compression, "lz4");
   EXPECT_EQ(c->Level(), DefaultLevel(Codec::kLz4));
-  EXPECT_EQ(c->archive_durability, Durability::kSpool);
+  EXPECT_EQ(c->durability, Durability::kSpool);
   auto d = Resolve({{"compression-level", "7"}});
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   EXPECT_EQ(d->codec, Codec::kZstd);
   EXPECT_EQ(d->Level(), 7);
-  EXPECT_EQ(d->archive_durability, Durability::kRemote);
+  EXPECT_EQ(d->durability, Durability::kRemote);
 }
 
 // Each option given a value other than its default changes what the config holds.
@@ -89,7 +89,7 @@ TEST(OptionsBind, EachOptionReachesTheConfig) {
     const bool changed =
         before.log_level != c->log_level || before.parallel != c->parallel || a.repo != b.repo ||
         before.codec != c->codec || before.spool_path != c->spool_path ||
-        before.archive_durability != c->archive_durability ||
+        before.durability != c->durability ||
         before.archive_timeout_seconds != c->archive_timeout_seconds ||
         before.archive_get_prefetch != c->archive_get_prefetch ||
         before.spool_backlog_warn != c->spool_backlog_warn ||

@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "walferry/pipeline.h"
 #include "walferry/status.h"
 #include "walferry/storage.h"
 
@@ -54,6 +55,21 @@ enum class OptionType {
 
 enum class Section { kGeneral, kRepository, kArchive, kSpool, kBackup, kS3 };
 
+struct GlobalConfig;
+
+// One option's value once checked against its type (ResolveConfig): every form is filled
+// that the type has (text always; for kEnum the choice as the table spells it).
+struct OptionValue {
+  std::string text;
+  bool boolean = false;
+  int64_t integer = 0;  // -1 for an optional kInteger that is not set
+  uint64_t size = 0;
+  double seconds = 0;
+};
+// Stores a checked value in its field of the config: each row of the table names its
+// field in code, so a misspelt field does not compile.
+using BindFn = void (*)(const OptionValue& value, GlobalConfig& config);
+
 struct OptionSpec {
   const char* name;  // config key; flag is "--" + name, env is WALFERRY_ + NAME
   OptionType type;
@@ -67,6 +83,7 @@ struct OptionSpec {
   double max_value = 0;
   const char* choices = "";  // for kEnum: "host|path"
   const char* aws_env = "";  // standard AWS variable read below WALFERRY_*
+  BindFn bind = nullptr;     // nullptr only for "config" (it names the file itself)
 };
 
 // The table, in the order of --help and the man pages.
@@ -98,24 +115,34 @@ struct ConfigSources {
   std::string default_config_file = "/etc/walferry.conf";
 };
 
+// When archive-push exits 0 with a spool: the repository confirmed the segment (remote), or
+// the staged copy is on local disk (spool).
+enum class Durability { kRemote, kSpool };
+
 // The resolved configuration every command starts from.
 struct GlobalConfig {
   StorageConfig storage;             // repo left as the URL string; s3.* filled from the options
-  std::string compression = "zstd";  // codec name for new WAL objects
-  int compression_level = -1;        // -1: the codec's default
+  std::string compression = "zstd";  // the codec's name as the table spells it, for messages
+  Codec codec = Codec::kZstd;        // the same, parsed: the codec of new WAL objects
+  int compression_level = -1;        // -1: the codec's default (see Level)
   int parallel = 4;                  // concurrent transfers (spool worker, prefetch, backups)
   std::string spool_path;            // empty: no spool (archive-push/get work synchronously)
-  std::string archive_durability = "remote";  // "remote" | "spool"
-  double archive_timeout_seconds = 60;        // archive-push's wait for the spool worker
-  int archive_get_prefetch = 8;               // segments archive-get fetches ahead; 0 = off
-  int spool_backlog_warn = 64;                // warn when this many segments wait; 0 = never
-  std::string spool_prometheus_file;          // empty: none
-  std::string pg_conninfo;                    // libpq conninfo; empty: PG* variables
-  log::Level log_level{};                     // set by ResolveConfig (default info)
-  std::string config_file;                    // the file that was read; empty when none
-  std::vector<ResolvedOption> options;        // every option in table order, with its origin
+  std::string archive_durability = "remote";    // as the table spells it: "remote" | "spool"
+  Durability durability = Durability::kRemote;  // the same, parsed
+  double archive_timeout_seconds = 60;          // archive-push's wait for the spool worker
+  int archive_get_prefetch = 8;                 // segments archive-get fetches ahead; 0 = off
+  int spool_backlog_warn = 64;                  // warn when this many segments wait; 0 = never
+  std::string spool_prometheus_file;            // empty: none
+  std::string pg_conninfo;                      // libpq conninfo; empty: PG* variables
+  log::Level log_level{};                       // set by ResolveConfig (default info)
+  std::string config_file;                      // the file that was read; empty when none
+  std::vector<ResolvedOption> options;          // every option in table order, with its origin
   // For the log at WARNING level: "environment variable WALFERRY_X is not a walferry option ...".
   std::vector<std::string> warnings;
+
+  // The compression level new objects are written at: compression_level, or the codec's
+  // default when it is not set.
+  int Level() const { return compression_level < 0 ? DefaultLevel(codec) : compression_level; }
 };
 
 // WALFERRY_* variables that are not options and draw no warning: those of
@@ -145,6 +172,15 @@ bool ParseSeconds(std::string_view text, double* out);
 
 // kInvalidArgument when no repository is configured (commands that need one).
 Status RequireRepo(const GlobalConfig& config);
+
+// For an s3:// repository, s3-access-key-id and s3-secret-access-key are set together or
+// not at all: kInvalidArgument naming the one that is set. (`walferry check` refuses such a
+// configuration as a usage error; other commands meet the same rule as an authentication
+// failure in the S3 credential chain.)
+Status CheckS3KeyPair(const GlobalConfig& config);
+
+// The resolved option of that name; nullptr for a name not in the table.
+const ResolvedOption* FindResolved(const GlobalConfig& config, std::string_view name);
 
 // "name = value (where)" lines for every option, secrets shown as <redacted>.
 std::vector<std::string> DescribeConfig(const GlobalConfig& config);

@@ -39,7 +39,7 @@ struct PushResult {
 // (not a WAL file name), kAlreadyExists (the name is taken by other, valid
 // content: never overwritten), kCorruption (the file is not a whole WAL
 // segment, or the stored copy under its name is damaged: never overwritten
-// either), kFailedPrecondition (another cluster's WAL), kIo/kPermission (the
+// either), kWrongRepository (another cluster's WAL), kIo/kPermission (the
 // local file), and the storage errors.
 Result<PushResult> Push(Storage& storage, const PushConfig& config);
 

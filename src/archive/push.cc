@@ -38,10 +38,9 @@ Status CheckSameCluster(const repo::ClusterIdentity& repo,
                         const std::optional<pg::WalPageIdentity>& page, const std::string& name,
                         const std::string& where) {
   auto refuse = [&](uint64_t theirs, const std::string& source) {
-    return Status::FailedPrecondition("'" + name +
-                                      "' belongs to the cluster with system identifier " +
-                                      Sysid(theirs) + " (" + source + "), but repository " + where +
-                                      " belongs to " + Sysid(repo.system_identifier))
+    return Status::WrongRepository("'" + name + "' belongs to the cluster with system identifier " +
+                                   Sysid(theirs) + " (" + source + "), but repository " + where +
+                                   " belongs to " + Sysid(repo.system_identifier))
         .WithHint(
             "each cluster needs its own repository (or prefix); after a new initdb or pg_upgrade, "
             "point --repo at a new one");
@@ -51,9 +50,9 @@ Status CheckSameCluster(const repo::ClusterIdentity& repo,
   if (local && local->system_identifier != repo.system_identifier)
     return refuse(local->system_identifier, "pg_control");
   if (page && repo.wal_segment_size != 0 && page->segment_size != repo.wal_segment_size) {
-    return Status::FailedPrecondition(
-        "'" + name + "' has WAL segment size " + std::to_string(page->segment_size) +
-        ", repository " + where + " holds segments of " + std::to_string(repo.wal_segment_size));
+    return Status::WrongRepository("'" + name + "' has WAL segment size " +
+                                   std::to_string(page->segment_size) + ", repository " + where +
+                                   " holds segments of " + std::to_string(repo.wal_segment_size));
   }
   return Status::Ok();
 }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -88,5 +89,33 @@ Result<BackupManifest> ChooseBackup(const std::vector<BackupManifest>& backups,
 // Seconds since the epoch (fractions dropped). kInvalidArgument without a zone:
 // which backup ends before it would depend on the server's TimeZone.
 Result<int64_t> ParseTargetTime(std::string_view text);
+
+// The recovery target of a FetchConfig, parsed: the one place its values are read.
+struct RecoveryTarget {
+  std::optional<int64_t> time_unix;  // target_time (ParseTargetTime)
+  std::optional<uint64_t> lsn;       // target_lsn
+  int count = 0;                     // how many of time, lsn, name and xid are set
+};
+// kInvalidArgument for a target_time without a zone or a target_lsn that is not an LSN.
+Result<RecoveryTarget> ParseRecoveryTarget(const FetchConfig& config);
+
+// What backup-fetch checks before it touches the repository: `name` is LATEST or a backup
+// name, the target parses (ParseRecoveryTarget), at most one target, target_action only
+// with a target, and no target without recovery. kInvalidArgument, naming the flags.
+Status CheckFetchConfig(const FetchConfig& config);
+
+// One option restore_command passes on to archive-get, as --name='value'.
+struct CarriedOption {
+  std::string name;   // "s3-endpoint"
+  std::string value;  // as given
+  std::string where;  // "--s3-endpoint", "WALFERRY_S3_ENDPOINT": for the warning on a secret
+  bool secret = false;
+};
+
+// The restore_command backup-fetch writes: `exe` (this binary), --config FILE when one was
+// read, each carried option, then "archive-get %f %p", every word shell-quoted. A secret is
+// left out with a warning: it must come from the config file or PostgreSQL's environment.
+std::string RestoreCommand(const std::string& exe, const std::string& config_file,
+                           const std::vector<CarriedOption>& options);
 
 }  // namespace walferry::backup

@@ -864,6 +864,70 @@ Result<BackupManifest> ChooseBackup(const std::vector<BackupManifest>& backups,
       .WithHint("take one with 'walferry backup-push'");
 }
 
+Result<RecoveryTarget> ParseRecoveryTarget(const FetchConfig& config) {
+  RecoveryTarget target;
+  if (!config.target_time.empty()) {
+    auto t = ParseTargetTime(config.target_time);
+    if (!t.ok()) return t.status();
+    target.time_unix = *t;
+  }
+  if (!config.target_lsn.empty()) {
+    auto lsn = pg::ParseLsn(config.target_lsn);
+    if (!lsn.ok()) {
+      return Status::InvalidArgument("--target-lsn '" + config.target_lsn +
+                                     "' is not an LSN like 0/3000028");
+    }
+    target.lsn = *lsn;
+  }
+  target.count = !config.target_time.empty() + !config.target_lsn.empty() +
+                 !config.target_name.empty() + !config.target_xid.empty();
+  return target;
+}
+
+Status CheckFetchConfig(const FetchConfig& config) {
+  if (config.name != "LATEST") WF_RETURN_IF_ERROR(ValidateBackupName(config.name));
+  auto target = ParseRecoveryTarget(config);
+  if (!target.ok()) return target.status();
+  if (target->count > 1)
+    return Status::InvalidArgument(
+        "give at most one of --target-time, --target-lsn, --target-name, --target-xid");
+  if (!config.target_action.empty() && target->count == 0)
+    return Status::InvalidArgument("--target-action needs a target");
+  if (!config.recovery && target->count > 0)
+    return Status::InvalidArgument("--no-recovery and a recovery target exclude each other");
+  return Status::Ok();
+}
+
+namespace {
+
+std::string ShellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
+  }
+  return out + "'";
+}
+
+}  // namespace
+
+std::string RestoreCommand(const std::string& exe, const std::string& config_file,
+                           const std::vector<CarriedOption>& options) {
+  std::string cmd = ShellQuote(exe);
+  if (!config_file.empty()) cmd += " --config " + ShellQuote(config_file);
+  for (const CarriedOption& o : options) {
+    if (o.secret) {
+      log::Warn("restore_command will not carry " + o.name + " (a secret, given by " + o.where +
+                "): put it in the config file or PostgreSQL's environment");
+      continue;
+    }
+    cmd += " --" + o.name + "=" + ShellQuote(o.value);
+  }
+  return cmd + " archive-get %f %p";
+}
+
 Result<FetchResult> Fetch(Storage& storage, const FetchConfig& config) {
   BackupManifest m;
   if (config.name == "LATEST") {
@@ -874,17 +938,13 @@ Result<FetchResult> Fetch(Storage& storage, const FetchConfig& config) {
                 " ('walferry verify' reports every damaged backup)");
     }
     auto* list = &scan->backups;
-    std::optional<int64_t> before;
-    if (!config.target_time.empty()) {
-      auto t = ParseTargetTime(config.target_time);
-      if (!t.ok()) return t.status();
-      before = *t;
-    }
-    if (!config.target_lsn.empty()) {  // only backups consistent before the target LSN can reach it
-      auto target = pg::ParseLsn(config.target_lsn);
-      if (!target.ok()) return target.status();
+    auto target = ParseRecoveryTarget(config);
+    if (!target.ok()) return target.status();
+    std::optional<int64_t> before = target->time_unix;
+    if (target->lsn) {  // only backups consistent before the target LSN can reach it
+      const uint64_t lsn = *target->lsn;
       std::erase_if(*list,
-                    [&](const BackupManifest& b) { return *pg::ParseLsn(b.stop_lsn) > *target; });
+                    [&](const BackupManifest& b) { return *pg::ParseLsn(b.stop_lsn) > lsn; });
       if (list->empty()) {
         return Status::NotFound("no backup ended before the target LSN " + config.target_lsn)
             .WithHint("'walferry backup-list' shows each backup's stop LSN");

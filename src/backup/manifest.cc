@@ -624,8 +624,7 @@ class BoundedSink final : public ByteSink {
 
 bool IsPerObjectProblem(const Status& s) {
   return s.code() == Status::Code::kCorruption || s.code() == Status::Code::kNotFound ||
-         s.code() == Status::Code::kInvalidArgument ||
-         s.code() == Status::Code::kFailedPrecondition ||
+         s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kWrongRepository ||
          s.code() == Status::Code::kUnsupportedFormat || s.code() == Status::Code::kNotSupported;
 }
 

@@ -333,10 +333,10 @@ class Pusher {
     ctx_.checksums = row[4] == "on";
     m_.pg_version = std::to_string(std::stoi(row[5]) / 10000);
     if (std::to_string(repo.system_identifier) != m_.system_identifier) {
-      return Status::FailedPrecondition("repository " + storage_.Describe() +
-                                        " belongs to the cluster with system identifier " +
-                                        std::to_string(repo.system_identifier) + ", not to " +
-                                        pg_->Describe() + " (" + m_.system_identifier + ")")
+      return Status::WrongRepository("repository " + storage_.Describe() +
+                                     " belongs to the cluster with system identifier " +
+                                     std::to_string(repo.system_identifier) + ", not to " +
+                                     pg_->Describe() + " (" + m_.system_identifier + ")")
           .WithHint("give each cluster its own repository or prefix");
     }
     auto local = repo::ReadDataDirIdentity(data_dir_);

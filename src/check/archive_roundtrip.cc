@@ -120,9 +120,9 @@ Status ArchiveRoundTrip(backup::PgSession& pg, Storage& storage, const RoundTrip
     if (!sysid.ok()) return sysid.status();
     const std::string theirs = std::to_string(repo->system_identifier);
     if (*sysid != theirs) {
-      return Status::FailedPrecondition("repository " + storage.Describe() +
-                                        " belongs to the cluster with system identifier " + theirs +
-                                        ", the server is cluster " + *sysid)
+      return Status::WrongRepository("repository " + storage.Describe() +
+                                     " belongs to the cluster with system identifier " + theirs +
+                                     ", the server is cluster " + *sysid)
           .WithHint(
               "each cluster needs its own repository (another --repo or prefix), created "
               "once with 'walferry repo-create'");

@@ -42,7 +42,7 @@ struct RoundTripOptions {
 // Runs steps 1-5, calling `report` after each (names: "repository identity",
 // "switch wal", "archiver", "segment in repository", "read back"). Stops at the
 // first failure and returns it:
-//   kFailedPrecondition (exit 11) the repository was never created, or is another cluster's;
+//   kWrongRepository (exit 11) the repository was never created, or is another cluster's;
 //   kPermission (exit 5)          the role may not run pg_switch_wal();
 //   kUnavailable (exit 3)         the archiver failed, or did not archive S in time;
 //   kNotFound (exit 1)            PostgreSQL archived S but the repository does not have it;

@@ -7,15 +7,12 @@
 #include <chrono>
 #include <cmath>
 #include <memory>
-#include <optional>
 #include <vector>
 
 #include "archive/archive.h"
 #include "cli/commands.h"
-#include "common/fs.h"
 #include "common/log.h"
-#include "spool/prefetch.h"
-#include "walferry/wal_name.h"
+#include "spool/archive_get.h"
 
 namespace walferry::cli {
 namespace {
@@ -56,13 +53,11 @@ Status RunPushDirect(const Context& ctx, const std::string& path, const std::str
   const auto start = std::chrono::steady_clock::now();
   auto storage = Open(ctx.config);
   if (!storage.ok()) return storage.status();
-  auto codec = ParseCodec(ctx.config.compression);
-  if (!codec.ok()) return codec.status();
   archive::PushConfig pc;
   pc.path = path;
   pc.data_dir = data_dir;
-  pc.codec = *codec;
-  pc.level = ctx.config.compression_level < 0 ? DefaultLevel(*codec) : ctx.config.compression_level;
+  pc.codec = ctx.config.codec;
+  pc.level = ctx.config.Level();
   auto r = archive::Push(**storage, pc);
   if (!r.ok()) return r.status();
   if (r->already_archived) {
@@ -78,82 +73,33 @@ Status RunPushDirect(const Context& ctx, const std::string& path, const std::str
 
 namespace {
 
-// The spool for prefetch; nullopt when prefetch is off or the spool cannot be used (then
-// archive-get works as without one). A spool inside pg_wal is a configuration error.
-Result<std::optional<spool::SpoolDir>> PrefetchSpool(const config::GlobalConfig& cfg,
-                                                     const std::string& data_dir) {
-  if (cfg.spool_path.empty() || cfg.archive_get_prefetch <= 0)
-    return std::optional<spool::SpoolDir>();
-  auto dir = spool::OpenSpool(cfg.spool_path, cfg.storage.repo, data_dir);
-  if (dir.ok()) return std::optional<spool::SpoolDir>(*dir);
-  if (dir.status().code() == Status::Code::kInvalidArgument) return dir.status();
-  log::Warn("restore prefetch off for this call: " + dir.status().ToString());
-  return std::optional<spool::SpoolDir>();
-}
-
 Status RunGet(const Context& ctx, const std::string& wal_name, const std::string& path) {
-  const auto start = std::chrono::steady_clock::now();
-  WF_RETURN_IF_ERROR(config::RequireRepo(ctx.config));
-  const std::string cwd = WorkingDirectory();
-  auto wal = ParseWalFileName(wal_name);
-  if (!wal.ok()) return wal.status();
-  std::optional<spool::SpoolDir> spool;
-  if (wal->kind == WalFileKind::kSegment) {  // never .history, .partial, .backup
-    auto opened = PrefetchSpool(ctx.config, cwd);
-    if (!opened.ok()) return opened.status();
-    spool = std::move(*opened);
-  }
-  bool served = false;
-  if (spool) {
-    auto r = spool::ServeFromSpool(*spool, wal_name, fs::Resolve(path, cwd));
-    if (!r.ok())
-      log::Warn("prefetched '" + wal_name +
-                "' not used, fetching it instead: " + r.status().ToString());
-    served = r.ok() && *r;
-  }
-  if (spool && !served) {
-    // a new position (first call, a jump, a timeline switch): the worker starts on what
-    // follows while this call fetches the segment itself
-    Status s =
-        spool::RequestPrefetch(*spool, wal_name, "", WorkerArgv(ctx.config, {"archive-get-worker"}),
-                               WorkerEnv(ctx.config));
-    if (!s.ok()) log::Warn("restore prefetch not started: " + s.ToString());
-  }
-  if (served) {
-    log::Info("restored '" + wal_name + "' to '" + path + "' from the prefetch spool (" +
-              std::to_string(Millis(start)) + " ms)");
-  } else {
-    auto storage = Open(ctx.config);
-    if (!storage.ok()) return storage.status();
-    auto r = archive::Get(**storage, archive::GetConfig{wal_name, path, cwd});
-    if (!r.ok()) return r.status();
-    log::Info("restored '" + wal_name + "' to '" + path + "' (" + Mib(r->stored_size) + " -> " +
-              Mib(r->size) + ", " + std::to_string(Millis(start)) + " ms)");
-  }
-  if (spool) {
-    // The file is in place: whatever happens to prefetch no longer changes the outcome.
-    Status s = spool::RequestPrefetch(*spool, wal_name, fs::Resolve(path, cwd),
-                                      WorkerArgv(ctx.config, {"archive-get-worker"}),
-                                      WorkerEnv(ctx.config));
-    if (!s.ok()) log::Warn("restore prefetch not started: " + s.ToString());
-  }
-  return Status::Ok();
+  const config::GlobalConfig& cfg = ctx.config;
+  WF_RETURN_IF_ERROR(config::RequireRepo(cfg));
+  spool::ArchiveGetConfig gc;
+  gc.wal_name = wal_name;
+  gc.path = path;
+  gc.data_dir = WorkingDirectory();
+  gc.spool_path = cfg.spool_path;
+  gc.repo = cfg.storage.repo;
+  gc.prefetch = cfg.archive_get_prefetch;
+  gc.worker_argv = WorkerArgv(cfg, {"archive-get-worker"});
+  gc.worker_env = WorkerEnv(cfg);
+  gc.open_storage = [&cfg] { return Open(cfg); };
+  return spool::ArchiveGet(gc);
 }
 
 // `walferry archive-get-worker`: started by archive-get, never by hand.
 Status RunGetWorker(const Context& ctx) {
-  WF_RETURN_IF_ERROR(config::RequireRepo(ctx.config));
-  if (ctx.config.spool_path.empty() || ctx.config.archive_get_prefetch <= 0) {
-    return Status::InvalidArgument(
-        "archive-get-worker needs spool-path and archive-get-prefetch above 0");
-  }
-  auto dir = spool::OpenSpool(ctx.config.spool_path, ctx.config.storage.repo, "");
-  if (!dir.ok()) return dir.status();
-  spool::PrefetchOptions options;
-  options.window = ctx.config.archive_get_prefetch;
-  options.parallel = ctx.config.parallel;
   const config::GlobalConfig& cfg = ctx.config;
-  return spool::RunPrefetchWorker(*dir, options, [&cfg] { return OpenStorage(cfg.storage); });
+  WF_RETURN_IF_ERROR(config::RequireRepo(cfg));
+  spool::ArchiveGetWorkerConfig wc;
+  wc.spool_path = cfg.spool_path;
+  wc.repo = cfg.storage.repo;
+  wc.options.window = cfg.archive_get_prefetch;
+  wc.options.parallel = cfg.parallel;
+  wc.open_storage = [&cfg] { return OpenStorage(cfg.storage); };
+  return spool::ArchiveGetWorker(wc);
 }
 
 }  // namespace

@@ -106,14 +106,12 @@ Status RunBackupPush(const Context& ctx, const PushArgs& args) {
   const auto t0 = std::chrono::steady_clock::now();
   auto storage = Open(ctx.config);
   if (!storage.ok()) return storage.status();
-  auto codec = ParseCodec(ctx.config.compression);
-  if (!codec.ok()) return codec.status();
   backup::Progress progress;
   backup::PushConfig pc;
   pc.conninfo = ctx.config.pg_conninfo;
   pc.data_dir = args.pg_data;
-  pc.codec = *codec;
-  pc.level = ctx.config.compression_level < 0 ? DefaultLevel(*codec) : ctx.config.compression_level;
+  pc.codec = ctx.config.codec;
+  pc.level = ctx.config.Level();
   pc.parallel = ctx.config.parallel;
   pc.fast_checkpoint = args.fast;
   pc.archive_wait_seconds = args.archive_wait;
@@ -212,38 +210,19 @@ struct FetchArgs {
   std::string target_time, target_lsn, target_name, target_xid, target_action;
 };
 
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
-}
-
 // restore_command: this binary, the same config file, and the options that
-// came from the command line or the environment (secrets left out: they
-// must come from the config file or PostgreSQL's environment).
+// came from the command line or the environment.
 std::string RestoreCommand(const config::GlobalConfig& cfg) {
   char buf[4096];
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
   std::string self = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "walferry";
-  std::string cmd = ShellQuote(self);
-  if (!cfg.config_file.empty()) cmd += " --config " + ShellQuote(cfg.config_file);
+  std::vector<backup::CarriedOption> carried;
   for (const auto& r : cfg.options) {
     if (r.origin != config::Origin::kFlag && r.origin != config::Origin::kEnv) continue;
     if (std::string(r.spec->name) == "config") continue;
-    if (r.spec->secret) {
-      log::Warn(std::string("restore_command will not carry ") + r.spec->name +
-                " (a secret, given by " + r.where +
-                "): put it in the config file or PostgreSQL's environment");
-      continue;
-    }
-    cmd += " --" + std::string(r.spec->name) + "=" + ShellQuote(r.value);
+    carried.push_back({r.spec->name, r.value, r.where, r.spec->secret});
   }
-  return cmd + " archive-get %f %p";
+  return backup::RestoreCommand(self, cfg.config_file, carried);
 }
 
 Status RunBackupFetch(const Context& ctx, const FetchArgs& args) {
@@ -263,30 +242,13 @@ Status RunBackupFetch(const Context& ctx, const FetchArgs& args) {
     }
     fc.tablespace_map[m.substr(0, eq)] = m.substr(eq + 1);
   }
-  if (args.name != "LATEST") WF_RETURN_IF_ERROR(backup::ValidateBackupName(args.name));
-  if (!args.target_time.empty()) {
-    auto t = backup::ParseTargetTime(args.target_time);
-    if (!t.ok()) return t.status();
-  }
-  if (!args.target_lsn.empty() && !pg::ParseLsn(args.target_lsn).ok()) {
-    return Status::InvalidArgument("--target-lsn '" + args.target_lsn +
-                                   "' is not an LSN like 0/3000028");
-  }
-  int targets = !args.target_time.empty() + !args.target_lsn.empty() + !args.target_name.empty() +
-                !args.target_xid.empty();
-  if (targets > 1)
-    return Status::InvalidArgument(
-        "give at most one of --target-time, --target-lsn, --target-name, --target-xid");
-  if (!args.target_action.empty() && targets == 0)
-    return Status::InvalidArgument("--target-action needs a target");
-  if (args.no_recovery && targets > 0)
-    return Status::InvalidArgument("--no-recovery and a recovery target exclude each other");
   fc.target_time = args.target_time;
   fc.target_lsn = args.target_lsn;
   fc.target_name = args.target_name;
   fc.target_xid = args.target_xid;
   fc.target_action = args.target_action;
   fc.recovery = !args.no_recovery;
+  WF_RETURN_IF_ERROR(backup::CheckFetchConfig(fc));
   if (fc.recovery) fc.restore_command = RestoreCommand(ctx.config);
   fc.progress = &progress;
   auto identity = archive::RequireIdentity(**storage);  // not a repository: exit 11

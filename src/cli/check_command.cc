@@ -53,13 +53,6 @@ std::string AbsolutePath(const std::string& path) {
   return ec ? path : p.lexically_normal().string();
 }
 
-const config::ResolvedOption* Find(const config::GlobalConfig& cfg, std::string_view name) {
-  for (const config::ResolvedOption& r : cfg.options) {
-    if (r.spec->name == name) return &r;
-  }
-  return nullptr;
-}
-
 std::string FromWhere(const config::ResolvedOption* r) {
   if (r == nullptr) return "";
   return r->origin == config::Origin::kDefault ? "default" : "from " + r->where;
@@ -74,12 +67,13 @@ std::string DescribeCredentials(const config::GlobalConfig& cfg) {
     return chain.ok() ? *chain : "none usable (" + chain.status().message() + ")";
   }
   std::string d =
-      "access key id '" + s3.access_key_id + "' (" + FromWhere(Find(cfg, "s3-access-key-id")) +
-      "), secret access key " +
-      (s3.secret_access_key.empty() ? std::string("not set")
-                                    : "set (" + FromWhere(Find(cfg, "s3-secret-access-key")) + ")");
+      "access key id '" + s3.access_key_id + "' (" +
+      FromWhere(config::FindResolved(cfg, "s3-access-key-id")) + "), secret access key " +
+      (s3.secret_access_key.empty()
+           ? std::string("not set")
+           : "set (" + FromWhere(config::FindResolved(cfg, "s3-secret-access-key")) + ")");
   if (!s3.session_token.empty()) {
-    d += ", session token set (" + FromWhere(Find(cfg, "s3-session-token")) + ")";
+    d += ", session token set (" + FromWhere(config::FindResolved(cfg, "s3-session-token")) + ")";
   }
   return d;
 }
@@ -92,17 +86,12 @@ Result<std::unique_ptr<Storage>> OpenChecked(const config::GlobalConfig& cfg) {
   if (cfg.storage.repo.starts_with("s3://")) {
     if (!s3.ca_file.empty() && ::access(s3.ca_file.c_str(), R_OK) != 0) {
       return Status::InvalidArgument("s3-ca-file '" + s3.ca_file + "' (" +
-                                     FromWhere(Find(cfg, "s3-ca-file")) + ") cannot be read")
+                                     FromWhere(config::FindResolved(cfg, "s3-ca-file")) +
+                                     ") cannot be read")
           .WithHint("name a readable PEM file of CA certificates");
     }
-    if (s3.access_key_id.empty() != s3.secret_access_key.empty()) {
-      return Status::InvalidArgument(
-                 std::string("s3-access-key-id and s3-secret-access-key go together; only ") +
-                 (s3.access_key_id.empty() ? "the secret access key" : "the access key id") +
-                 " is set")
-          .WithHint("set both (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
-    }
   }
+  WF_RETURN_IF_ERROR(config::CheckS3KeyPair(cfg));
   return OpenStorage(cfg.storage);
 }
 
@@ -154,7 +143,7 @@ Status CheckPostgres(const Context& ctx, const CheckArgs& args, Storage& storage
   check::CheckSide self;
   self.config_file = AbsolutePath(cfg.config_file);
   self.repo = cfg.storage.repo;
-  const config::ResolvedOption* repo = Find(cfg, "repo");
+  const config::ResolvedOption* repo = config::FindResolved(cfg, "repo");
   self.repo_from_file = repo == nullptr || repo->origin == config::Origin::kFile;
   std::vector<check::Finding> findings = check::AnalyzeSettings(*settings, self);
   const check::Finding* first_error = nullptr;

@@ -39,101 +39,131 @@ const OptionSpec kOptions[] = {
    .in_file = false},
   {.name = "log-level", .type = T::kEnum, .section = S::kGeneral, .default_value = "info",
    .value_name = "LEVEL", .help = "how much to log on stderr",
-   .choices = "error|warn|info|debug|trace"},
+   .choices = "error|warn|info|debug|trace",
+   .bind = [](const OptionValue& v, GlobalConfig& c) { log::ParseLevel(v.text, &c.log_level); }},
   {.name = "parallel", .type = T::kInteger, .section = S::kGeneral, .default_value = "4",
    .value_name = "N",
    .help = "transfers at once: spool uploads, restore prefetch, backup-push and backup-fetch",
-   .min_value = 1, .max_value = 64},
+   .min_value = 1, .max_value = 64,
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.parallel = static_cast<int>(v.integer); }},
   {.name = "repo", .type = T::kRepo, .section = S::kRepository, .default_value = "",
-   .value_name = "URL", .help = "the repository: s3://bucket/prefix or file:///path"},
+   .value_name = "URL", .help = "the repository: s3://bucket/prefix or file:///path",
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.storage.repo = v.text; }},
   {.name = "compression", .type = T::kEnum, .section = S::kArchive, .default_value = "zstd",
-   .value_name = "CODEC", .help = "how archive-push compresses WAL files", .choices = "zstd|lz4|none"},
+   .value_name = "CODEC", .help = "how archive-push compresses WAL files", .choices = "zstd|lz4|none",
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.compression = v.text; c.codec = ParseCodec(v.text).value(); }},
   {.name = "compression-level", .type = T::kInteger, .section = S::kArchive, .default_value = "",
    .value_name = "N",
    .help = "compression level: zstd 1-19 (default 3), lz4 0-12 (default 0, its fast mode); "
            "none takes no level",
-   .min_value = 0, .max_value = 19},
+   .min_value = 0, .max_value = 19,
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.compression_level = static_cast<int>(v.integer); }},
   {.name = "spool-path", .type = T::kPath, .section = S::kSpool, .default_value = "",
    .value_name = "DIR",
    .help = "spool directory on fast local disk, never inside pg_wal (not set: no spool, "
-           "archive-push and archive-get work one file at a time)"},
+           "archive-push and archive-get work one file at a time)",
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.spool_path = v.text; }},
   {.name = "archive-durability", .type = T::kEnum, .section = S::kSpool,
    .default_value = "remote", .value_name = "MODE",
    .help = "when archive-push exits 0 with a spool: remote (the repository confirmed the "
            "segment) or spool (the staged copy is on local disk; see walferry-archive-push(1))",
-   .choices = "remote|spool"},
+   .choices = "remote|spool",
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.archive_durability = v.text;
+     c.durability = v.text == "spool" ? Durability::kSpool : Durability::kRemote; }},
   {.name = "archive-timeout", .type = T::kSeconds, .section = S::kSpool, .default_value = "60",
    .value_name = "SECONDS",
    .help = "how long archive-push waits for the spool's confirmation before it fails",
-   .min_value = 1, .max_value = 86400},
+   .min_value = 1, .max_value = 86400,
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.archive_timeout_seconds = v.seconds; }},
   {.name = "archive-get-prefetch", .type = T::kInteger, .section = S::kSpool,
    .default_value = "8", .value_name = "N",
    .help = "segments archive-get fetches ahead into the spool (0: no prefetch)",
-   .min_value = 0, .max_value = 256},
+   .min_value = 0, .max_value = 256,
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.archive_get_prefetch = static_cast<int>(v.integer); }},
   {.name = "spool-backlog-warn", .type = T::kInteger, .section = S::kSpool,
    .default_value = "64", .value_name = "N",
    .help = "warn in PostgreSQL's log when this many segments wait to be archived (0: never)",
-   .min_value = 0, .max_value = 1000000},
+   .min_value = 0, .max_value = 1000000,
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.spool_backlog_warn = static_cast<int>(v.integer); }},
   {.name = "spool-prometheus-file", .type = T::kPath, .section = S::kSpool, .default_value = "",
    .value_name = "PATH",
    .help = "keep the spool's status in this Prometheus text file (node_exporter textfile "
-           "collector)"},
+           "collector)",
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.spool_prometheus_file = v.text; }},
   {.name = "pg-conninfo", .type = T::kString, .section = S::kBackup, .default_value = "",
    .value_name = "CONNINFO",
    .help = "libpq connection string for backup-push and check (default: the PG* variables)",
-   .secret = true},
+   .secret = true,
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.pg_conninfo = v.text; }},
   {.name = "s3-endpoint", .type = T::kUrl, .section = S::kS3, .default_value = "",
    .value_name = "URL",
-   .help = "S3 endpoint such as https://127.0.0.1:9443 (default: AWS's regional endpoint)"},
+   .help = "S3 endpoint such as https://127.0.0.1:9443 (default: AWS's regional endpoint)",
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.storage.s3.endpoint = v.text; }},
   {.name = "s3-region", .type = T::kString, .section = S::kS3, .default_value = "us-east-1",
-   .value_name = "REGION", .help = "region used to sign requests"},
+   .value_name = "REGION", .help = "region used to sign requests",
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.storage.s3.region = v.text; }},
   {.name = "s3-uri-style", .type = T::kEnum, .section = S::kS3, .default_value = "host",
    .value_name = "STYLE",
    .help = "bucket in the host name (host, virtual-hosted) or in the path (path); an IP-address "
            "endpoint always uses path",
-   .choices = "host|path"},
+   .choices = "host|path",
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.storage.s3.uri_style = v.text; }},
   {.name = "s3-ca-file", .type = T::kPath, .section = S::kS3, .default_value = "",
-   .value_name = "PATH", .help = "PEM file of CA certificates to trust instead of the system's"},
+   .value_name = "PATH", .help = "PEM file of CA certificates to trust instead of the system's",
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.storage.s3.ca_file = v.text; }},
   {.name = "s3-verify-tls", .type = T::kBool, .section = S::kS3, .default_value = "true",
-   .value_name = "BOOL", .help = "verify the server's TLS certificate and host name"},
+   .value_name = "BOOL", .help = "verify the server's TLS certificate and host name",
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.storage.s3.verify_tls = v.boolean; }},
   {.name = "s3-access-key-id", .type = T::kString, .section = S::kS3, .default_value = "",
    .value_name = "ID", .help = "access key ID",
-   .aws_env = "AWS_ACCESS_KEY_ID"},
+   .aws_env = "AWS_ACCESS_KEY_ID",
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.storage.s3.access_key_id = v.text; }},
   {.name = "s3-secret-access-key", .type = T::kString, .section = S::kS3, .default_value = "",
    .value_name = "KEY", .help = "secret access key (never printed)", .secret = true,
-   .aws_env = "AWS_SECRET_ACCESS_KEY"},
+   .aws_env = "AWS_SECRET_ACCESS_KEY",
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.storage.s3.secret_access_key = v.text; }},
   {.name = "s3-session-token", .type = T::kString, .section = S::kS3, .default_value = "",
    .value_name = "TOKEN", .help = "session token for temporary credentials (never printed)",
-   .secret = true, .aws_env = "AWS_SESSION_TOKEN"},
+   .secret = true, .aws_env = "AWS_SESSION_TOKEN",
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.storage.s3.session_token = v.text; }},
   {.name = "s3-storage-class", .type = T::kString, .section = S::kS3, .default_value = "",
    .value_name = "CLASS",
-   .help = "storage class of new objects, such as STANDARD_IA (default: the bucket's)"},
+   .help = "storage class of new objects, such as STANDARD_IA (default: the bucket's)",
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.storage.s3.storage_class = v.text; }},
   {.name = "s3-sse", .type = T::kString, .section = S::kS3, .default_value = "",
    .value_name = "MODE",
-   .help = "server-side encryption of new objects: AES256 or aws:kms (default: none)"},
+   .help = "server-side encryption of new objects: AES256 or aws:kms (default: none)",
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.storage.s3.sse = v.text; }},
   {.name = "s3-multipart-threshold", .type = T::kSize, .section = S::kS3,
    .default_value = "64MiB", .value_name = "SIZE",
    .help = "upload bodies larger than this in parts",
-   .min_value = 5 * kMiB, .max_value = 5 * kGiB},
+   .min_value = 5 * kMiB, .max_value = 5 * kGiB,
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.storage.s3.multipart_threshold = v.size; }},
   {.name = "s3-part-size", .type = T::kSize, .section = S::kS3, .default_value = "16MiB",
    .value_name = "SIZE", .help = "size of one part of a multipart upload",
-   .min_value = 5 * kMiB, .max_value = 5 * kGiB},
+   .min_value = 5 * kMiB, .max_value = 5 * kGiB,
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.storage.s3.part_size = v.size; }},
   {.name = "s3-max-attempts", .type = T::kInteger, .section = S::kS3, .default_value = "6",
    .value_name = "N", .help = "attempts per request, the first one included",
-   .min_value = 1, .max_value = 100},
+   .min_value = 1, .max_value = 100,
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.storage.s3.retry.max_attempts = static_cast<int>(v.integer); }},
   {.name = "s3-retry-seconds", .type = T::kSeconds, .section = S::kS3, .default_value = "60",
    .value_name = "SECONDS", .help = "start no new attempt of a request after this long",
-   .min_value = 0, .max_value = 86400},
+   .min_value = 0, .max_value = 86400,
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.storage.s3.retry.max_seconds = v.seconds; }},
   {.name = "s3-connect-timeout", .type = T::kSeconds, .section = S::kS3, .default_value = "10",
    .value_name = "SECONDS", .help = "give up connecting to the endpoint after this long",
-   .min_value = 0.1, .max_value = 3600},
+   .min_value = 0.1, .max_value = 3600,
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.storage.s3.connect_timeout_seconds = v.seconds; }},
   {.name = "s3-stall-timeout", .type = T::kSeconds, .section = S::kS3, .default_value = "30",
    .value_name = "SECONDS", .help = "fail a request that moves no byte for this long",
-   .min_value = 1, .max_value = 3600},
+   .min_value = 1, .max_value = 3600,
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.storage.s3.stall_timeout_seconds = v.seconds; }},
   {.name = "s3-sts-endpoint", .type = T::kUrl, .section = S::kS3, .default_value = "",
    .value_name = "URL",
    .help = "STS endpoint for assuming roles, such as a regional or private one (default: "
-           "AWS_ENDPOINT_URL_STS, else https://sts.REGION.amazonaws.com)"},
+           "AWS_ENDPOINT_URL_STS, else https://sts.REGION.amazonaws.com)",
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.storage.s3.sts_endpoint = v.text; }},
 };
 // clang-format on
 
@@ -347,15 +377,7 @@ bool HasControl(std::string_view v) {
 }
 
 // Checks one resolved value against its type; fills the typed value.
-struct Typed {
-  std::string text;
-  bool boolean = false;
-  int64_t integer = 0;
-  uint64_t size = 0;
-  double seconds = 0;
-};
-
-Status Check(const ResolvedOption& r, Typed* out) {
+Status Check(const ResolvedOption& r, OptionValue* out) {
   const OptionSpec& o = *r.spec;
   const std::string& v = r.value;
   out->text = v;
@@ -439,11 +461,9 @@ Status CheckCompressionLevel(const GlobalConfig& config) {
   if (config.compression_level < 0) return Status::Ok();  // not set: the codec's default
   const ResolvedOption& level = Resolved(config, "compression-level");
   const ResolvedOption& codec_option = Resolved(config, "compression");
-  Result<Codec> codec = ParseCodec(config.compression);
-  if (!codec.ok()) return codec.status();
   std::string codec_text =
       "compression '" + config.compression + "' (" + FromText(codec_option) + ")";
-  LevelRange range = LevelsOf(*codec);
+  LevelRange range = LevelsOf(config.codec);
   if (range.min > range.max) {
     return BadValue(level, codec_text + " takes no level; expected compression-level not set");
   }
@@ -833,50 +853,16 @@ Result<GlobalConfig> ResolveConfig(const ConfigSources& sources) {
     config.warnings.push_back(std::move(w));
   }
 
-  // 4. Check every value and fill the typed config.
-  std::map<std::string, Typed> typed;
+  // 4. Check every value and store it in its field (the table's bind).
+  config.log_level = log::Level::kInfo;
   for (const ResolvedOption& r : config.options) {
-    Typed t;
-    WF_RETURN_IF_ERROR(Check(r, &t));
-    typed.emplace(r.spec->name, std::move(t));
+    OptionValue v;
+    WF_RETURN_IF_ERROR(Check(r, &v));
+    if (r.spec->bind != nullptr) r.spec->bind(v, config);
   }
-  log::Level level = log::Level::kInfo;
-  log::ParseLevel(typed["log-level"].text, &level);
-  config.log_level = level;
-
-  config.compression = typed["compression"].text;
-  config.compression_level = static_cast<int>(typed["compression-level"].integer);
   WF_RETURN_IF_ERROR(CheckCompressionLevel(config));
-  config.parallel = static_cast<int>(typed["parallel"].integer);
-  config.spool_path = typed["spool-path"].text;
-  config.archive_durability = typed["archive-durability"].text;
-  config.archive_timeout_seconds = typed["archive-timeout"].seconds;
-  config.archive_get_prefetch = static_cast<int>(typed["archive-get-prefetch"].integer);
-  config.spool_backlog_warn = static_cast<int>(typed["spool-backlog-warn"].integer);
-  config.spool_prometheus_file = typed["spool-prometheus-file"].text;
-  config.pg_conninfo = typed["pg-conninfo"].text;
-
-  StorageConfig& st = config.storage;
-  st.repo = typed["repo"].text;
-  S3Config& s3 = st.s3;
-  s3.endpoint = typed["s3-endpoint"].text;
+  S3Config& s3 = config.storage.s3;
   if (!s3.endpoint.empty() && s3.endpoint.back() == '/') s3.endpoint.pop_back();
-  s3.region = typed["s3-region"].text;
-  s3.uri_style = typed["s3-uri-style"].text;
-  s3.ca_file = typed["s3-ca-file"].text;
-  s3.verify_tls = typed["s3-verify-tls"].boolean;
-  s3.access_key_id = typed["s3-access-key-id"].text;
-  s3.secret_access_key = typed["s3-secret-access-key"].text;
-  s3.session_token = typed["s3-session-token"].text;
-  s3.storage_class = typed["s3-storage-class"].text;
-  s3.sse = typed["s3-sse"].text;
-  s3.multipart_threshold = typed["s3-multipart-threshold"].size;
-  s3.part_size = typed["s3-part-size"].size;
-  s3.retry.max_attempts = static_cast<int>(typed["s3-max-attempts"].integer);
-  s3.retry.max_seconds = typed["s3-retry-seconds"].seconds;
-  s3.connect_timeout_seconds = typed["s3-connect-timeout"].seconds;
-  s3.stall_timeout_seconds = typed["s3-stall-timeout"].seconds;
-  s3.sts_endpoint = typed["s3-sts-endpoint"].text;
   for (const ResolvedOption& r : config.options) {  // for the credential chain
     if (r.spec->name == std::string_view("s3-region")) {
       s3.region_from_option = r.origin != Origin::kDefault;
@@ -888,6 +874,23 @@ Result<GlobalConfig> ResolveConfig(const ConfigSources& sources) {
     }
   }
   return config;
+}
+
+Status CheckS3KeyPair(const GlobalConfig& config) {
+  const S3Config& s3 = config.storage.s3;
+  if (!config.storage.repo.starts_with("s3://")) return Status::Ok();
+  if (s3.access_key_id.empty() == s3.secret_access_key.empty()) return Status::Ok();
+  return Status::InvalidArgument(
+             std::string("s3-access-key-id and s3-secret-access-key go together; only ") +
+             (s3.access_key_id.empty() ? "the secret access key" : "the access key id") + " is set")
+      .WithHint("set both (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
+}
+
+const ResolvedOption* FindResolved(const GlobalConfig& config, std::string_view name) {
+  for (const ResolvedOption& r : config.options) {
+    if (r.spec->name == name) return &r;
+  }
+  return nullptr;
 }
 
 Status RequireRepo(const GlobalConfig& config) {

@@ -6,8 +6,11 @@
 // fsynced and renamed into place: a corrupt or truncated object never lands.
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "archive/archive.h"
 #include "common/fs.h"
+#include "pg/wal_page.h"
 #include "repo/identity.h"
 #include "repo/keys.h"
 #include "repo/object.h"
@@ -50,21 +53,44 @@ Status LocalFailure(const Status& s, const std::string& context, const std::stri
 }
 
 // Passes bytes to the local file and remembers its failure, so that a local
-// error is never taken for the repository's.
+// error is never taken for the repository's. Keeps the first bytes, for the
+// WAL page-header check.
 class LocalSink final : public ByteSink {
  public:
   explicit LocalSink(ByteSink& next) : next_(next) {}
   Status Write(const char* data, size_t n) override {
+    if (head_.size() < kHead) head_.append(data, std::min(n, kHead - head_.size()));
     Status s = next_.Write(data, n);
     if (!s.ok() && failure_.ok()) failure_ = s;
     return s;
   }
   const Status& failure() const { return failure_; }
+  std::string_view head() const { return head_; }
 
  private:
+  static constexpr size_t kHead = 64;  // more than a long WAL page header
   ByteSink& next_;
   Status failure_;
+  std::string head_;
 };
+
+// The object's checksums prove it is what was stored under this key, not that
+// it is this WAL file: a repository that can be written by others may file
+// one segment's (valid) object under another's name. Its first page header
+// must name this file (magic, page address, timeline, segment size) and a
+// segment must be as long as its header says, as archive-push checked.
+Status CheckRestoredWal(const WalFileName& wal, std::string_view head, uint64_t size,
+                        const std::string& key) {
+  if (!wal.HasWalHeader()) return Status::Ok();
+  auto page = pg::ReadCheckedWalPageHeader(head, wal, 0, key);
+  if (!page.ok()) return page.status();
+  if (wal.kind == WalFileKind::kSegment && size != page->segment_size) {
+    return Status::Corruption("'" + key + "' restores " + std::to_string(size) +
+                              " bytes, but its page header says segments are " +
+                              std::to_string(page->segment_size) + " bytes");
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -102,6 +128,14 @@ Result<GetResult> Get(Storage& storage, const GetConfig& config) {
                   "'. Restore it from another copy, or recover to a point before this file");
   }
   if (!r.ok()) return r.status();
+  Status page = CheckRestoredWal(*wal, local.head(), r->size, r->key);
+  if (!page.ok()) {
+    return Status(page).WithHint("the object in the repository is not this WAL file; nothing "
+                                 "was written to '" +
+                                 path +
+                                 "'. Restore it from another copy, or recover to a point "
+                                 "before this file");
+  }
   Status committed = (*file)->Commit();
   if (!committed.ok()) return LocalFailure(committed, context, path);
   return r;

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "spool/push_dirs.h"
+#include "walferry/local_fs.h"
 #include "walferry/pipeline.h"
 #include "walferry/status.h"
 #include "walferry/storage.h"
@@ -29,6 +30,9 @@ struct WorkerOptions {
   double idle_exit_seconds = 30;  // exit after this long with nothing to do
   double poll_seconds = 0.05;     // scan interval while idle
   std::string prometheus_file;    // empty: none
+  // Every write into the spool (ok/, err/, state.json, worker.pid, removing staged
+  // copies) goes through it; tests stand a fault-injecting one in (power cuts).
+  fs::LocalFs* local_fs = &fs::LocalFs::Posix();
   // Tests: stop (as a crash would) after this many completed steps; 0 = never.
   // Steps: 1 built, 2 stored, 3 ok written, 4 staged removed / err removed.
   int crash_after_steps = 0;

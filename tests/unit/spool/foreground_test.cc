@@ -60,7 +60,7 @@ TEST_F(Foreground, AConfirmedFileIsDoneWithoutTheRepository) {
   r.sha256 = std::string(64, '0');
   r.repo = cfg_.spool.repo;
   ASSERT_TRUE(StatOf(data_ + "/pg_wal/" + kName, &r.source));
-  ASSERT_TRUE(WriteFileAtomic(Dirs().ok, kName, EncodeOk(r)).ok());
+  ASSERT_TRUE(fs::WriteFileAtomically(fs::LocalFs::Posix(), Dirs().ok, kName, EncodeOk(r)).ok());
   EXPECT_TRUE(Push().ok());
   EXPECT_EQ(direct_, 0);
 }
@@ -97,8 +97,8 @@ TEST_F(Foreground, AWorkerServingAnotherDataDirectoryIsNotWaitedFor) {
   auto lock = FileLock::TryAcquire(dirs.lock);  // this process stands in for that worker
   ASSERT_TRUE(lock.ok() && lock->held());
   sfs::create_directories(t_.path() + "/other/pg_wal");
-  ASSERT_TRUE(WriteFileAtomic(dirs.push, "worker.pid",
-                              std::to_string(::getpid()) + "\n" + t_.path() + "/other\n")
+  ASSERT_TRUE(fs::WriteFileAtomically(fs::LocalFs::Posix(), dirs.push, "worker.pid",
+                                      std::to_string(::getpid()) + "\n" + t_.path() + "/other\n")
                   .ok());
   direct_status_ = Status::Ok();
   EXPECT_TRUE(Push().ok());

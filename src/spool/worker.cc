@@ -3,8 +3,7 @@
 // Worker::Run is a loop of named steps: Housekeep (stale temps, pruning), Collect
 // (finished uploads become ok/err records and state), Persist (state.json and the
 // Prometheus file), Dispatch (scan staged/ and archive_status/, start uploads). Upload
-// runs on its own thread per segment; only the repository identity and the crash hook's
-// step counter are shared with it.
+// runs on its own thread per segment; only the repository identity is shared with it.
 #include "spool/worker.h"
 
 #include <fcntl.h>
@@ -108,7 +107,6 @@ class Worker {
   void WaitForAll() {
     for (auto& r : running_) r.future.wait();
   }
-  bool Step();
   Result<archive::BuiltObject> Build(const std::string& name, bool staged);
   Result<repo::ClusterIdentity> Identity();
   Outcome Upload(const std::string& name, bool staged);
@@ -133,8 +131,6 @@ class Worker {
   // Shared with the upload threads.
   std::mutex identity_mu_;
   std::optional<repo::ClusterIdentity> identity_;  // the repository's, fetched once
-  std::atomic<int> steps_{0};
-  std::atomic<bool> crashed_{false};
 
   // The loop's own (this thread only).
   std::vector<Running> running_;
@@ -145,17 +141,6 @@ class Worker {
   int64_t idle_since_ = 0, last_prune_ = 0, last_temps_ = 0, last_save_ = 0, last_scan_ = 0;
   bool dirty_ = false, error_dirty_ = false, slot_freed_ = false;
 };
-
-// One step done; false when the simulated crash happens here (crash_after_steps).
-bool Worker::Step() {
-  if (crashed_) return false;
-  int n = ++steps_;
-  if (opt_.crash_after_steps > 0 && n >= opt_.crash_after_steps) {
-    crashed_ = true;
-    return false;
-  }
-  return true;
-}
 
 // The object to upload: built from pg_wal, or the staged copy, checked whole.
 Result<archive::BuiltObject> Worker::Build(const std::string& name, bool staged) {
@@ -201,7 +186,6 @@ Worker::Outcome Worker::Upload(const std::string& name, bool staged) {
     out.status = built.status();
     return out;
   }
-  if (!Step()) return out;
   auto repo = Identity();
   if (!repo.ok()) {
     out.status = repo.status();
@@ -212,7 +196,6 @@ Worker::Outcome Worker::Upload(const std::string& name, bool staged) {
     out.status = stored.status();
     return out;
   }
-  if (!Step()) return out;
   out.ok = OkRecord{name,
                     stored->key,
                     stored->sha256_hex,
@@ -229,7 +212,6 @@ Worker::Outcome Worker::Upload(const std::string& name, bool staged) {
                             dirs_.spool.root + "'");
     return out;
   }
-  if (!Step()) return out;
   if (staged) {
     if (int e = fs_.Unlink(AT_FDCWD, dirs_.staged + "/" + name, false); e != 0 && e != ENOENT) {
       log::Warn("cannot remove the uploaded staged copy '" + dirs_.staged + "/" + name +
@@ -238,7 +220,6 @@ Worker::Outcome Worker::Upload(const std::string& name, bool staged) {
     (void)fs::SyncDir(fs_, dirs_.staged);
   }
   (void)fs_.Unlink(AT_FDCWD, dirs_.err + "/" + name, false);
-  Step();
   return out;
 }
 
@@ -261,7 +242,7 @@ void Worker::Housekeep() {
   }
 }
 
-// Finished uploads become records; after the simulated crash they are dropped.
+// Finished uploads become records.
 void Worker::Collect() {
   for (size_t i = 0; i < running_.size();) {
     if (running_[i].future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
@@ -270,7 +251,6 @@ void Worker::Collect() {
     }
     Outcome o = running_[i].future.get();
     running_.erase(running_.begin() + static_cast<long>(i));
-    if (crashed_) continue;
     slot_freed_ = true;
     if (o.status.ok()) {
       Succeeded(o);
@@ -413,11 +393,6 @@ Result<WorkerReport> Worker::Run() {
   for (;;) {
     Housekeep();
     Collect();
-    if (crashed_) {
-      WaitForAll();
-      report_.crashed = true;
-      return report_;
-    }
     Persist(false, running_.empty());
     if (Stopping() && running_.empty()) break;
     const bool pending = Dispatch();

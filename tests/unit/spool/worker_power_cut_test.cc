@@ -280,5 +280,46 @@ TEST(SpoolWorkerPowerCut, StagingACopy) {
             << present << " whole, 0 partial\n";
 }
 
+// The first archive-push into a new spool: its directories are created, then the copy
+// staged, all on the cut filesystem. A staged copy that was reported (exit 0) survives with
+// every directory above it; the spool opens again after any cut.
+TEST(SpoolWorkerPowerCut, ANewSpoolAndItsFirstStagedCopy) {
+  long steps = -1, kept = 0;
+  for (long cut = 0; cut < 200 && steps < 0; ++cut) {
+    World w;
+    w.Wal(6, 'y');
+    archive::BuiltObject b = w.Build(6);
+    const std::string root = w.t.path() + "/new-spool";
+    FaultFs f;
+    f.CutAfterSteps(cut);
+    auto sp = OpenSpool(root, kRepo, w.data, f);
+    Result<PushDirs> d = sp.ok() ? OpenPushDirs(*sp, f) : Result<PushDirs>(sp.status());
+    Status s = d.ok() ? StageObject(*d, b, f) : d.status();
+    const bool was_cut = f.cut();
+    f.PowerCut();
+    const std::string when = "power cut after step " + std::to_string(cut);
+    if (!was_cut) {
+      steps = cut;
+      EXPECT_TRUE(s.ok()) << when << ": " << s.ToString();
+    }
+    auto again = OpenSpool(root, kRepo, w.data);
+    ASSERT_TRUE(again.ok()) << when << ": " << again.status().ToString();
+    auto dirs = OpenPushDirs(*again);
+    ASSERT_TRUE(dirs.ok()) << when << ": " << dirs.status().ToString();
+    const std::string path = dirs->staged + "/" + Name(6);
+    if (s.ok()) {
+      ++kept;
+      ASSERT_TRUE(sfs::exists(path)) << when << ": staged (exit 0), then lost with its directory";
+    }
+    if (sfs::exists(path)) {
+      auto loaded = LoadStaged(path, Name(6));
+      EXPECT_TRUE(loaded.ok()) << when << ": " << loaded.status().ToString();
+    }
+  }
+  EXPECT_GT(steps, 5);
+  std::cout << "new spool power cuts: " << steps << " steps, the staged copy reported " << kept
+            << " times and kept each time, 0 wrong\n";
+}
+
 }  // namespace
 }  // namespace walferry::spool

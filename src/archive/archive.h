@@ -72,6 +72,8 @@ struct GetConfig {
   std::string wal_name;  // %f
   std::string path;      // %p: relative to data_dir, or absolute
   std::string data_dir;
+  // The file at `path` (temp, fsync, rename, directory fsync) goes through it.
+  fs::LocalFs* local_fs = &fs::LocalFs::Posix();
 };
 
 struct GetResult {

@@ -110,7 +110,7 @@ Result<GetResult> Get(Storage& storage, const GetConfig& config) {
         .WithHint("restore_command must pass %p as PostgreSQL expands it: archive-get %f %p");
   }
 
-  auto file = AtomicFileSink::Create(path);
+  auto file = AtomicFileSink::Create(path, *config.local_fs);
   if (!file.ok()) return LocalFailure(file.status(), context, path);
   LocalSink local(**file);
   auto r = FetchObject(storage, *wal, local);

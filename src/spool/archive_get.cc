@@ -29,7 +29,7 @@ long Millis(std::chrono::steady_clock::time_point since) {
 // archive-get works as without one). A spool inside pg_wal is a configuration error.
 Result<std::optional<SpoolDir>> PrefetchSpool(const ArchiveGetConfig& cfg) {
   if (cfg.spool_path.empty() || cfg.prefetch <= 0) return std::optional<SpoolDir>();
-  auto dir = OpenSpool(cfg.spool_path, cfg.repo, cfg.data_dir);
+  auto dir = OpenSpool(cfg.spool_path, cfg.repo, cfg.data_dir, *cfg.local_fs);
   if (dir.ok()) return std::optional<SpoolDir>(*dir);
   if (dir.status().code() == Status::Code::kInvalidArgument) return dir.status();
   log::Warn("restore prefetch off for this call: " + dir.status().ToString());
@@ -52,7 +52,7 @@ Status ArchiveGet(const ArchiveGetConfig& cfg) {
   const std::string dest = fs::Resolve(cfg.path, cfg.data_dir);
   bool served = false;
   if (spool) {
-    auto r = ServeFromSpool(*spool, wal_name, dest);
+    auto r = ServeFromSpool(*spool, wal_name, dest, 30, *cfg.local_fs);
     if (!r.ok())
       log::Warn("prefetched '" + wal_name +
                 "' not used, fetching it instead: " + r.status().ToString());
@@ -61,7 +61,8 @@ Status ArchiveGet(const ArchiveGetConfig& cfg) {
   if (spool && !served) {
     // a new position (first call, a jump, a timeline switch): the worker starts on what
     // follows while this call fetches the segment itself
-    Status s = RequestPrefetch(*spool, wal_name, "", cfg.worker_argv, cfg.worker_env);
+    Status s =
+        RequestPrefetch(*spool, wal_name, "", cfg.worker_argv, cfg.worker_env, *cfg.local_fs);
     if (!s.ok()) log::Warn("restore prefetch not started: " + s.ToString());
   }
   if (served) {
@@ -70,14 +71,17 @@ Status ArchiveGet(const ArchiveGetConfig& cfg) {
   } else {
     auto storage = cfg.open_storage();
     if (!storage.ok()) return storage.status();
-    auto r = archive::Get(**storage, archive::GetConfig{wal_name, cfg.path, cfg.data_dir});
+    archive::GetConfig get{wal_name, cfg.path, cfg.data_dir};
+    get.local_fs = cfg.local_fs;
+    auto r = archive::Get(**storage, get);
     if (!r.ok()) return r.status();
     log::Info("restored '" + wal_name + "' to '" + cfg.path + "' (" + Mib(r->stored_size) + " -> " +
               Mib(r->size) + ", " + std::to_string(Millis(start)) + " ms)");
   }
   if (spool) {
     // The file is in place: whatever happens to prefetch no longer changes the outcome.
-    Status s = RequestPrefetch(*spool, wal_name, dest, cfg.worker_argv, cfg.worker_env);
+    Status s =
+        RequestPrefetch(*spool, wal_name, dest, cfg.worker_argv, cfg.worker_env, *cfg.local_fs);
     if (!s.ok()) log::Warn("restore prefetch not started: " + s.ToString());
   }
   return Status::Ok();
@@ -88,7 +92,7 @@ Status ArchiveGetWorker(const ArchiveGetWorkerConfig& cfg) {
     return Status::InvalidArgument(
         "archive-get-worker needs spool-path and archive-get-prefetch above 0");
   }
-  auto dir = OpenSpool(cfg.spool_path, cfg.repo, "");
+  auto dir = OpenSpool(cfg.spool_path, cfg.repo, "", *cfg.options.local_fs);
   if (!dir.ok()) return dir.status();
   return RunPrefetchWorker(*dir, cfg.options, cfg.open_storage);
 }

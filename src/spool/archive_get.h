@@ -31,6 +31,8 @@ struct ArchiveGetConfig {
   std::vector<std::string> worker_argv;
   std::vector<std::string> worker_env;
   StorageFactory open_storage;  // called only when the file is fetched directly
+  // %p, the spool and the want file are written through it (tests: power cuts).
+  fs::LocalFs* local_fs = &fs::LocalFs::Posix();
 };
 
 // Restores one WAL file to `path` (see above). Logs what it did at info level.

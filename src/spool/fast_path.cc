@@ -66,7 +66,7 @@ void WarnBacklog(const SpoolPushConfig& cfg, const PushDirs& dirs, const std::st
   }
   int64_t pending = CountPending(dirs, data_dir);
   if (pending < cfg.backlog_warn) return;
-  if (!WriteFileAtomic(dirs.push, "warned", "").ok()) return;
+  if (!fs::WriteFileAtomically(fs::LocalFs::Posix(), dirs.push, "warned", "").ok()) return;
   log::Warn("spool backlog: " + std::to_string(pending) + " WAL files wait for repository " +
             cfg.repo + " (spool-backlog-warn = " + std::to_string(cfg.backlog_warn) +
             "); oldest: " + (ready.empty() ? std::string("a staged copy") : ready.front()) +

@@ -4,10 +4,11 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <fstream>
 #include <optional>
 #include <thread>
@@ -38,10 +39,10 @@ std::string LastLogLine(const std::string& path) {
 }
 
 // Free bytes on the spool's filesystem (-1 when unknown).
-int64_t FreeBytes(const std::string& dir) {
-  struct statvfs vfs;
-  if (::statvfs(dir.c_str(), &vfs) != 0) return -1;
-  return static_cast<int64_t>(vfs.f_bavail) * static_cast<int64_t>(vfs.f_frsize);
+int64_t FreeBytes(fs::LocalFs& lfs, const std::string& dir) {
+  uint64_t bytes = 0;
+  if (lfs.FreeBytes(dir, &bytes) != 0) return -1;
+  return static_cast<int64_t>(std::min<uint64_t>(bytes, INT64_MAX));
 }
 
 // realpath(3) of `path`, or `path` itself when it cannot be resolved.
@@ -110,7 +111,7 @@ std::optional<std::string> Foreground::WorkerServesAnother() {
 Status Foreground::Stage() {
   auto built = archive::BuildObject(archive::PushConfig{path_, data_dir_, cfg_.codec, cfg_.level});
   if (!built.ok()) return built.status();
-  Status staged = StageObject(dirs_, *built);
+  Status staged = StageObject(dirs_, *built, *cfg_.local_fs);
   if (!staged.ok()) return Direct(staged.message());
   Status w = EnsureWorker();
   if (!w.ok())
@@ -169,17 +170,17 @@ Status Foreground::Push() {
         .WithHint("archive_command must pass %p as PostgreSQL expands it; no file was archived");
   }
   const std::string& spool_path = cfg_.spool.spool_path;
-  auto sp = OpenSpool(spool_path, cfg_.spool.repo, data_dir_);
+  auto sp = OpenSpool(spool_path, cfg_.spool.repo, data_dir_, *cfg_.local_fs);
   if (!sp.ok() && sp.status().code() == Status::Code::kInvalidArgument) return sp.status();
   if (!sp.ok())
     return Direct("the spool '" + spool_path + "' is unusable: " + sp.status().message());
-  auto dirs = OpenPushDirs(*sp);
+  auto dirs = OpenPushDirs(*sp, *cfg_.local_fs);
   if (!dirs.ok())
     return Direct("the spool '" + spool_path + "' is unusable: " + dirs.status().message());
   dirs_ = *dirs;
   // Room for the small records; a staged copy that does not fit fails with ENOSPC below.
   const int64_t need = 256 << 10;
-  const int64_t free = FreeBytes(dirs_.push);
+  const int64_t free = FreeBytes(*cfg_.local_fs, dirs_.push);
   if (free >= 0 && free < need) {
     return Direct("the spool filesystem of '" + spool_path + "' is full (" +
                   std::to_string(free >> 10) + " KiB free, " + std::to_string(need >> 10) +

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "spool/fast_path.h"
+#include "walferry/local_fs.h"
 #include "walferry/pipeline.h"
 #include "walferry/status.h"
 
@@ -31,6 +32,8 @@ struct ForegroundConfig {
   // archive-push of the same file without the spool: exit 0 only once the repository
   // confirmed it.
   std::function<Status()> push_direct;
+  // The spool's directories, the staged copy and the free-space check go through it.
+  fs::LocalFs* local_fs = &fs::LocalFs::Posix();
 };
 
 // archive-push of `path` (as PostgreSQL passed it, relative to `data_dir`) through the

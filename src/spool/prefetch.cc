@@ -20,7 +20,6 @@
 #include <vector>
 
 #include "archive/archive.h"
-#include "archive/repository.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "pg/wal_page.h"
@@ -109,19 +108,21 @@ double SecondsSince(Clock::time_point t) {
 }
 
 // Removes every segment file and temp in get/; returns how many.
-int ClearSegments(const SpoolDir& spool) {
+int ClearSegments(fs::LocalFs& lfs, const SpoolDir& spool) {
   int removed = 0;
   for (const std::string& name : ListDir(spool.get_dir)) {
-    if (IsSegmentFile(name) && ::unlink((spool.get_dir + "/" + name).c_str()) == 0) ++removed;
+    if (IsSegmentFile(name) && lfs.Unlink(AT_FDCWD, spool.get_dir + "/" + name, false) == 0)
+      ++removed;
   }
-  return removed + RemoveStaleTemps(spool.get_dir);
+  return removed + fs::SweepStaleTemps(lfs, spool.get_dir);
 }
 
 // Copies `src` to `dest` through a temp file beside it (fsync, rename, directory fsync),
 // only when the bytes copied have the size and SHA-256 of `sum` (else kCorruption, and
 // nothing at `dest`).
-Status CopyAtomically(const std::string& src, const std::string& dest, const Sum& sum) {
-  auto sink = AtomicFileSink::Create(dest);
+Status CopyAtomically(fs::LocalFs& lfs, const std::string& src, const std::string& dest,
+                      const Sum& sum) {
+  auto sink = AtomicFileSink::Create(dest, lfs);
   if (!sink.ok()) return sink.status();
   HashSink hash(sink->get());
   WF_RETURN_IF_ERROR(StreamFile(src, hash));
@@ -141,6 +142,7 @@ class Prefetcher {
       : spool_(spool),
         options_(options),
         open_storage_(open_storage),
+        fs_(*options.local_fs),
         last_request_(Clock::now()) {}
 
   void Run() {
@@ -203,7 +205,7 @@ class Prefetcher {
         // the checksum of a segment that leaves the window (the segment goes below)
         const std::string segment = name.substr(0, kSegmentNameLength);
         if (segment != want_.segment && keep.count(segment) == 0)
-          ::unlink((spool_.get_dir + "/" + name).c_str());
+          (void)fs_.Unlink(AT_FDCWD, spool_.get_dir + "/" + name, false);
         continue;
       }
       if (name.size() != kSegmentNameLength || !IsSegmentFile(name) || keep.count(name) != 0)
@@ -215,7 +217,7 @@ class Prefetcher {
           : name < want_.segment ? "before " + want_.segment + ", which recovery asked for"
                                  : "beyond the window of " + std::to_string(options_.window) +
                                        " segments after " + want_.segment;
-      if (::unlink((spool_.get_dir + "/" + name).c_str()) == 0)
+      if (fs_.Unlink(AT_FDCWD, spool_.get_dir + "/" + name, false) == 0)
         log::Info("discarded prefetched " + name + ": " + why);
     }
   }
@@ -243,17 +245,19 @@ class Prefetcher {
     const auto start = Clock::now();
     // Verified into a name that reads as "in flight", its checksum recorded, then renamed:
     // get/<name> never exists without the sum it is checked against before it is served.
-    const std::string fetched =
-        spool_.get_dir + "/" + name + ".wf-tmp." + std::to_string(::getpid()) + ".fetched";
-    auto r = archive::Get(*storage, archive::GetConfig{name, fetched, ""});
+    const std::string fetched = spool_.get_dir + "/" + fs::TempName(name);
+    archive::GetConfig get{name, fetched, ""};
+    get.local_fs = &fs_;
+    auto r = archive::Get(*storage, get);
     if (!r.ok()) return r.status();
-    Status sum = WriteFileAtomic(spool_.get_dir, name + kSumSuffix,
-                                 r->sha256_hex + " " + std::to_string(r->size) + "\n");
-    if (sum.ok() && ::rename(fetched.c_str(), (spool_.get_dir + "/" + name).c_str()) != 0) {
-      sum = Status::FromErrno(errno, "rename '" + fetched + "'");
+    Status sum = fs::WriteFileAtomically(fs_, spool_.get_dir, name + kSumSuffix,
+                                         r->sha256_hex + " " + std::to_string(r->size) + "\n");
+    if (sum.ok()) {
+      if (int e = fs_.Rename(AT_FDCWD, fetched, AT_FDCWD, spool_.get_dir + "/" + name))
+        sum = Status::FromErrno(e, "rename '" + fetched + "'");
     }
     if (!sum.ok()) {
-      ::unlink(fetched.c_str());
+      (void)fs_.Unlink(AT_FDCWD, fetched, false);
       return sum;
     }
     log::Info("prefetched " + name + " (" + std::to_string(r->stored_size) + " -> " +
@@ -285,6 +289,7 @@ class Prefetcher {
   const SpoolDir& spool_;
   const PrefetchOptions& options_;
   const StorageFactory& open_storage_;
+  fs::LocalFs& fs_;
   std::mutex mu_;
   std::condition_variable wake_;
   bool stop_ = false;
@@ -331,18 +336,21 @@ Result<uint32_t> SegmentSizeOfFile(const std::string& path, const std::string& s
 
 // A hint, not a record: written atomically (temp file, rename) but not fsynced. After a
 // crash no worker runs, and the next archive-get writes it again.
-Status WriteWant(const SpoolDir& spool, const Want& want) {
+Status WriteWant(const SpoolDir& spool, const Want& want, fs::LocalFs& lfs) {
   const std::string text = want.segment + " " + std::to_string(want.segment_size) + "\n";
-  const std::string tmp =
-      spool.get_dir + "/.wf-tmp." + std::to_string(::getpid()) + "." + fs::RandomToken();
+  const std::string tmp = spool.get_dir + "/" + fs::TempName(kWantFile);
   const std::string dest = spool.get_dir + "/" + kWantFile;
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-  if (fd < 0) return Status::FromErrno(errno, "create '" + tmp + "'");
-  Status s = fs::WriteAll(fd, text.data(), text.size(), tmp);
-  if (::close(fd) != 0 && s.ok()) s = Status::FromErrno(errno, "close '" + tmp + "'");
-  if (s.ok() && ::rename(tmp.c_str(), dest.c_str()) != 0)
-    s = Status::FromErrno(errno, "rename '" + tmp + "'");
-  if (!s.ok()) ::unlink(tmp.c_str());
+  int fd = -1;
+  if (int e = lfs.Create(AT_FDCWD, tmp, 0640, &fd))
+    return Status::FromErrno(e, "create '" + tmp + "'");
+  Status s;
+  if (int e = lfs.Write(fd, text.data(), text.size()))
+    s = Status::FromErrno(e, "write '" + tmp + "'");
+  if (int e = lfs.Close(fd); e != 0 && s.ok()) s = Status::FromErrno(e, "close '" + tmp + "'");
+  if (s.ok())
+    if (int e = lfs.Rename(AT_FDCWD, tmp, AT_FDCWD, dest))
+      s = Status::FromErrno(e, "rename '" + tmp + "'");
+  if (!s.ok()) (void)lfs.Unlink(AT_FDCWD, tmp, false);
   return s;
 }
 
@@ -385,7 +393,7 @@ Status SpawnWorker(const SpoolDir& spool, const std::vector<std::string>& worker
 }  // namespace
 
 Result<bool> ServeFromSpool(const SpoolDir& spool, const std::string& segment,
-                            const std::string& dest, double wait_seconds) {
+                            const std::string& dest, double wait_seconds, fs::LocalFs& lfs) {
   InSpool state = Look(spool, segment);
   if (state == InSpool::kAbsent) return false;
   // Only a running worker's files: a killed worker's leftovers wait for the next one to remove
@@ -393,7 +401,7 @@ Result<bool> ServeFromSpool(const SpoolDir& spool, const std::string& segment,
   if (!WorkerRuns(spool)) return false;
   // Tell the worker first, so that it does not fetch this segment again once it is gone.
   if (std::optional<Want> last = ReadWant(spool); last && last->segment != segment) {
-    Status s = WriteWant(spool, Want{segment, last->segment_size});
+    Status s = WriteWant(spool, Want{segment, last->segment_size}, lfs);
     if (!s.ok()) log::Warn("prefetch request not recorded: " + s.ToString());
   }
   // Being downloaded: waiting for it beats downloading it a second time.
@@ -409,8 +417,8 @@ Result<bool> ServeFromSpool(const SpoolDir& spool, const std::string& segment,
   // Checked again right before it goes into place: local damage since the download
   // (disk, another process, a power cut) never reaches PostgreSQL.
   auto discard = [&](const std::string& why) -> Result<bool> {
-    ::unlink(src.c_str());
-    ::unlink(sum_path.c_str());
+    (void)lfs.Unlink(AT_FDCWD, src, false);
+    (void)lfs.Unlink(AT_FDCWD, sum_path, false);
     return Status::Corruption("prefetched '" + src + "' discarded: " + why);
   };
   std::optional<Sum> sum = ReadSum(spool, segment);
@@ -426,25 +434,24 @@ Result<bool> ServeFromSpool(const SpoolDir& spool, const std::string& segment,
                    std::to_string(sum->size) + " bytes, sha256 " + sum->sha256_hex.substr(0, 12) +
                    "...");
   }
-  if (::rename(src.c_str(), dest.c_str()) != 0) {
-    int err = errno;
+  if (int err = lfs.Rename(AT_FDCWD, src, AT_FDCWD, dest)) {
     if (err == ENOENT && !FileExists(src)) return false;  // discarded meanwhile
     if (err != EXDEV) return Status::FromErrno(err, "rename '" + src + "' to '" + dest + "'");
-    Status copied = CopyAtomically(src, dest, *sum);
+    Status copied = CopyAtomically(lfs, src, dest, *sum);
     if (copied.code() == Status::Code::kCorruption) return discard(copied.message());
     WF_RETURN_IF_ERROR(copied);
-    ::unlink(src.c_str());
-    ::unlink(sum_path.c_str());
+    (void)lfs.Unlink(AT_FDCWD, src, false);
+    (void)lfs.Unlink(AT_FDCWD, sum_path, false);
     return true;
   }
-  ::unlink(sum_path.c_str());
-  WF_RETURN_IF_ERROR(fs::SyncDir(fs::DirName(dest)));
+  (void)lfs.Unlink(AT_FDCWD, sum_path, false);
+  WF_RETURN_IF_ERROR(fs::SyncDir(lfs, fs::DirName(dest)));
   return true;
 }
 
 Status RequestPrefetch(const SpoolDir& spool, const std::string& segment, const std::string& dest,
                        const std::vector<std::string>& worker_argv,
-                       const std::vector<std::string>& worker_env) {
+                       const std::vector<std::string>& worker_env, fs::LocalFs& lfs) {
   std::optional<Want> last = ReadWant(spool);
   uint32_t size = 0;
   if (!dest.empty()) {
@@ -457,7 +464,7 @@ Status RequestPrefetch(const SpoolDir& spool, const std::string& segment, const 
     return Status::Ok();  // the first request ever: after the fetch, with the size
   }
   if (!last || last->segment != segment || last->segment_size != size) {
-    WF_RETURN_IF_ERROR(WriteWant(spool, Want{segment, size}));
+    WF_RETURN_IF_ERROR(WriteWant(spool, Want{segment, size}, lfs));
   }
   if (WorkerRuns(spool)) return Status::Ok();  // it reads want
   return SpawnWorker(spool, worker_argv, worker_env);
@@ -471,7 +478,7 @@ Status RunPrefetchWorker(const SpoolDir& spool, const PrefetchOptions& options,
     log::Debug("another prefetch worker runs in " + spool.get_dir);
     return Status::Ok();
   }
-  int stale = ClearSegments(spool);
+  int stale = ClearSegments(*options.local_fs, spool);
   log::Info(
       "prefetch worker started in " + spool.get_dir + " (" + std::to_string(options.window) +
       " segments ahead, " + std::to_string(options.parallel) + " at once" +
@@ -479,7 +486,7 @@ Status RunPrefetchWorker(const SpoolDir& spool, const PrefetchOptions& options,
       ")");
   Prefetcher prefetcher(spool, options, open_storage);
   prefetcher.Run();
-  int left = ClearSegments(spool);
+  int left = ClearSegments(*options.local_fs, spool);
   log::Info("no request for " + std::to_string(static_cast<int>(options.idle_seconds)) +
             " s: exiting after " + std::to_string(prefetcher.fetched()) + " prefetched segments, " +
             std::to_string(left) + " unused removed");

@@ -12,7 +12,8 @@
 //   want          the segment PostgreSQL asked for last, and the segment size
 //   worker.lock   flock held by the running worker
 //   worker.log    the worker's stderr (worker.log.1: the previous one)
-//   <segment>     prefetched, verified segments; "<segment>.wf-tmp.*" while being written
+//   <segment>     prefetched, verified segments; "<segment>.wf-tmp.<pid>.<token>"
+//                 (fs::TempName) while being written
 //   <segment>.sum "<sha256> <size>" of the verified segment, written before it takes
 //                 its name; archive-get checks the segment against it again right
 //                 before serving it, and discards a damaged copy (then fetches directly)
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include "spool/spool.h"
+#include "walferry/local_fs.h"
 #include "walferry/status.h"
 #include "walferry/storage.h"
 
@@ -48,7 +50,7 @@ struct Want {
   std::string segment;
   uint32_t segment_size = 0;
 };
-Status WriteWant(const SpoolDir& spool, const Want& want);
+Status WriteWant(const SpoolDir& spool, const Want& want, fs::LocalFs& fs = fs::LocalFs::Posix());
 std::optional<Want> ReadWant(const SpoolDir& spool);
 
 // ---- the foreground (archive-get)
@@ -59,9 +61,11 @@ std::optional<Want> ReadWant(const SpoolDir& spool);
 // rename; then fsync of dest's directory. A copy that fails the check is deleted
 // and kCorruption returned (nothing changed at `dest`: fetch it directly). While the worker is
 // still downloading it, waits for it (at most `wait_seconds`). Ok(false) when there is nothing to
-// serve (then nothing changed at `dest`).
+// serve (then nothing changed at `dest`). Every change goes through `fs`; once it returned
+// Ok(true), `dest` is durable with the verified bytes.
 Result<bool> ServeFromSpool(const SpoolDir& spool, const std::string& segment,
-                            const std::string& dest, double wait_seconds = 30);
+                            const std::string& dest, double wait_seconds = 30,
+                            fs::LocalFs& fs = fs::LocalFs::Posix());
 
 // Records that recovery asks for `segment` and starts the worker with
 // `worker_argv` when none runs. The segment size comes from the file at `dest`
@@ -70,7 +74,8 @@ Result<bool> ServeFromSpool(const SpoolDir& spool, const std::string& segment,
 // does nothing. Errors are for the log only.
 Status RequestPrefetch(const SpoolDir& spool, const std::string& segment, const std::string& dest,
                        const std::vector<std::string>& worker_argv,
-                       const std::vector<std::string>& worker_env = {});
+                       const std::vector<std::string>& worker_env = {},
+                       fs::LocalFs& fs = fs::LocalFs::Posix());
 
 // ---- the worker
 
@@ -80,6 +85,8 @@ struct PrefetchOptions {
   double idle_seconds = 10;      // exit when want has not changed for this long
   double end_retry_seconds = 5;  // after "not found", ask again at most this often
   double poll_seconds = 0.005;   // how often want is re-read when there is nothing to do
+  // Every file the worker writes or removes in get/ goes through it (tests: power cuts).
+  fs::LocalFs* local_fs = &fs::LocalFs::Posix();
 };
 using StorageFactory = std::function<Result<std::unique_ptr<Storage>>()>;
 

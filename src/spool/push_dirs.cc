@@ -44,12 +44,12 @@ PushDirs PushPaths(const std::string& spool_path, const std::string& repo_url) {
   return d;
 }
 
-Result<PushDirs> OpenPushDirs(const SpoolDir& spool) {
+Result<PushDirs> OpenPushDirs(const SpoolDir& spool, fs::LocalFs& lfs) {
   PushDirs d;
   d.spool = spool;
   FillPushPaths(d);
   for (const std::string* dir : {&d.ok, &d.err, &d.staged}) {
-    Status s = fs::CreateDirs(*dir);
+    Status s = fs::CreateDirs(lfs, *dir);
     if (!s.ok()) return s.Annotate("spool");
   }
   return d;
@@ -67,7 +67,7 @@ std::vector<std::string> ListWithSuffix(const std::string& dir, const std::strin
   if (d == nullptr) return out;
   while (dirent* e = ::readdir(d)) {
     std::string name = e->d_name;
-    if (name.empty() || name[0] == '.') continue;
+    if (name.empty() || name[0] == '.' || fs::IsTempName(name)) continue;
     if (!name.ends_with(suffix) || name.size() == suffix.size()) continue;
     out.push_back(name.substr(0, name.size() - suffix.size()));
   }

@@ -2,7 +2,7 @@
 //
 // Layout under SPOOL/<repo-id>/push/ (see spool.h for the rest):
 //   ok/<name>        one per segment the repository confirmed (JSON, OkRecord):
-//                    written with WriteFileAtomic only after the confirmation
+//                    written (fs::WriteFileAtomically) only after the confirmation
 //   err/<name>       the last failure of that segment (JSON, ErrRecord; its "code" is the
 //                    Status code's name, Status::CodeId; older records hold a number)
 //   staged/<name>    archive-durability=spool: the compressed object, waiting for
@@ -17,11 +17,13 @@
 // copies), worker.h (the upload worker), push_status.h (`walferry status`),
 // foreground.h and fast_path.h (archive-push's side).
 //
-// Crash safety: every file above is written by temp file, fsync, rename,
-// directory fsync. An ok file exists only for content the repository has
-// confirmed; a staged file is deleted only after its ok file is durable; a
-// re-upload after a crash is a write-once Put that finds identical content
-// (success). Stale temps are removed by the worker at start and every scan.
+// Crash safety: every file above is written through a fs::LocalFs by temp file,
+// fsync, rename, directory fsync (fs::WriteFileAtomically). An ok file exists only
+// for content the repository has confirmed; a staged file is deleted only after its
+// ok file is durable; a re-upload after a crash is a write-once Put that finds
+// identical content (success). Temps ("<name>.wf-tmp.<pid>.<token>") are never
+// listed as records or staged copies; those of dead processes are swept by the
+// worker at start and every 10 s. Power-cut tests: tests/unit/spool/worker_power_cut_test.cc.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +31,7 @@
 #include <vector>
 
 #include "spool/spool.h"
+#include "walferry/local_fs.h"
 #include "walferry/status.h"
 
 namespace walferry::spool {
@@ -38,14 +41,15 @@ struct PushDirs {
   std::string push, ok, err, staged;
   std::string lock, pid, log, state, warned;
 };
-// The push/ paths of an opened spool; creates ok/, err/ and staged/.
-Result<PushDirs> OpenPushDirs(const SpoolDir& spool);
+// The push/ paths of an opened spool; creates ok/, err/ and staged/ (durably, through `fs`).
+Result<PushDirs> OpenPushDirs(const SpoolDir& spool, fs::LocalFs& fs = fs::LocalFs::Posix());
 // The same paths without touching the disk (the fast path).
 PushDirs PushPaths(const std::string& spool_path, const std::string& repo_url);
 
 // PostgreSQL's archiving order: .history files first, then by name (oldest first).
 bool ArchiveOrderLess(const std::string& a, const std::string& b);
-// File names in `dir` ending in `suffix` (suffix removed), in archive order.
+// File names in `dir` ending in `suffix` (suffix removed), in archive order; never a
+// hidden name or a temp name (fs::IsTempName).
 std::vector<std::string> ListWithSuffix(const std::string& dir, const std::string& suffix);
 
 // Unix time in milliseconds.

@@ -233,9 +233,9 @@ Result<SpoolStatus> ReadSpoolStatus(const std::string& spool_path, const std::st
   return ComputeStatus(dirs, repo_url, data_dir, NowMs());
 }
 
-Status WritePrometheusFile(const std::string& file, const SpoolStatus& s) {
-  return WriteFileAtomic(fs::DirName(file), file.substr(file.find_last_of('/') + 1),
-                         StatusPrometheus(s));
+Status WritePrometheusFile(const std::string& file, const SpoolStatus& s, fs::LocalFs& lfs) {
+  return fs::WriteFileAtomically(lfs, fs::DirName(file), file.substr(file.find_last_of('/') + 1),
+                                 StatusPrometheus(s));
 }
 
 }  // namespace walferry::spool

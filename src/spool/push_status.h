@@ -41,6 +41,7 @@ int64_t CountPending(const PushDirs& dirs, const std::string& data_dir);
 Result<SpoolStatus> ReadSpoolStatus(const std::string& spool_path, const std::string& repo_url,
                                     const std::string& data_dir);
 // Writes StatusPrometheus(s) to `file` (absolute) atomically.
-Status WritePrometheusFile(const std::string& file, const SpoolStatus& s);
+Status WritePrometheusFile(const std::string& file, const SpoolStatus& s,
+                           fs::LocalFs& fs = fs::LocalFs::Posix());
 
 }  // namespace walferry::spool

@@ -201,7 +201,7 @@ WorkerState LoadState(const std::string& path) try {
   return WorkerState{};  // damaged: start counting again
 }
 
-Status SaveState(const PushDirs& dirs, const WorkerState& s) {
+Status SaveState(const PushDirs& dirs, const WorkerState& s, fs::LocalFs& lfs) {
   json j = {{"version", 1},
             {"uploaded_segments", s.uploaded_segments},
             {"uploaded_bytes", s.uploaded_bytes},
@@ -209,7 +209,7 @@ Status SaveState(const PushDirs& dirs, const WorkerState& s) {
   if (s.last_success) j["last_success"] = OkJson(*s.last_success);
   if (s.last_error) j["last_error"] = ErrJson(*s.last_error);
   for (const auto& [t, b] : s.recent) j["recent"].push_back({t, b});
-  return WriteFileAtomic(dirs.push, "state.json", j.dump() + "\n");
+  return fs::WriteFileAtomically(lfs, dirs.push, "state.json", j.dump() + "\n");
 }
 
 bool IsConfirmed(const PushDirs& dirs, const std::string& repo_url, const std::string& name,

@@ -15,6 +15,7 @@
 
 #include "archive/archive.h"
 #include "spool/push_dirs.h"
+#include "walferry/local_fs.h"
 #include "walferry/status.h"
 
 namespace walferry::spool {
@@ -57,7 +58,9 @@ struct WorkerState {
 };
 // A missing or damaged file is an empty state (counting starts again).
 WorkerState LoadState(const std::string& path);
-Status SaveState(const PushDirs& dirs, const WorkerState& s);
+// Durably (fs::WriteFileAtomically through `fs`).
+Status SaveState(const PushDirs& dirs, const WorkerState& s,
+                 fs::LocalFs& fs = fs::LocalFs::Posix());
 
 // The fast path: ok/<name> exists, names `repo_url` (any repository when empty), and
 // records exactly the stat (dev, ino, size, mtime) of `wal_path`. Reads two small

@@ -1,6 +1,5 @@
 #include "spool/spool.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -20,8 +19,6 @@
 
 namespace walferry::spool {
 namespace {
-
-constexpr char kTempPrefix[] = ".wf-tmp.";
 
 // realpath() of `path`, or of its nearest existing ancestor with the rest appended.
 std::string RealPathOfMaybeMissing(const std::string& path) {
@@ -54,7 +51,7 @@ std::string RepoId(const std::string& repo_url) {
 }
 
 Result<SpoolDir> OpenSpool(const std::string& spool_path, const std::string& repo_url,
-                           const std::string& data_dir) {
+                           const std::string& data_dir, fs::LocalFs& lfs) {
   if (spool_path.empty() || spool_path[0] != '/') {
     return Status::InvalidArgument("spool-path '" + spool_path + "' is not an absolute path")
         .WithHint("set spool-path to a directory on fast local disk, such as /var/spool/walferry");
@@ -77,12 +74,12 @@ Result<SpoolDir> OpenSpool(const std::string& spool_path, const std::string& rep
   d.get_dir = d.repo_dir + "/get";
   d.tmp_dir = d.repo_dir + "/tmp";
   for (const std::string* dir : {&d.push_dir, &d.get_dir, &d.tmp_dir}) {
-    Status s = fs::CreateDirs(*dir);
+    Status s = fs::CreateDirs(lfs, *dir);
     if (!s.ok()) return s.Annotate("spool");
   }
-  std::string repo_file = d.repo_dir + "/repo";
-  if (::access(repo_file.c_str(), F_OK) != 0) {
-    WF_RETURN_IF_ERROR(WriteFileAtomic(d.repo_dir, "repo", repo_url + "\n"));
+  struct stat st;
+  if (lfs.Stat(AT_FDCWD, d.repo_dir + "/repo", &st) != 0) {
+    WF_RETURN_IF_ERROR(fs::WriteFileAtomically(lfs, d.repo_dir, "repo", repo_url + "\n"));
   }
   return d;
 }
@@ -133,42 +130,6 @@ Result<FileLock> FileLock::Acquire(const std::string& path, double timeout_secon
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-}
-
-Status WriteFileAtomic(const std::string& dir, const std::string& name, std::string_view data) {
-  std::string tmp = dir + "/" + kTempPrefix + std::to_string(::getpid()) + "." + fs::RandomToken();
-  std::string dest = dir + "/" + name;
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-  if (fd < 0) return Status::FromErrno(errno, "create '" + tmp + "'");
-  Status s = fs::WriteAll(fd, data.data(), data.size(), tmp);
-  if (s.ok() && ::fsync(fd) != 0) s = Status::FromErrno(errno, "fsync '" + tmp + "'");
-  if (::close(fd) != 0 && s.ok()) s = Status::FromErrno(errno, "close '" + tmp + "'");
-  if (s.ok() && ::rename(tmp.c_str(), dest.c_str()) != 0) {
-    s = Status::FromErrno(errno, "rename '" + tmp + "' to '" + dest + "'");
-  }
-  if (!s.ok()) {
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  return fs::SyncDir(dir);
-}
-
-int RemoveStaleTemps(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return 0;
-  int removed = 0;
-  const size_t plen = std::strlen(kTempPrefix);
-  while (dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name.compare(0, plen, kTempPrefix) != 0) continue;
-    long pid = std::strtol(name.c_str() + plen, nullptr, 10);
-    if (pid <= 0) continue;
-    if (pid == ::getpid()) continue;
-    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) continue;  // still alive
-    if (::unlink((dir + "/" + name).c_str()) == 0) ++removed;
-  }
-  ::closedir(d);
-  return removed;
 }
 
 std::string SelfExe() {

@@ -8,20 +8,25 @@
 //     repo                    the repository URL, for humans
 //     push/ ...               owned by the archive-push side (spool/push.h)
 //     get/  ...               owned by the restore prefetch (spool/prefetch.h)
-//     tmp/                    temp files, named ".wf-tmp.<pid>.<token>"
+//     tmp/                    temp files (fs::TempName)
 //
 // <repo-id> is the first 16 hex digits of SHA-256 of the repository URL.
 //
-// Every write into the spool is temp file, fsync, rename, fsync of the
-// directory (WriteFileAtomic), so a kill -9 or power loss leaves either the
-// old state or the new one. Locks are flock(2) locks, released by the kernel
-// when their process dies: a killed worker never leaves a stale lock.
+// Every durable write into the spool goes through a fs::LocalFs (the product's
+// is LocalFs::Posix(); power-cut tests stand a FaultFs in) and is temp file
+// ("<name>.wf-tmp.<pid>.<token>", fs::TempName), fsync, rename, fsync of the
+// directory (fs::WriteFileAtomically), so a kill -9 or power loss leaves either
+// the old state or the new one. Directory scans skip temp names
+// (fs::IsTempName); the temps of dead processes are swept (fs::SweepStaleTemps).
+// Locks are flock(2) locks, released by the kernel when their process dies: a
+// killed worker never leaves a stale lock.
 #pragma once
 
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "walferry/local_fs.h"
 #include "walferry/status.h"
 
 namespace walferry::spool {
@@ -39,9 +44,10 @@ struct SpoolDir {
 // directory); the spool is refused (kInvalidArgument) when it lies inside its
 // pg_wal, symlinks resolved. Empty data_dir skips that check (operator commands).
 // Errors: kInvalidArgument (relative path, inside pg_wal), kIo (cannot
-// create; the message names the directory and the errno text).
+// create; the message names the directory and the errno text). The directories and
+// the `repo` file are made durable through `fs`.
 Result<SpoolDir> OpenSpool(const std::string& spool_path, const std::string& repo_url,
-                           const std::string& data_dir);
+                           const std::string& data_dir, fs::LocalFs& fs = fs::LocalFs::Posix());
 
 // The <repo-id> directory name for a repository URL.
 std::string RepoId(const std::string& repo_url);
@@ -67,15 +73,6 @@ class FileLock {
  private:
   int fd_ = -1;
 };
-
-// Writes `data` to dir/name durably and atomically: a temp file in `dir`
-// (".wf-tmp.<pid>.<token>"), fsync, rename over dir/name, fsync of `dir`.
-// A full disk is kIo "no space left on device" naming the file.
-Status WriteFileAtomic(const std::string& dir, const std::string& name, std::string_view data);
-
-// Removes the ".wf-tmp.<pid>.*" files in `dir` whose process no longer
-// exists (a crash's leftovers). Returns how many it removed.
-int RemoveStaleTemps(const std::string& dir);
 
 // The running executable (/proc/self/exe), to start workers with.
 std::string SelfExe();

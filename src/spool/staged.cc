@@ -10,9 +10,11 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "archive/repository.h"
 #include "common/crypto.h"
 #include "pg/wal_page.h"
+#include "repo/identity.h"
+#include "repo/keys.h"
+#include "repo/object.h"
 #include "spool/record_fields.h"
 #include "spool/records.h"
 #include "walferry/wal_name.h"
@@ -72,7 +74,7 @@ std::optional<std::string> ReadMeta(const json& j, const std::string& name, arch
   if (j.value("key", b.key) != b.key) return "its meta line names another object key";
   b.source = SourceFrom(j.value("source", json::object()));
   if (j.contains("local")) {
-    archive::ClusterIdentity c;
+    repo::ClusterIdentity c;
     c.system_identifier = U64(j["local"], "system_identifier");
     b.local = c;
   }
@@ -88,10 +90,10 @@ std::optional<std::string> ReadMeta(const json& j, const std::string& name, arch
 
 }  // namespace
 
-Status StageObject(const PushDirs& dirs, const archive::BuiltObject& built) {
+Status StageObject(const PushDirs& dirs, const archive::BuiltObject& built, fs::LocalFs& lfs) {
   std::string data = StagedMeta(built);
   data.append(built.object());
-  Status s = WriteFileAtomic(dirs.staged, built.name, data);
+  Status s = fs::WriteFileAtomically(lfs, dirs.staged, built.name, data);
   if (!s.ok()) {
     return StatusWithCode(s.code(), "cannot stage '" + built.name + "' in the spool '" +
                                         dirs.spool.root + "': " + s.message())
@@ -148,7 +150,7 @@ Result<archive::BuiltObject> LoadStaged(const std::string& path, const std::stri
   archive::BuiltObject b;
   b.buffer = std::move(*text);
   b.name = name;
-  b.key = WalObjectKey(*wal);
+  b.key = repo::WalObjectKey(*wal);
   size_t nl = b.buffer.find('\n');
   if (nl == std::string::npos) return bad("no meta line");
   Meta meta;
@@ -164,7 +166,7 @@ Result<archive::BuiltObject> LoadStaged(const std::string& path, const std::stri
   }
   size_t hl = b.buffer.find('\n', b.start);
   if (hl == std::string::npos) return bad("no object header");
-  auto h = archive::DecodeHeader(std::string_view(b.buffer).substr(b.start, hl - b.start), path);
+  auto h = repo::DecodeHeader(std::string_view(b.buffer).substr(b.start, hl - b.start), path);
   if (!h.ok()) return bad(h.status().message());
   b.header = *h;
   FirstBytesSink first;

@@ -11,13 +11,16 @@
 
 #include "archive/archive.h"
 #include "spool/push_dirs.h"
+#include "walferry/local_fs.h"
 #include "walferry/status.h"
 
 namespace walferry::spool {
 
 // Writes the built object to staged/<name> durably. kIo (naming the spool path) when the
-// spool is full or unwritable; nothing is left at staged/<name> then.
-Status StageObject(const PushDirs& dirs, const archive::BuiltObject& built);
+// spool is full or unwritable; nothing is left at staged/<name> then. Through `fs`
+// (fs::WriteFileAtomically: temp, fsync, rename, directory fsync).
+Status StageObject(const PushDirs& dirs, const archive::BuiltObject& built,
+                   fs::LocalFs& fs = fs::LocalFs::Posix());
 
 // As IsConfirmed (records.h), for a staged copy of the same file: staged/<name> exists,
 // names `name` and records exactly the stat of `wal_path`.

@@ -3,10 +3,10 @@
 // Worker::Run is a loop of named steps: Housekeep (stale temps, pruning), Collect
 // (finished uploads become ok/err records and state), Persist (state.json and the
 // Prometheus file), Dispatch (scan staged/ and archive_status/, start uploads). Upload
-// runs on its own thread per segment; only the repository identity and the crash hook's
-// step counter are shared with it.
+// runs on its own thread per segment; only the repository identity is shared with it.
 #include "spool/worker.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -26,9 +26,9 @@
 #include <utility>
 #include <vector>
 
-#include "archive/repository.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "repo/identity.h"
 #include "spool/push_status.h"
 #include "spool/records.h"
 #include "spool/staged.h"
@@ -44,13 +44,13 @@ bool Exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-void RemoveTempsEverywhere(const PushDirs& d) {
+void RemoveTempsEverywhere(fs::LocalFs& lfs, const PushDirs& d) {
   for (const std::string* dir : {&d.push, &d.ok, &d.err, &d.staged, &d.spool.tmp_dir})
-    RemoveStaleTemps(*dir);
+    fs::SweepStaleTemps(lfs, *dir);
 }
 
 // ok/ and err/ files of segments PostgreSQL has marked .done, or that are gone.
-void Prune(const PushDirs& d, const std::string& data_dir) {
+void Prune(fs::LocalFs& lfs, const PushDirs& d, const std::string& data_dir) {
   const std::string status_dir = data_dir + "/pg_wal/archive_status/";
   for (const std::string* dir : {&d.ok, &d.err}) {
     for (const std::string& name : ListWithSuffix(*dir, "")) {
@@ -69,7 +69,7 @@ void Prune(const PushDirs& d, const std::string& data_dir) {
         if (r && !r->data_dir.empty() && r->data_dir != data_dir && Exists(r->data_dir + "/pg_wal"))
           continue;
       }
-      if (done || gone || confirmed) ::unlink((*dir + "/" + name).c_str());
+      if (done || gone || confirmed) (void)lfs.Unlink(AT_FDCWD, *dir + "/" + name, false);
     }
   }
 }
@@ -80,6 +80,7 @@ class Worker {
       : storage_(storage),
         dirs_(dirs),
         opt_(opt),
+        fs_(*opt.local_fs),
         now_(opt.now_ms ? opt.now_ms : std::function<int64_t()>(NowMs)),
         parallel_(std::max(1, opt.parallel)) {}
 
@@ -106,9 +107,8 @@ class Worker {
   void WaitForAll() {
     for (auto& r : running_) r.future.wait();
   }
-  bool Step();
   Result<archive::BuiltObject> Build(const std::string& name, bool staged);
-  Result<archive::ClusterIdentity> Identity();
+  Result<repo::ClusterIdentity> Identity();
   Outcome Upload(const std::string& name, bool staged);
   void Housekeep();
   void Collect();
@@ -122,6 +122,7 @@ class Worker {
   Storage& storage_;
   const PushDirs& dirs_;
   const WorkerOptions& opt_;
+  fs::LocalFs& fs_;
   const std::function<int64_t()> now_;
   const int parallel_;
   WorkerReport report_;
@@ -129,9 +130,7 @@ class Worker {
 
   // Shared with the upload threads.
   std::mutex identity_mu_;
-  std::optional<archive::ClusterIdentity> identity_;  // the repository's, fetched once
-  std::atomic<int> steps_{0};
-  std::atomic<bool> crashed_{false};
+  std::optional<repo::ClusterIdentity> identity_;  // the repository's, fetched once
 
   // The loop's own (this thread only).
   std::vector<Running> running_;
@@ -142,17 +141,6 @@ class Worker {
   int64_t idle_since_ = 0, last_prune_ = 0, last_temps_ = 0, last_save_ = 0, last_scan_ = 0;
   bool dirty_ = false, error_dirty_ = false, slot_freed_ = false;
 };
-
-// One step done; false when the simulated crash happens here (crash_after_steps).
-bool Worker::Step() {
-  if (crashed_) return false;
-  int n = ++steps_;
-  if (opt_.crash_after_steps > 0 && n >= opt_.crash_after_steps) {
-    crashed_ = true;
-    return false;
-  }
-  return true;
-}
 
 // The object to upload: built from pg_wal, or the staged copy, checked whole.
 Result<archive::BuiltObject> Worker::Build(const std::string& name, bool staged) {
@@ -178,10 +166,10 @@ Result<archive::BuiltObject> Worker::Build(const std::string& name, bool staged)
 }
 
 // The repository's identity, read once and again after it was unreachable.
-Result<archive::ClusterIdentity> Worker::Identity() {
+Result<repo::ClusterIdentity> Worker::Identity() {
   std::lock_guard<std::mutex> g(identity_mu_);
   if (!identity_) {
-    auto id = archive::RequireIdentity(storage_);
+    auto id = repo::RequireIdentity(storage_);
     if (!id.ok()) return id.status();
     identity_ = *id;
   }
@@ -198,7 +186,6 @@ Worker::Outcome Worker::Upload(const std::string& name, bool staged) {
     out.status = built.status();
     return out;
   }
-  if (!Step()) return out;
   auto repo = Identity();
   if (!repo.ok()) {
     out.status = repo.status();
@@ -209,7 +196,6 @@ Worker::Outcome Worker::Upload(const std::string& name, bool staged) {
     out.status = stored.status();
     return out;
   }
-  if (!Step()) return out;
   out.ok = OkRecord{name,
                     stored->key,
                     stored->sha256_hex,
@@ -220,22 +206,20 @@ Worker::Outcome Worker::Upload(const std::string& name, bool staged) {
                     staged,
                     built->source,
                     staged ? "" : opt_.data_dir};
-  Status w = WriteFileAtomic(dirs_.ok, name, EncodeOk(out.ok));
+  Status w = fs::WriteFileAtomically(fs_, dirs_.ok, name, EncodeOk(out.ok));
   if (!w.ok()) {
     out.status = w.Annotate("record the confirmation of '" + name + "' in the spool '" +
                             dirs_.spool.root + "'");
     return out;
   }
-  if (!Step()) return out;
   if (staged) {
-    if (::unlink((dirs_.staged + "/" + name).c_str()) != 0 && errno != ENOENT) {
+    if (int e = fs_.Unlink(AT_FDCWD, dirs_.staged + "/" + name, false); e != 0 && e != ENOENT) {
       log::Warn("cannot remove the uploaded staged copy '" + dirs_.staged + "/" + name +
-                "': " + std::strerror(errno));
+                "': " + std::strerror(e));
     }
-    (void)fs::SyncDir(dirs_.staged);
+    (void)fs::SyncDir(fs_, dirs_.staged);
   }
-  ::unlink((dirs_.err + "/" + name).c_str());
-  Step();
+  (void)fs_.Unlink(AT_FDCWD, dirs_.err + "/" + name, false);
   return out;
 }
 
@@ -244,11 +228,11 @@ Worker::Outcome Worker::Upload(const std::string& name, bool staged) {
 void Worker::Housekeep() {
   const int64_t t = now_();
   if (t - last_temps_ > 10000) {
-    RemoveTempsEverywhere(dirs_);
+    RemoveTempsEverywhere(fs_, dirs_);
     last_temps_ = t;
   }
   if (t - last_prune_ > 2000) {
-    Prune(dirs_, opt_.data_dir);
+    Prune(fs_, dirs_, opt_.data_dir);
     for (auto it = confirmed_.begin(); it != confirmed_.end();) {  // bounded by the .ready files
       it = Exists(opt_.data_dir + "/pg_wal/archive_status/" + it->first + ".ready")
                ? std::next(it)
@@ -258,7 +242,7 @@ void Worker::Housekeep() {
   }
 }
 
-// Finished uploads become records; after the simulated crash they are dropped.
+// Finished uploads become records.
 void Worker::Collect() {
   for (size_t i = 0; i < running_.size();) {
     if (running_[i].future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
@@ -267,7 +251,6 @@ void Worker::Collect() {
     }
     Outcome o = running_[i].future.get();
     running_.erase(running_.begin() + static_cast<long>(i));
-    if (crashed_) continue;
     slot_freed_ = true;
     if (o.status.ok()) {
       Succeeded(o);
@@ -310,7 +293,7 @@ void Worker::Failed(const Outcome& o) {
     std::lock_guard<std::mutex> g(identity_mu_);
     identity_.reset();  // fetched again once the repository answers
   }
-  Status w = WriteFileAtomic(dirs_.err, o.name, EncodeErr(e));
+  Status w = fs::WriteFileAtomically(fs_, dirs_.err, o.name, EncodeErr(e));
   log::Error("cannot archive '" + o.name + "' (attempt " + std::to_string(b.first) + ", next in " +
              std::to_string(delay) + " ms): " + o.status.ToString() +
              (w.ok() ? "" : " [and cannot record the error: " + w.message() + "]"));
@@ -322,11 +305,11 @@ void Worker::Persist(bool force, bool idle) {
   int64_t t = now_();
   if (!force && !error_dirty_ && (!dirty_ || (!idle && t - last_save_ < 250))) return;
   while (!state_.recent.empty() && state_.recent.size() > kRecentEvents) state_.recent.pop_front();
-  Status s = SaveState(dirs_, state_);
+  Status s = SaveState(dirs_, state_, fs_);
   if (!s.ok()) log::Warn("cannot update '" + dirs_.state + "': " + s.message());
   if (!opt_.prometheus_file.empty()) {
     SpoolStatus st = ComputeStatus(dirs_, opt_.repo_url, opt_.data_dir, t);
-    Status p = WritePrometheusFile(opt_.prometheus_file, st);
+    Status p = WritePrometheusFile(opt_.prometheus_file, st, fs_);
     if (!p.ok())
       log::Warn("cannot write the Prometheus file '" + opt_.prometheus_file + "': " + p.message());
   }
@@ -398,9 +381,9 @@ Result<WorkerReport> Worker::Run() {
   report_.ran = true;
   // The pid, then the data directory this worker serves (archive-push of another
   // data directory does not wait for it: see foreground.cc).
-  WF_RETURN_IF_ERROR(WriteFileAtomic(dirs_.push, "worker.pid",
-                                     std::to_string(::getpid()) + "\n" + opt_.data_dir + "\n"));
-  RemoveTempsEverywhere(dirs_);
+  WF_RETURN_IF_ERROR(fs::WriteFileAtomically(
+      fs_, dirs_.push, "worker.pid", std::to_string(::getpid()) + "\n" + opt_.data_dir + "\n"));
+  RemoveTempsEverywhere(fs_, dirs_);
   state_ = LoadState(dirs_.state);
   idle_since_ = now_();
   last_temps_ = now_();
@@ -410,11 +393,6 @@ Result<WorkerReport> Worker::Run() {
   for (;;) {
     Housekeep();
     Collect();
-    if (crashed_) {
-      WaitForAll();
-      report_.crashed = true;
-      return report_;
-    }
     Persist(false, running_.empty());
     if (Stopping() && running_.empty()) break;
     const bool pending = Dispatch();
@@ -448,9 +426,9 @@ Result<WorkerReport> RunWorker(Storage& storage, const PushDirs& dirs,
 
 Status ServeSpool(const StorageConfig& storage_config, const std::string& spool_path,
                   WorkerOptions options) {
-  auto sp = OpenSpool(spool_path, options.repo_url, options.data_dir);
+  auto sp = OpenSpool(spool_path, options.repo_url, options.data_dir, *options.local_fs);
   if (!sp.ok()) return sp.status();
-  auto dirs = OpenPushDirs(*sp);
+  auto dirs = OpenPushDirs(*sp, *options.local_fs);
   if (!dirs.ok()) return dirs.status();
   auto storage = OpenStorage(storage_config);
   if (!storage.ok()) return storage.status();

@@ -5,7 +5,9 @@
 // confirmation in ok/<name> only after the repository confirmed it, each failure in
 // err/<name> (retried with a backoff); prunes ok files of segments PostgreSQL has marked
 // .done; and exits after the idle time. The layout and the crash-safety rules:
-// push_dirs.h.
+// push_dirs.h. Every write goes through WorkerOptions::local_fs; the promises under
+// power cuts are tested on the fault-injecting filesystem
+// (tests/unit/spool/worker_power_cut_test.cc, RELIABILITY.md "Power cuts").
 #pragma once
 
 #include <atomic>
@@ -14,6 +16,7 @@
 #include <string>
 
 #include "spool/push_dirs.h"
+#include "walferry/local_fs.h"
 #include "walferry/pipeline.h"
 #include "walferry/status.h"
 #include "walferry/storage.h"
@@ -29,9 +32,9 @@ struct WorkerOptions {
   double idle_exit_seconds = 30;  // exit after this long with nothing to do
   double poll_seconds = 0.05;     // scan interval while idle
   std::string prometheus_file;    // empty: none
-  // Tests: stop (as a crash would) after this many completed steps; 0 = never.
-  // Steps: 1 built, 2 stored, 3 ok written, 4 staged removed / err removed.
-  int crash_after_steps = 0;
+  // Every write into the spool (ok/, err/, state.json, worker.pid, removing staged
+  // copies) goes through it; tests stand a fault-injecting one in (power cuts).
+  fs::LocalFs* local_fs = &fs::LocalFs::Posix();
   // Set (by a signal handler or a test): finish the uploads under way and exit.
   const std::atomic<bool>* stop = nullptr;
   // Tests: the clock.
@@ -40,7 +43,6 @@ struct WorkerOptions {
 struct WorkerReport {
   bool ran = false;  // false: another worker holds the lock
   int uploaded = 0, failed = 0;
-  bool crashed = false;  // stopped by crash_after_steps
 };
 // The worker: holds worker.lock, uploads staged copies then .ready segments
 // in archive order, `parallel` at once, records each confirmation, prunes ok

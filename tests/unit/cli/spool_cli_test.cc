@@ -122,8 +122,8 @@ TEST_F(SpoolCli, AWorkerOfAnotherDataDirectoryIsNotWaitedFor) {
   // A worker that serves another data directory holds the lock (as a test stand-in, this process).
   auto lock = FileLock::TryAcquire(dirs->lock);
   ASSERT_TRUE(lock.ok() && lock->held());
-  ASSERT_TRUE(WriteFileAtomic(dirs->push, "worker.pid",
-                              std::to_string(::getpid()) + "\n" + t_.path() + "/other\n")
+  ASSERT_TRUE(fs::WriteFileAtomically(fs::LocalFs::Posix(), dirs->push, "worker.pid",
+                                      std::to_string(::getpid()) + "\n" + t_.path() + "/other\n")
                   .ok());
   sfs::create_directories(t_.path() + "/other/pg_wal");
   Ready(1);

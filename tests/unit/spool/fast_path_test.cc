@@ -82,7 +82,7 @@ class FastPath : public ::testing::Test {
     r.sha256 = std::string(64, '0');
     r.repo = repo;
     ASSERT_TRUE(StatOf(data_ + "/pg_wal/" + kName, &r.source));
-    ASSERT_TRUE(WriteFileAtomic(dirs_.ok, kName, EncodeOk(r)).ok());
+    ASSERT_TRUE(fs::WriteFileAtomically(fs::LocalFs::Posix(), dirs_.ok, kName, EncodeOk(r)).ok());
   }
   static constexpr char kName[] = "000000010000000000000001";
   TempDir t_{"wf-fast-path"};
@@ -111,7 +111,8 @@ TEST_F(FastPath, AStagedCopyCountsOnlyWithSpoolDurability) {
                            std::to_string(st.dev) + R"(,"ino":)" + std::to_string(st.ino) +
                            R"(,"size":)" + std::to_string(st.size) + R"(,"mtime_ns":)" +
                            std::to_string(st.mtime_ns) + "}}\n";
-  ASSERT_TRUE(WriteFileAtomic(dirs_.staged, kName, meta + "object").ok());
+  ASSERT_TRUE(
+      fs::WriteFileAtomically(fs::LocalFs::Posix(), dirs_.staged, kName, meta + "object").ok());
   const std::string path = std::string("pg_wal/") + kName;
   EXPECT_FALSE(AlreadyConfirmed(cfg_, path, data_));
   cfg_.durability_spool = true;

@@ -12,6 +12,7 @@
 
 #include "spool/records.h"
 #include "spool/worker.h"
+#include "support/fault_fs.h"
 #include "support/temp_dir.h"
 
 namespace walferry::spool {
@@ -60,9 +61,22 @@ TEST_F(Foreground, AConfirmedFileIsDoneWithoutTheRepository) {
   r.sha256 = std::string(64, '0');
   r.repo = cfg_.spool.repo;
   ASSERT_TRUE(StatOf(data_ + "/pg_wal/" + kName, &r.source));
-  ASSERT_TRUE(WriteFileAtomic(Dirs().ok, kName, EncodeOk(r)).ok());
+  ASSERT_TRUE(fs::WriteFileAtomically(fs::LocalFs::Posix(), Dirs().ok, kName, EncodeOk(r)).ok());
   EXPECT_TRUE(Push().ok());
   EXPECT_EQ(direct_, 0);
+}
+
+// The free-space check asks the spool's LocalFs: a spool filesystem with less room than
+// the records need is never waited on; the file goes to the repository directly.
+TEST_F(Foreground, AFullSpoolFilesystemMeansADirectPush) {
+  testing::FaultFs full;
+  full.NoSpaceAfter(64 << 10);
+  cfg_.local_fs = &full;
+  std::ofstream(data_ + "/pg_wal/archive_status/" + kName + ".ready");
+  Status s = Push();
+  EXPECT_EQ(s.code(), Status::Code::kUnavailable) << s.ToString();  // push_direct's answer
+  EXPECT_EQ(direct_, 1);
+  EXPECT_FALSE(sfs::exists(Dirs().ok + "/" + kName));
 }
 
 TEST_F(Foreground, AMissingFileIsALocalErrorAtOnce) {
@@ -97,8 +111,8 @@ TEST_F(Foreground, AWorkerServingAnotherDataDirectoryIsNotWaitedFor) {
   auto lock = FileLock::TryAcquire(dirs.lock);  // this process stands in for that worker
   ASSERT_TRUE(lock.ok() && lock->held());
   sfs::create_directories(t_.path() + "/other/pg_wal");
-  ASSERT_TRUE(WriteFileAtomic(dirs.push, "worker.pid",
-                              std::to_string(::getpid()) + "\n" + t_.path() + "/other\n")
+  ASSERT_TRUE(fs::WriteFileAtomically(fs::LocalFs::Posix(), dirs.push, "worker.pid",
+                                      std::to_string(::getpid()) + "\n" + t_.path() + "/other\n")
                   .ok());
   direct_status_ = Status::Ok();
   EXPECT_TRUE(Push().ok());

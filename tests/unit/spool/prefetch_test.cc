@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "archive/archive.h"
-#include "archive/repository.h"
+#include "repo/identity.h"
 #include "support/temp_dir.h"
 #include "support/wal_segment.h"
 
@@ -69,7 +69,7 @@ class PrefetchWorkerTest : public ::testing::Test {
     auto storage = OpenStorage(storage_config_);
     EXPECT_TRUE(storage.ok());
     storage_ = std::move(*storage);
-    EXPECT_TRUE(archive::CreateRepository(*storage_, data_.path()).ok());
+    EXPECT_TRUE(repo::CreateRepository(*storage_, data_.path()).ok());
     auto dir =
         OpenSpool(data_.path() + "/../" + sfs::path(data_.path()).filename().string() + "-spool",
                   storage_config_.repo, data_.path());

@@ -15,7 +15,9 @@
 #include <string>
 #include <thread>
 
-#include "archive/repository.h"
+#include "repo/identity.h"
+#include "repo/keys.h"
+#include "repo/object.h"
 #include "spool/push.h"
 #include "support/temp_dir.h"
 #include "support/wal_segment.h"
@@ -48,7 +50,7 @@ class SpoolPushTest : public ::testing::Test {
   SpoolPushTest() : storage_(NewMemoryStorage()) {
     data_ = t_.path() + "/data";
     MakeDataDir(data_, 42);
-    EXPECT_TRUE(archive::CreateRepository(*storage_, data_).ok());
+    EXPECT_TRUE(repo::CreateRepository(*storage_, data_).ok());
     auto sp = OpenSpool(t_.path() + "/spool", kRepo, data_);
     EXPECT_TRUE(sp.ok()) << sp.status().ToString();
     auto d = OpenPushDirs(*sp);
@@ -66,24 +68,23 @@ class SpoolPushTest : public ::testing::Test {
     std::filesystem::rename(data_ + "/pg_wal/archive_status/" + Name(i) + ".ready",
                             data_ + "/pg_wal/archive_status/" + Name(i) + ".done");
   }
-  WorkerOptions Options(int crash_after = 0) {
+  WorkerOptions Options() {
     WorkerOptions o;
     o.data_dir = data_;
     o.repo_url = kRepo;
-    o.parallel = crash_after > 0 ? 1 : 3;
+    o.parallel = 3;
     o.level = 1;
     o.idle_exit_seconds = 0.05;
     o.poll_seconds = 0.01;
-    o.crash_after_steps = crash_after;
     return o;
   }
-  WorkerReport Work(int crash_after = 0) {
-    auto r = RunWorker(*storage_, dirs_, Options(crash_after));
+  WorkerReport Work() {
+    auto r = RunWorker(*storage_, dirs_, Options());
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : WorkerReport{};
   }
   bool Stored(int i) {
-    auto h = archive::ReadHeader(*storage_, "wal/" + Name(i).substr(0, 16) + "/" + Name(i));
+    auto h = repo::ReadHeader(*storage_, "wal/" + Name(i).substr(0, 16) + "/" + Name(i));
     return h.ok();
   }
   // Runs the worker until it recorded a failure of `name` (a failing file keeps it busy), at most 5

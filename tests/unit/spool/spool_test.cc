@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "spool/push_dirs.h"
 #include "support/temp_dir.h"
 
 namespace walferry::spool {
@@ -99,30 +100,20 @@ TEST(SpoolTest, LockOfAKilledProcessIsFree) {
   EXPECT_TRUE(after->held());
 }
 
-TEST(SpoolTest, WriteFileAtomicReplacesAndLeavesNoTemp) {
+// The spool's writes are fs::WriteFileAtomically (LocalFsTest.*); its scans never take a
+// temp for a record or a staged copy, whatever name it is the temp of.
+TEST(SpoolTest, ScansSkipTempNames) {
   TempDir t;
-  ASSERT_TRUE(WriteFileAtomic(t.path(), "f", "one").ok());
-  ASSERT_TRUE(WriteFileAtomic(t.path(), "f", "two").ok());
-  EXPECT_EQ(ReadAll(t.path() + "/f"), "two");
-  int entries = 0;
-  for (auto& e : sfs::directory_iterator(t.path())) (void)e, ++entries;
-  EXPECT_EQ(entries, 1);
-  Status missing = WriteFileAtomic(t.path() + "/nope", "f", "x");
-  EXPECT_FALSE(missing.ok());
-  EXPECT_NE(missing.message().find("/nope/"), std::string::npos);
-}
-
-TEST(SpoolTest, RemoveStaleTempsKeepsLiveOnes) {
-  TempDir t;
-  // pid 2^22+1 is above pid_max's default and cannot be running
-  t.Write(".wf-tmp.4194305.abc", "x");
-  std::string live = ".wf-tmp." + std::to_string(::getpid()) + ".def";
-  t.Write(live, "y");
-  t.Write("other", "z");
-  EXPECT_EQ(RemoveStaleTemps(t.path()), 1);
-  EXPECT_TRUE(sfs::exists(t.path() + "/" + live));
-  EXPECT_TRUE(sfs::exists(t.path() + "/other"));
-  EXPECT_FALSE(sfs::exists(t.path() + "/.wf-tmp.4194305.abc"));
+  const std::string name = "000000010000000000000001";
+  t.Write(name, "a staged copy");
+  t.Write(fs::TempName(name), "being written");
+  t.Write(name + ".wf-tmp.4194305.abcdefghijkl", "left by a dead process");
+  t.Write(".hidden", "x");
+  EXPECT_EQ(ListWithSuffix(t.path(), ""), std::vector<std::string>{name});
+  // the sweep removes only the dead process's temp (pid 2^22+1 is above pid_max's default)
+  EXPECT_EQ(fs::SweepStaleTemps(fs::LocalFs::Posix(), t.path()), 1);
+  EXPECT_FALSE(sfs::exists(t.path() + "/" + name + ".wf-tmp.4194305.abcdefghijkl"));
+  EXPECT_TRUE(sfs::exists(t.path() + "/" + name));
 }
 
 TEST(SpoolTest, SpawnDetachedRunsAndLogs) {

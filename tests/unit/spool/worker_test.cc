@@ -1,6 +1,6 @@
-// The upload worker against the in-memory backend: what an ok file proves, crashes
-// between any two steps (crash_after_steps), failures recorded per segment, pruning,
-// lost and damaged records. The binary: tests/unit/cli/spool_cli_test.cc.
+// The upload worker against the in-memory backend: what an ok file proves, failures
+// recorded per segment, pruning, lost and damaged records. Power cuts between any two
+// steps: worker_power_cut_test.cc. The binary: tests/unit/cli/spool_cli_test.cc.
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -55,55 +55,6 @@ TEST_F(SpoolPushTest, HistoryFilesGoFirstThenOldest) {
   std::sort(v.begin(), v.end(), ArchiveOrderLess);
   EXPECT_EQ(v[0], "00000002.history");
   EXPECT_EQ(v[1], Name(1));
-}
-
-TEST_F(SpoolPushTest, CrashBetweenAnyTwoStepsNeverConfirmsUnstoredDataAndConverges) {
-  for (int k = 1; k <= 4; ++k) {
-    SCOPED_TRACE("crash after step " + std::to_string(k));
-    storage_ = NewMemoryStorage();
-    ASSERT_TRUE(archive::CreateRepository(*storage_, data_).ok());
-    sfs::remove_all(dirs_.ok);
-    sfs::create_directories(dirs_.ok);
-    std::string p = Ready(1);
-    WorkerReport r = Work(k);
-    EXPECT_TRUE(r.crashed);
-    // the invariant: an ok file only for stored content
-    EXPECT_TRUE(!IsConfirmed(dirs_, kRepo, Name(1), p) || Stored(1));
-    EXPECT_EQ(sfs::exists(dirs_.ok + "/" + Name(1)), k >= 3);
-    EXPECT_EQ(Stored(1), k >= 2);
-    r = Work();  // the next run converges
-    EXPECT_EQ(r.failed, 0);
-    EXPECT_TRUE(IsConfirmed(dirs_, kRepo, Name(1), p));
-    EXPECT_TRUE(Stored(1));
-  }
-}
-
-TEST_F(SpoolPushTest, StagedCopyIsKeptUntilConfirmedThroughEveryCrashPoint) {
-  for (int k = 1; k <= 4; ++k) {
-    SCOPED_TRACE("crash after step " + std::to_string(k));
-    storage_ = NewMemoryStorage();
-    ASSERT_TRUE(archive::CreateRepository(*storage_, data_).ok());
-    std::string p = Ready(5, 'a' + k);
-    archive::BuiltObject b = Build(5);
-    ASSERT_TRUE(StageObject(dirs_, b).ok());
-    EXPECT_TRUE(IsStaged(dirs_, Name(5), p));
-    // PostgreSQL marks it .done once archive-push exited 0 in spool mode
-    MarkDone(5);
-    WorkerReport r = Work(k);
-    EXPECT_TRUE(r.crashed);
-    const bool staged = sfs::exists(dirs_.staged + "/" + Name(5));
-    EXPECT_TRUE(staged || (Stored(5) && sfs::exists(dirs_.ok + "/" + Name(5))));
-    EXPECT_EQ(staged, k < 4) << "removed only after the ok file is durable";
-    r = Work();
-    EXPECT_FALSE(sfs::exists(dirs_.staged + "/" + Name(5)));
-    EXPECT_TRUE(Stored(5));
-    // the stored object is the staged file's content: get it back
-    auto got = archive::Get(*storage_, archive::GetConfig{Name(5), t_.path() + "/back", ""});
-    ASSERT_TRUE(got.ok()) << got.status().ToString();
-    EXPECT_EQ(testing::ReadAll(t_.path() + "/back"), Segment(Name(5), 42, 'a' + k));
-    sfs::remove(t_.path() + "/back");
-    sfs::remove(data_ + "/pg_wal/archive_status/" + Name(5) + ".done");
-  }
 }
 
 TEST_F(SpoolPushTest, FailuresAreRecordedPerSegmentWithTheirExitCode) {

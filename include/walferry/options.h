@@ -139,6 +139,11 @@ struct GlobalConfig {
   std::vector<ResolvedOption> options;          // every option in table order, with its origin
   // For the log at WARNING level: "environment variable WALFERRY_X is not a walferry option ...".
   std::vector<std::string> warnings;
+  // The key-encryption key of an encrypted repository (issue 11): at most one of the three;
+  // read once per process, only when the repository is encrypted (common/key_source.h).
+  std::string encryption_key_file;     // path of a key file (mode 600)
+  std::string encryption_key_env;      // the name of the variable that holds the key
+  std::string encryption_key_command;  // run with /bin/sh -c; its output is the key
 
   // The compression level new objects are written at: compression_level, or the codec's
   // default when it is not set.

@@ -10,13 +10,32 @@
 
 #include "archive/repository.h"
 #include "cli/commands.h"
+#include "common/aead.h"
+#include "common/key_source.h"
+#include "repo/identity.h"
 
 namespace walferry::cli {
 namespace {
 
 struct RepoCreateArgs {
   std::string pg_data;
+  bool encryption = false;
 };
+
+crypto::KeySourceConfig KeySource(const config::GlobalConfig& c) {
+  crypto::KeySourceConfig k;
+  k.file = c.encryption_key_file;
+  k.env = c.encryption_key_env;
+  k.command = c.encryption_key_command;
+  return k;
+}
+
+// Names the configured source in an authentication error (never its bytes).
+std::string SourceName(const crypto::KeySourceConfig& k) {
+  if (!k.file.empty()) return "key-encryption key from --encryption-key-file '" + k.file + "'";
+  if (!k.env.empty()) return "key-encryption key from variable " + k.env;
+  return "key-encryption key from --encryption-key-command";
+}
 
 Status RunRepoCreate(const Context& ctx, const RepoCreateArgs& args) {
   WF_RETURN_IF_ERROR(config::RequireRepo(ctx.config));
@@ -27,7 +46,31 @@ Status RunRepoCreate(const Context& ctx, const RepoCreateArgs& args) {
     char buf[4096];
     data_dir = ::getcwd(buf, sizeof buf) ? buf : ".";
   }
-  auto r = archive::CreateRepository(**storage, data_dir);
+  repo::CreateSpec spec{data_dir, std::nullopt};
+  crypto::KeySourceConfig source = KeySource(ctx.config);
+  if (args.encryption) {
+    if (!source.configured()) {
+      return Status::InvalidArgument("repo-create --encryption needs a key-encryption key")
+          .WithHint(
+              "set one of --encryption-key-file, --encryption-key-env, "
+              "--encryption-key-command (see walferry-repository(5))");
+    }
+    auto kek = crypto::LoadKek(source);  // once per process; never logged
+    if (!kek.ok()) return kek.status();
+    spec.kek = std::move(*kek);
+  } else if (source.configured()) {
+    // A configured key and a plaintext repository is a mistake waiting to
+    // happen: the operator believes the data is encrypted.
+    return Status::InvalidArgument(
+               "a key-encryption key is configured but repo-create was not given --encryption")
+        .WithHint(
+            "pass --encryption to create an encrypted repository, or unset the "
+            "encryption-key-* options");
+  }
+  auto r = repo::CreateRepository(**storage, spec);
+  if (spec.kek) crypto::Cleanse(*spec.kek);
+  if (!r.ok() && r.status().code() == Status::Code::kAuth)
+    return r.status().Annotate(SourceName(source));
   if (!r.ok()) return r.status();
   std::fprintf(ctx.out,
                "repository %s %s the cluster with system identifier %llu (PostgreSQL %s, data "
@@ -36,6 +79,10 @@ Status RunRepoCreate(const Context& ctx, const RepoCreateArgs& args) {
                static_cast<unsigned long long>(r->identity.system_identifier),
                r->identity.pg_version.empty() ? "?" : r->identity.pg_version.c_str(),
                data_dir.c_str());
+  if (r->identity.encrypted()) {
+    std::fprintf(ctx.out, "encrypted (%s), repository id %s, key generation %u\n",
+                 r->identity.encryption.c_str(), r->identity.repository_id.c_str(), r->generation);
+  }
   return Status::Ok();
 }
 
@@ -45,6 +92,9 @@ Handler BindRepoCreate(CLI::App& command) {
   auto args = std::make_shared<RepoCreateArgs>();
   command.add_option("--pg-data", args->pg_data,
                      "the cluster's data directory (default: the working directory)");
+  command.add_flag("--encryption", args->encryption,
+                   "create an encrypted repository (format 2) whose keys are wrapped under the "
+                   "configured key-encryption key");
   return [args](const Context& ctx) { return RunRepoCreate(ctx, *args); };
 }
 

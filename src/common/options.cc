@@ -164,6 +164,21 @@ const OptionSpec kOptions[] = {
    .help = "STS endpoint for assuming roles, such as a regional or private one (default: "
            "AWS_ENDPOINT_URL_STS, else https://sts.REGION.amazonaws.com)",
    .bind = [](const OptionValue& v, GlobalConfig& c) { c.storage.s3.sts_endpoint = v.text; }},
+  {.name = "encryption-key-file", .type = T::kPath, .section = S::kRepository,
+   .default_value = "", .value_name = "PATH",
+   .help = "file holding the key-encryption key of an encrypted repository (mode 600; 32 raw "
+           "bytes, or hex:... / base64:... text)",
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.encryption_key_file = v.text; }},
+  {.name = "encryption-key-env", .type = T::kString, .section = S::kRepository,
+   .default_value = "", .value_name = "NAME",
+   .help = "name of the environment variable holding the key-encryption key (hex:... or "
+           "base64:...)",
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.encryption_key_env = v.text; }},
+  {.name = "encryption-key-command", .type = T::kString, .section = S::kRepository,
+   .default_value = "", .value_name = "COMMAND",
+   .help = "command whose output is the key-encryption key (hex:... or base64:...), run once "
+           "per process with a timeout of 10 seconds",
+   .bind = [](const OptionValue& v, GlobalConfig& c) { c.encryption_key_command = v.text; }},
 };
 // clang-format on
 

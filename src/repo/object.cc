@@ -17,12 +17,15 @@ using nlohmann::json;
 
 // Room for the header line in front of an InMemory kWal object; a header is
 // about 150 bytes.
+// The header line's own format: 1 in every repository format so far (an
+// encrypted object's header, repository format 2, is still to come).
+constexpr int kObjectFormat = 1;
 constexpr size_t kHeaderRoom = 512;
 constexpr size_t kSourceChunk = 1 << 20;  // ObjectSource reads the original in these
 constexpr size_t kDecodePiece = 256 << 10;
 
 // Counts bytes on their way to `next`.
-class CountSink final : public ByteSink {
+class CountSink : public ByteSink {
  public:
   explicit CountSink(ByteSink& next) : next_(next) {}
   Status Write(const char* data, size_t n) override {
@@ -41,7 +44,7 @@ class CountSink final : public ByteSink {
 // ---- the header line ----
 
 std::string EncodeHeader(const ObjectHeader& h) {
-  json j = {{"format", kRepositoryFormat},
+  json j = {{"format", kObjectFormat},
             {"name", h.name},
             {"codec", CodecName(h.codec)},
             {"size", h.size},
@@ -60,7 +63,7 @@ Result<ObjectHeader> DecodeHeader(std::string_view line, const std::string& key)
   if (!j.is_object()) return bad("not a JSON object");
   auto format = j.find("format");
   if (format == j.end() || !format->is_number_integer()) return bad("no format");
-  if (format->get<int64_t>() != kRepositoryFormat) return bad("unknown format");
+  if (format->get<int64_t>() != kObjectFormat) return bad("unknown format");
   ObjectHeader h;
   auto name = j.find("name");
   if (name == j.end() || !name->is_string()) return bad("no name");
@@ -103,18 +106,9 @@ Result<ObjectHeader> ReadHeader(Storage& storage, const std::string& key) {
 
 // ---- writing ----
 
-class ObjectWriter::Stored final : public ByteSink {
+class ObjectWriter::Stored final : public CountSink {
  public:
-  explicit Stored(ByteSink& next) : next_(next) {}
-  Status Write(const char* data, size_t n) override {
-    count_ += n;
-    return next_.Write(data, n);
-  }
-  uint64_t count() const { return count_; }
-
- private:
-  ByteSink& next_;
-  uint64_t count_ = 0;
+  using CountSink::CountSink;
 };
 
 struct ObjectWriter::Hash {

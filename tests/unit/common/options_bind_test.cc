@@ -72,6 +72,9 @@ TEST(OptionsBind, EachOptionReachesTheConfig) {
       {"s3-connect-timeout", "2"},
       {"s3-stall-timeout", "4"},
       {"s3-sts-endpoint", "http://127.0.0.1:2"},
+      {"encryption-key-file", "/etc/walferry/kek"},
+      {"encryption-key-env", "WF_KEK"},
+      {"encryption-key-command", "vault read -field=kek secret/walferry"},
   };
   auto base = Resolve({});
   ASSERT_TRUE(base.ok()) << base.status().ToString();
@@ -94,10 +97,13 @@ TEST(OptionsBind, EachOptionReachesTheConfig) {
         before.archive_get_prefetch != c->archive_get_prefetch ||
         before.spool_backlog_warn != c->spool_backlog_warn ||
         before.spool_prometheus_file != c->spool_prometheus_file ||
-        before.pg_conninfo != c->pg_conninfo || a.s3.endpoint != b.s3.endpoint ||
-        a.s3.region != b.s3.region || a.s3.uri_style != b.s3.uri_style ||
-        a.s3.ca_file != b.s3.ca_file || a.s3.verify_tls != b.s3.verify_tls ||
-        a.s3.access_key_id != b.s3.access_key_id ||
+        before.pg_conninfo != c->pg_conninfo ||
+        before.encryption_key_file != c->encryption_key_file ||
+        before.encryption_key_env != c->encryption_key_env ||
+        before.encryption_key_command != c->encryption_key_command ||
+        a.s3.endpoint != b.s3.endpoint || a.s3.region != b.s3.region ||
+        a.s3.uri_style != b.s3.uri_style || a.s3.ca_file != b.s3.ca_file ||
+        a.s3.verify_tls != b.s3.verify_tls || a.s3.access_key_id != b.s3.access_key_id ||
         a.s3.secret_access_key != b.s3.secret_access_key ||
         a.s3.session_token != b.s3.session_token || a.s3.storage_class != b.s3.storage_class ||
         a.s3.sse != b.s3.sse || a.s3.multipart_threshold != b.s3.multipart_threshold ||

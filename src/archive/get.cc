@@ -130,11 +130,12 @@ Result<GetResult> Get(Storage& storage, const GetConfig& config) {
   if (!r.ok()) return r.status();
   Status page = CheckRestoredWal(*wal, local.head(), r->size, r->key);
   if (!page.ok()) {
-    return Status(page).WithHint("the object in the repository is not this WAL file; nothing "
-                                 "was written to '" +
-                                 path +
-                                 "'. Restore it from another copy, or recover to a point "
-                                 "before this file");
+    return Status(page).WithHint(
+        "the object in the repository is not this WAL file; nothing "
+        "was written to '" +
+        path +
+        "'. Restore it from another copy, or recover to a point "
+        "before this file");
   }
   Status committed = (*file)->Commit();
   if (!committed.ok()) return LocalFailure(committed, context, path);

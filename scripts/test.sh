@@ -108,7 +108,10 @@ run ctest --test-dir "$ROOT/build" --output-on-failure --no-tests=error --timeou
   --output-log "$TMP/ctest.log" || rc=$?
 # ctest's summary: "NN% tests passed, F tests failed out of T"; skipped ones are listed as "(Skipped)"
 sanitized() {  # NAME MODE: build the test binaries with a sanitizer and run them
-  local dir=$ROOT/build-$1
+  local dir=$ROOT/build-$1 filter="*"
+  # The power-cut tests replay a recovery hundreds of times; under TSan that takes minutes
+  # and their timing (does the prefetcher get ahead?) no longer holds. They run in ctest and ASan.
+  [ "$1" != tsan ] || filter="-*PowerCut*"
   say "sanitizer stage: $1 ($2), building into build-$1/"
   run cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DWALFERRY_SANITIZE="$2" \
       -DWALFERRY_BUILD_BENCH=OFF >/dev/null &&
@@ -116,7 +119,7 @@ sanitized() {  # NAME MODE: build the test binaries with a sanitizer and run the
       --target walferry_unit_tests walferry_conformance_tests >/dev/null &&
     ASAN_OPTIONS=halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
       TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-      run "$dir/tests/walferry_unit_tests" --gtest_brief=1 &&
+      run "$dir/tests/walferry_unit_tests" --gtest_brief=1 --gtest_filter="$filter" &&
     ASAN_OPTIONS=halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
       TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
       run "$dir/tests/walferry_conformance_tests" --gtest_brief=1

@@ -55,19 +55,26 @@ std::string ReplaceAll(std::string text, const std::string& from, const std::str
   return text;
 }
 
-// Resolves the configuration an input describes (sections as below, same file); the
-// error message and hint shown, or "" when it resolves.
-std::string ResolveWith(const std::string& input) {
-  auto sec = fuzz::Sections(input, 3);
+const std::string& ConfigPath() {
   static const std::string path = fuzz::ScratchDir() + "/walferry.conf";
-  fuzz::WriteFileOrDie(path, sec[0]);
+  return path;
+}
+
+// The sources an input describes (sections as below); writes section 1 to ConfigPath().
+ConfigSources SourcesOf(const std::vector<std::string>& sec) {
+  fuzz::WriteFileOrDie(ConfigPath(), sec[0]);
   ConfigSources sources;
   sources.default_config_file = "";
   sources.env = Pairs(sec[1]);
   sources.flags = Pairs(sec[2]);
   sources.flags.erase("config");
-  sources.flags["config"] = path;
-  auto r = ResolveConfig(sources);
+  sources.flags["config"] = ConfigPath();
+  return sources;
+}
+
+// The error message and hint shown for an input, or "" when it resolves.
+std::string ResolveWith(const std::string& input) {
+  auto r = ResolveConfig(SourcesOf(fuzz::Sections(input, 3)));
   return r.ok() ? std::string() : r.status().message() + "\n" + r.status().hint();
 }
 
@@ -85,14 +92,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)ParseBool(input, &b);
 
   auto sec = fuzz::Sections(input, 3);
-  static const std::string path = fuzz::ScratchDir() + "/walferry.conf";
-  fuzz::WriteFileOrDie(path, sec[0]);
-  ConfigSources sources;
-  sources.default_config_file = "";
-  sources.env = Pairs(sec[1]);
-  sources.flags = Pairs(sec[2]);
-  sources.flags.erase("config");
-  sources.flags["config"] = path;
+  const std::string& path = ConfigPath();
+  ConfigSources sources = SourcesOf(sec);
 
   // The parsed file alone (it must agree with what ResolveConfig reads).
   auto parsed = ParseConfigText(sec[0], path);
